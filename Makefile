@@ -1,0 +1,49 @@
+# textfiles: `make run` serves the API locally, `make test` runs every test. Both set up what they need.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+DATA_DIR ?= $(CURDIR)/.data
+TENANT ?= dev
+export DATA_DIR PORT
+
+.PHONY: run key test check format clean deps services
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+deps: $(VENV)/.installed
+
+services:
+	@command -v memcached >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing memcached (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq memcached >/dev/null; \
+	  else echo "memcached is missing: install it (apt-get install memcached)"; fi; }
+
+run: deps
+	$(PY) -m chalicelib.admin migrate
+	@$(PY) -m chalicelib.admin dev-banner --port $(PORT)
+	exec $(VENV)/bin/chalice local --no-autoreload --host 127.0.0.1 --port $(PORT)
+
+key: deps
+	@$(PY) -m chalicelib.admin key $(TENANT)
+
+test: deps services
+	$(PY) -m pytest -q
+
+check: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: deps
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .data build .mypy_cache .ruff_cache .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

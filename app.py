@@ -1,0 +1,98 @@
+"""textfiles: a CRUD API for plaintext files. Each handler parses, calls one use case, answers."""
+
+from __future__ import annotations
+
+from chalice.app import Chalice, Response
+
+from chalicelib import clock, files, health, openapi, web
+
+app = Chalice(app_name="textfiles")
+web.install(app)
+
+
+@app.route("/files", methods=["POST"], content_types=["text/plain"])
+@web.guarded
+def create_file() -> Response:
+    request = web.current(app)
+    tenant, _ = web.authenticate(request)
+    meta = files.create(tenant, web.query(request, "name") or "", web.body(request))
+    return web.json_response(
+        meta.public(), 201, {"Location": f"/files/{meta.id}", "ETag": meta.etag}
+    )
+
+
+@app.route("/files", methods=["GET"])
+@web.guarded
+def list_files() -> Response:
+    request = web.current(app)
+    tenant, _ = web.authenticate(request)
+    items, next_cursor = files.list_files(
+        tenant,
+        limit=files.parse_limit(web.query(request, "limit")),
+        cursor=web.query(request, "cursor"),
+        prefix=web.query(request, "prefix"),
+        q=web.query(request, "q"),
+    )
+    return web.json_response({"items": [m.public() for m in items], "next_cursor": next_cursor})
+
+
+@app.route("/files/{file_id}", methods=["GET"])
+@web.guarded
+def read_file(file_id: str) -> Response:
+    request = web.current(app)
+    tenant, hits = web.authenticate(request, files.read_cache_keys(file_id))
+    meta, body = files.read(tenant, file_id, hits)
+    headers = {
+        "ETag": meta.etag,
+        "Last-Modified": clock.http_date(meta.updated_us),
+        "Cache-Control": "private, no-cache",
+    }
+    if files.etag_matches(meta, request.headers.get("if-none-match")):
+        return web.response("", 304, headers)
+    return web.response(body.decode("utf-8"), 200, {"Content-Type": web.TEXT, **headers})
+
+
+@app.route("/files/{file_id}/metadata", methods=["GET"])
+@web.guarded
+def read_metadata(file_id: str) -> Response:
+    tenant, hits = web.authenticate(web.current(app), [files.meta_key(file_id)])
+    meta = files.get_meta(tenant, file_id, hits)
+    return web.json_response(meta.public(), headers={"ETag": meta.etag})
+
+
+@app.route("/files/{file_id}", methods=["PUT"], content_types=["text/plain"])
+@web.guarded
+def replace_file(file_id: str) -> Response:
+    request = web.current(app)
+    tenant, _ = web.authenticate(request)
+    meta = files.replace(tenant, file_id, web.body(request), request.headers.get("if-match"))
+    return web.json_response(meta.public(), headers={"ETag": meta.etag})
+
+
+@app.route("/files/{file_id}", methods=["PATCH"], content_types=["application/json"])
+@web.guarded
+def rename_file(file_id: str) -> Response:
+    request = web.current(app)
+    tenant, _ = web.authenticate(request)
+    meta = files.rename(tenant, file_id, web.json_field(request, "name"))
+    return web.json_response(meta.public(), headers={"ETag": meta.etag})
+
+
+@app.route("/files/{file_id}", methods=["DELETE"])
+@web.guarded
+def delete_file(file_id: str) -> Response:
+    tenant, _ = web.authenticate(web.current(app))
+    files.delete(tenant, file_id)
+    return web.response("", 204)
+
+
+@app.route("/health", methods=["GET"])
+@web.guarded
+def health_check() -> Response:
+    healthy, report = health.check()
+    return web.json_response(report, 200 if healthy else 503, web.retry_after(healthy))
+
+
+@app.route("/openapi.json", methods=["GET"])
+def openapi_document() -> Response:
+    return web.json_response(openapi.document())

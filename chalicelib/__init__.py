@@ -1,0 +1,1 @@
+"""textfiles core: use cases over ports; nothing here imports chalice."""

@@ -1,0 +1,66 @@
+"""The admin command line: `python -m chalicelib.admin key TENANT` and friends."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from chalicelib import auth
+from chalicelib.db import database
+from chalicelib.db.migrations import migrate
+from chalicelib.errors import DomainError
+
+
+def _key(args: argparse.Namespace) -> None:
+    key = auth.create_key(args.tenant, args.label)
+    print(f"New API key for tenant {args.tenant!r} (shown once, stored only as a hash):")
+    print(key)
+
+
+def _revoke(args: argparse.Namespace) -> None:
+    print("revoked" if auth.revoke_key(args.key) else "no such active key")
+
+
+def _migrate(_args: argparse.Namespace) -> None:
+    print(f"schema version {migrate(database())}")
+
+
+def _dev_banner(args: argparse.Namespace) -> None:
+    key = auth.create_key(args.tenant, "make run")
+    base = f"http://127.0.0.1:{args.port}"
+    print(
+        f"textfiles on {base}  (tenant {args.tenant!r}; more keys: make key TENANT=name)\n"
+        f"development API key: {key}\n"
+        f"try:\n"
+        f"  curl -s -X POST '{base}/files?name=hello.txt' -H 'Authorization: Bearer {key}'"
+        f" -H 'Content-Type: text/plain' --data-binary 'Hello, world'\n"
+        f"  curl -s '{base}/files' -H 'Authorization: Bearer {key}'"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="textfiles-admin")
+    sub = parser.add_subparsers(dest="command", required=True)
+    key = sub.add_parser("key", help="create an API key for a tenant")
+    key.add_argument("tenant")
+    key.add_argument("--label", default="")
+    key.set_defaults(run=_key)
+    revoke = sub.add_parser("revoke", help="revoke an API key")
+    revoke.add_argument("key")
+    revoke.set_defaults(run=_revoke)
+    sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(run=_migrate)
+    banner = sub.add_parser("dev-banner", help="a development key and a curl example")
+    banner.add_argument("--tenant", default="dev")
+    banner.add_argument("--port", default="8000")
+    banner.set_defaults(run=_dev_banner)
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The S3 driver (boto3): bodies under tenant-scoped keys, presigned links for big bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib import aws
+from chalicelib.blobs import BlobInfo, BlobMissing, PresignedUpload
+from chalicelib.errors import BackendUnavailable
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+CONTENT_TYPE = "text/plain; charset=utf-8"
+
+
+@contextmanager
+def _storage_errors(key: str = "") -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        if aws.error_code(exc) in _MISSING:
+            raise BlobMissing(key) from exc
+        raise BackendUnavailable("storage", aws.error_code(exc)) from exc
+    except BotoCoreError as exc:
+        raise BackendUnavailable("storage", type(exc).__name__) from exc
+
+
+def _micros(when: Any) -> int:
+    return int(when.timestamp() * 1_000_000)
+
+
+class S3BlobStore:
+    name = "s3"
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+        self.s3 = aws.client("s3")
+
+    def put(self, key: str, data: bytes) -> None:
+        with _storage_errors(key):
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
+
+    def get(self, key: str, max_bytes: int | None = None) -> bytes:
+        extra = {"Range": f"bytes=0-{max_bytes - 1}"} if max_bytes else {}
+        with _storage_errors(key):
+            response = self.s3.get_object(Bucket=self.bucket, Key=key, **extra)
+            return bytes(response["Body"].read())
+
+    def head(self, key: str) -> BlobInfo:
+        with _storage_errors(key):
+            response = self.s3.head_object(Bucket=self.bucket, Key=key)
+        return BlobInfo(key, int(response["ContentLength"]), _micros(response["LastModified"]))
+
+    def delete(self, key: str) -> None:
+        with _storage_errors(key):
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def list(self, prefix: str) -> Iterator[BlobInfo]:
+        token: dict[str, str] = {}
+        while True:
+            with _storage_errors(prefix):
+                page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, **token)
+            for item in page.get("Contents", []):
+                yield BlobInfo(item["Key"], int(item["Size"]), _micros(item["LastModified"]))
+            if not page.get("IsTruncated"):
+                return
+            token = {"ContinuationToken": page["NextContinuationToken"]}
+
+    def upload_url(self, key: str, expires_s: int, max_bytes: int) -> PresignedUpload:
+        params = {"Bucket": self.bucket, "Key": key, "ContentType": CONTENT_TYPE}
+        with _storage_errors(key):
+            url = self.s3.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_s)
+        return PresignedUpload(str(url), "PUT", {"Content-Type": CONTENT_TYPE})
+
+    def download_url(self, key: str, expires_s: int, filename: str) -> str:
+        params = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentDisposition": f'attachment; filename="{filename}"',
+        }
+        with _storage_errors(key):
+            return str(
+                self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+            )
+
+    def ping(self) -> None:
+        with _storage_errors():
+            self.s3.head_bucket(Bucket=self.bucket)

@@ -1,0 +1,78 @@
+"""The database port: SQL with named parameters, run by SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import functools
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlparse
+
+from chalicelib import config
+
+Row = dict[str, Any]
+
+
+class IntegrityError(Exception):
+    """A constraint (unique name, foreign key) refused a write."""
+
+
+class Database(Protocol):
+    dialect: str
+    statements: int
+    transactions: int
+
+    def query(self, sql: str, **params: Any) -> list[Row]: ...
+
+    def execute(self, sql: str, **params: Any) -> int: ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    sslmode: str = "prefer"
+
+
+def postgres_settings(url: str) -> PostgresSettings:
+    """Connection settings from a `postgresql://user:pass@host:port/db?sslmode=...` URL."""
+    parts = urlparse(url)
+    query = parse_qs(parts.query)
+    return PostgresSettings(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=unquote(parts.username or "postgres"),
+        password=unquote(parts.password or ""),
+        database=(parts.path or "/postgres").lstrip("/") or "postgres",
+        sslmode=query.get("sslmode", ["prefer"])[0],
+    )
+
+
+def connection_settings() -> PostgresSettings | None:
+    """Where the database is; None means the embedded SQLite file."""
+    url = config.backend("DATABASE_URL")
+    return postgres_settings(url) if url else None
+
+
+@functools.cache
+def database() -> Database:
+    settings = connection_settings()
+    if settings is None:
+        from chalicelib.db.sqlite import SqliteDatabase
+
+        db: Database = SqliteDatabase(config.data_dir() / "textfiles.sqlite3")
+    else:
+        from chalicelib.db.postgres import PostgresDatabase
+
+        db = PostgresDatabase(settings)
+    from chalicelib.db.migrations import migrate
+
+    migrate(db)
+    return db

@@ -1,0 +1,101 @@
+"""The schema as versioned migrations, applied in order, once, on first use."""
+
+from __future__ import annotations
+
+from chalicelib import clock
+from chalicelib.db import Database
+
+# Each migration: statements shared by both dialects, or a dict per dialect.
+Statements = list[str] | dict[str, list[str]]
+
+MIGRATIONS: list[tuple[int, Statements]] = [
+    (
+        1,
+        [
+            """CREATE TABLE tenants (
+                id VARCHAR(64) PRIMARY KEY,
+                created_us BIGINT NOT NULL
+            )""",
+            """CREATE TABLE api_keys (
+                key_hash CHAR(64) PRIMARY KEY,
+                tenant_id VARCHAR(64) NOT NULL REFERENCES tenants (id),
+                label VARCHAR(255) NOT NULL,
+                created_us BIGINT NOT NULL,
+                revoked_us BIGINT
+            )""",
+            """CREATE TABLE files (
+                id VARCHAR(40) PRIMARY KEY,
+                tenant_id VARCHAR(64) NOT NULL REFERENCES tenants (id),
+                name VARCHAR(255) NOT NULL,
+                size BIGINT NOT NULL,
+                sha256 CHAR(64) NOT NULL,
+                version INTEGER NOT NULL,
+                blob_key VARCHAR(512) NOT NULL,
+                created_us BIGINT NOT NULL,
+                updated_us BIGINT NOT NULL,
+                expires_us BIGINT NOT NULL,
+                CONSTRAINT files_tenant_name UNIQUE (tenant_id, name)
+            )""",
+            "CREATE INDEX files_tenant_created ON files (tenant_id, created_us DESC, id DESC)",
+            "CREATE INDEX files_expires ON files (expires_us)",
+        ],
+    ),
+    (
+        2,
+        {
+            "postgresql": [
+                """CREATE TABLE file_search (
+                    file_id VARCHAR(40) PRIMARY KEY REFERENCES files (id) ON DELETE CASCADE,
+                    doc TSVECTOR NOT NULL
+                )""",
+                "CREATE INDEX file_search_doc ON file_search USING GIN (doc)",
+            ],
+            "sqlite": [
+                """CREATE VIRTUAL TABLE file_search USING fts5(
+                    file_id UNINDEXED, doc, tokenize = 'unicode61 remove_diacritics 0'
+                )""",
+            ],
+        },
+    ),
+]
+
+_LOCK = {
+    # Concurrent cold starts serialise here; the lock ends with the transaction.
+    "postgresql": "SELECT pg_advisory_xact_lock(7438201)",
+    "sqlite": "",
+}
+
+
+def _statements(db: Database, stmts: Statements) -> list[str]:
+    return stmts[db.dialect] if isinstance(stmts, dict) else stmts
+
+
+def current_version(db: Database) -> int:
+    rows = db.query("SELECT MAX(version) AS v FROM schema_migrations")
+    return int(rows[0]["v"] or 0)
+
+
+def migrate(db: Database) -> int:
+    """Apply the migrations this database lacks; return the schema version."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)"
+    )
+    latest = MIGRATIONS[-1][0]
+    if current_version(db) >= latest:
+        return latest
+    with db.transaction():
+        if _LOCK[db.dialect]:
+            db.query(_LOCK[db.dialect])
+        applied = current_version(db)
+        for version, stmts in MIGRATIONS:
+            if version <= applied:
+                continue
+            for sql in _statements(db, stmts):
+                db.execute(sql)
+            db.execute(
+                "INSERT INTO schema_migrations (version, applied_us) VALUES (:v, :t)",
+                v=version,
+                t=clock.now_us(),
+            )
+    return latest

@@ -1,0 +1,461 @@
+"""File use cases: create, read, list, search, replace, rename, delete."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import unicodedata
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from chalicelib import clock, config, logs
+from chalicelib.auth import Tenant
+from chalicelib.blobs import BlobMissing, blobs
+from chalicelib.cache import cache
+from chalicelib.db import Database, IntegrityError, Row, database
+from chalicelib.errors import (
+    BackendUnavailable,
+    BadRequest,
+    Conflict,
+    NotFound,
+    NotPlaintext,
+    PreconditionFailed,
+    TooLarge,
+)
+
+MAX_NAME = 255
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+_TOMBSTONE = b"-"
+_WORD = re.compile(r"\w+")
+
+COLUMNS = "id, tenant_id, name, size, sha256, version, blob_key, created_us, updated_us, expires_us"
+SQL_GET = f"SELECT {COLUMNS} FROM files WHERE id = :id AND tenant_id = :t AND expires_us > :now"
+SQL_INSERT = (
+    f"INSERT INTO files ({COLUMNS}) VALUES"
+    " (:id, :t, :name, :size, :sha256, :version, :blob_key, :created, :updated, :expires)"
+)
+SQL_REPLACE = (
+    "UPDATE files SET size = :size, sha256 = :sha256, version = version + 1,"
+    " blob_key = :blob_key, updated_us = :now, expires_us = :expires"
+    " WHERE id = :id AND tenant_id = :t AND version = :version"
+)
+SQL_RENAME = (
+    "UPDATE files SET name = :name, version = version + 1, updated_us = :now"
+    " WHERE id = :id AND tenant_id = :t AND expires_us > :now"
+)
+SQL_EXPIRED_NAMED = (
+    "SELECT id, blob_key FROM files WHERE tenant_id = :t AND name = :name AND expires_us <= :now"
+)
+SQL_DELETE = "DELETE FROM files WHERE id = :id AND tenant_id = :t"
+SQL_SEARCH_DELETE = "DELETE FROM file_search WHERE file_id = :id"
+SQL_SEARCH_INSERT = {
+    "postgresql": (
+        "INSERT INTO file_search (file_id, doc) VALUES (:id, to_tsvector('simple', :doc))"
+    ),
+    "sqlite": "INSERT INTO file_search (file_id, doc) VALUES (:id, :doc)",
+}
+SQL_SEARCH_MATCH = {
+    "postgresql": "SELECT file_id FROM file_search WHERE doc @@ plainto_tsquery('simple', :q)",
+    "sqlite": "SELECT file_id FROM file_search WHERE file_search MATCH :q",
+}
+SQL_LIST = f"SELECT {COLUMNS} FROM files WHERE tenant_id = :t AND expires_us > :now"
+SQL_LIST_PREFIX = " AND substr(name, 1, length(:prefix)) = :prefix"
+SQL_LIST_AFTER = " AND (created_us < :c OR (created_us = :c AND id < :i))"
+SQL_LIST_ORDER = " ORDER BY created_us DESC, id DESC LIMIT :limit"
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    id: str
+    tenant_id: str
+    name: str
+    size: int
+    sha256: str
+    version: int
+    blob_key: str
+    created_us: int
+    updated_us: int
+    expires_us: int
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.sha256}"'
+
+    def public(self) -> dict[str, Any]:
+        """The metadata a client sees."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "etag": self.etag,
+            "version": self.version,
+            "created_at": clock.iso(self.created_us),
+            "updated_at": clock.iso(self.updated_us),
+            "expires_at": clock.iso(self.expires_us),
+        }
+
+
+def _meta(row: Row) -> FileMeta:
+    return FileMeta(**{k: row[k] for k in FileMeta.__dataclass_fields__})
+
+
+# --- validation -------------------------------------------------------------
+
+
+def validate_name(name: str | None) -> str:
+    if name is None or name == "":
+        raise BadRequest("A file name is required: ?name=<1-255 characters>.")
+    if len(name) > MAX_NAME:
+        raise BadRequest(f"A file name is at most {MAX_NAME} characters.")
+    if "/" in name:
+        raise BadRequest("A file name may not contain '/'.")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        raise BadRequest("A file name may not contain control characters.")
+    return name
+
+
+def validate_body(body: bytes, limit: int) -> None:
+    if len(body) > limit:
+        raise TooLarge(
+            f"The body is {len(body)} bytes; inline bodies are at most {limit} bytes."
+            " Use POST /files/uploads for larger ones.",
+            limit=limit,
+        )
+    if b"\x00" in body:
+        raise NotPlaintext("The body is not plaintext: it contains a NUL byte.")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotPlaintext(f"The body is not valid UTF-8 (byte {exc.start}).") from exc
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+    return int(raw)
+
+
+def encode_cursor(meta: FileMeta) -> str:
+    raw = json.dumps([meta.created_us, meta.id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, file_id = json.loads(raw)
+        if isinstance(created, int) and isinstance(file_id, str):
+            return created, file_id
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise BadRequest("The cursor is not valid; use next_cursor from a previous page.")
+
+
+def search_terms(q: str) -> list[str]:
+    terms = _WORD.findall(q.lower())
+    if not terms:
+        raise BadRequest("q must contain at least one word.")
+    return terms
+
+
+# --- cache ------------------------------------------------------------------
+
+
+def meta_key(file_id: str) -> str:
+    return f"tf:m:{file_id}"
+
+
+def body_key(file_id: str) -> str:
+    return f"tf:b:{file_id}"
+
+
+def read_cache_keys(file_id: str) -> list[str]:
+    return [meta_key(file_id), body_key(file_id)]
+
+
+def _cache_written(meta: FileMeta, body: bytes | None = None) -> None:
+    """Write-through after commit: a slow reader's later `add` cannot put an older copy back.
+
+    With no body (a rename) the cached body stays: it is checked against the sha256 anyway.
+    """
+    items = {meta_key(meta.id): json.dumps(asdict(meta)).encode()}
+    if body is not None and len(body) <= config.cache_body_max_bytes():
+        items[body_key(meta.id)] = meta.sha256.encode() + body
+    cache().set_many(items)
+    if body is not None and body_key(meta.id) not in items:
+        cache().delete_many([body_key(meta.id)])
+
+
+def _from_cache(tenant: Tenant, file_id: str, hits: dict[str, bytes]) -> FileMeta | None:
+    raw = hits.get(meta_key(file_id))
+    if raw is None:
+        return None
+    if raw == _TOMBSTONE:
+        raise NotFound(f"No file {file_id}.")
+    meta = FileMeta(**json.loads(raw))
+    if meta.tenant_id != tenant.id or meta.expires_us <= clock.now_us():
+        raise NotFound(f"No file {file_id}.")
+    return meta
+
+
+# --- use cases --------------------------------------------------------------
+
+
+def _new_blob_key(tenant: Tenant, file_id: str) -> str:
+    return f"tenants/{tenant.id}/files/{file_id}/{uuid.uuid4().hex}"
+
+
+def _index(db: Database, file_id: str, body: bytes, replace: bool) -> None:
+    if replace:
+        db.execute(SQL_SEARCH_DELETE, id=file_id)
+    doc = body[: config.search_index_bytes()].decode("utf-8", "ignore")
+    db.execute(SQL_SEARCH_INSERT[db.dialect], id=file_id, doc=doc)
+
+
+def _drop_blobs(keys: list[str]) -> None:
+    """Delete bodies no row points at any more; a failure leaves an orphan the purge removes."""
+    for key in keys:
+        try:
+            blobs().delete(key)
+        except BackendUnavailable as exc:
+            logs.warning("orphan body left for the purge", blob_key=key, error=exc.detail)
+
+
+def _free_expired_name(db: Database, tenant: Tenant, name: str, now: int) -> list[str]:
+    """An expired file no longer holds its name: remove its row, return its body key."""
+    rows = db.query(SQL_EXPIRED_NAMED, t=tenant.id, name=name, now=now)
+    for row in rows:
+        db.execute(SQL_SEARCH_DELETE, id=row["id"])
+        db.execute(SQL_DELETE, id=row["id"], t=tenant.id)
+    return [row["blob_key"] for row in rows]
+
+
+def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
+    validate_name(name)
+    validate_body(body, config.max_inline_bytes())
+    file_id = uuid.uuid4().hex
+    blob_key = _new_blob_key(tenant, file_id)
+    blobs().put(blob_key, body)
+    return _insert(tenant, file_id, name, body, blob_key)
+
+
+def _insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) -> FileMeta:
+    """The row, written only once its body is stored: a row never points at a missing body."""
+    now = clock.now_us()
+    meta = FileMeta(
+        id=file_id,
+        tenant_id=tenant.id,
+        name=name,
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        version=1,
+        blob_key=blob_key,
+        created_us=now,
+        updated_us=now,
+        expires_us=now + config.retention_days() * clock.DAY_US,
+    )
+    db = database()
+    try:
+        with db.transaction():
+            stale = _free_expired_name(db, tenant, name, now)
+            db.execute(
+                SQL_INSERT,
+                id=meta.id,
+                t=meta.tenant_id,
+                name=meta.name,
+                size=meta.size,
+                sha256=meta.sha256,
+                version=meta.version,
+                blob_key=meta.blob_key,
+                created=meta.created_us,
+                updated=meta.updated_us,
+                expires=meta.expires_us,
+            )
+            _index(db, meta.id, body, replace=False)
+    except IntegrityError as exc:
+        _drop_blobs([blob_key])
+        raise Conflict(f"A file named {name!r} already exists.") from exc
+    except BackendUnavailable:
+        _drop_blobs([blob_key])
+        raise
+    _drop_blobs(stale)
+    _cache_written(meta, body)
+    return meta
+
+
+def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None) -> FileMeta:
+    meta = _from_cache(tenant, file_id, hits or {})
+    if meta is not None:
+        return meta
+    rows = database().query(SQL_GET, id=file_id, t=tenant.id, now=clock.now_us())
+    if not rows:
+        raise NotFound(f"No file {file_id}.")
+    meta = _meta(rows[0])
+    cache().add(meta_key(file_id), json.dumps(asdict(meta)).encode())
+    return meta
+
+
+def read(
+    tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None
+) -> tuple[FileMeta, bytes]:
+    hits = hits or {}
+    meta = get_meta(tenant, file_id, hits)
+    cached = hits.get(body_key(file_id))
+    if cached is not None and cached[:64] == meta.sha256.encode():
+        return meta, cached[64:]
+    try:
+        body = blobs().get(meta.blob_key)
+    except BlobMissing as exc:
+        # Only a concurrent replace or delete moves a body; the row we read is stale.
+        raise NotFound(f"No file {file_id}.") from exc
+    if len(body) <= config.cache_body_max_bytes():
+        cache().add(body_key(file_id), meta.sha256.encode() + body)
+    return meta, body
+
+
+def list_files(
+    tenant: Tenant,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    prefix: str | None = None,
+    q: str | None = None,
+) -> tuple[list[FileMeta], str | None]:
+    db = database()
+    sql = SQL_LIST
+    params: dict[str, Any] = {"t": tenant.id, "now": clock.now_us(), "limit": limit + 1}
+    if prefix:
+        sql += SQL_LIST_PREFIX
+        params["prefix"] = prefix
+    if cursor:
+        sql += SQL_LIST_AFTER
+        params["c"], params["i"] = decode_cursor(cursor)
+    if q is not None:
+        terms = search_terms(q)
+        sql += f" AND id IN ({SQL_SEARCH_MATCH[db.dialect]})"
+        params["q"] = " ".join(terms) if db.dialect == "postgresql" else _fts5_query(terms)
+    rows = db.query(sql + SQL_LIST_ORDER, **params)
+    items = [_meta(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
+    return items, next_cursor
+
+
+def _fts5_query(terms: list[str]) -> str:
+    """Every term must match, each quoted so FTS5 reads no operator in it."""
+    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def etag_matches(meta: FileMeta, header: str | None) -> bool:
+    """Whether an If-Match / If-None-Match list names this file's current body."""
+    if header is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or meta.etag in tags
+
+
+def _matches(meta: FileMeta, if_match: str | None) -> bool:
+    return if_match is None or etag_matches(meta, if_match)
+
+
+def replace(tenant: Tenant, file_id: str, body: bytes, if_match: str | None = None) -> FileMeta:
+    validate_body(body, config.max_inline_bytes())
+    meta = get_meta(tenant, file_id)
+    if not _matches(meta, if_match):
+        raise PreconditionFailed("The file changed since you read it (If-Match does not match).")
+    blob_key = _new_blob_key(tenant, file_id)
+    blobs().put(blob_key, body)
+    return _switch_body(tenant, meta, body, blob_key, if_match)
+
+
+def _switch_body(
+    tenant: Tenant, meta: FileMeta, body: bytes, blob_key: str, if_match: str | None
+) -> FileMeta:
+    """Point the row at the new body if nobody wrote in between; then drop the old body."""
+    db = database()
+    for _attempt in range(3):
+        now = clock.now_us()
+        new = FileMeta(
+            **{
+                **asdict(meta),
+                "size": len(body),
+                "sha256": hashlib.sha256(body).hexdigest(),
+                "version": meta.version + 1,
+                "blob_key": blob_key,
+                "updated_us": now,
+                "expires_us": now + config.retention_days() * clock.DAY_US,
+            }
+        )
+        try:
+            with db.transaction():
+                changed = db.execute(
+                    SQL_REPLACE,
+                    size=new.size,
+                    sha256=new.sha256,
+                    blob_key=blob_key,
+                    now=now,
+                    expires=new.expires_us,
+                    id=meta.id,
+                    t=tenant.id,
+                    version=meta.version,
+                )
+                if changed:
+                    _index(db, meta.id, body, replace=True)
+        except BackendUnavailable:
+            _drop_blobs([blob_key])
+            raise
+        if changed:
+            _drop_blobs([meta.blob_key])
+            _cache_written(new, body)
+            return new
+        try:
+            meta = get_meta(tenant, meta.id)
+        except NotFound:
+            _drop_blobs([blob_key])
+            raise
+        if if_match is not None and not _matches(meta, if_match):
+            _drop_blobs([blob_key])
+            raise PreconditionFailed(
+                "The file changed since you read it (If-Match does not match)."
+            )
+    _drop_blobs([blob_key])
+    raise Conflict("The file is being changed by others; retry.")
+
+
+def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
+    validate_name(name)
+    db = database()
+    now = clock.now_us()
+    try:
+        with db.transaction():
+            stale = _free_expired_name(db, tenant, name, now)
+            changed = db.execute(SQL_RENAME, name=name, now=now, id=file_id, t=tenant.id)
+            rows = db.query(SQL_GET, id=file_id, t=tenant.id, now=now) if changed else []
+    except IntegrityError as exc:
+        raise Conflict(f"A file named {name!r} already exists.") from exc
+    if not rows:
+        raise NotFound(f"No file {file_id}.")
+    _drop_blobs(stale)
+    meta = _meta(rows[0])
+    _cache_written(meta)
+    return meta
+
+
+def delete(tenant: Tenant, file_id: str) -> None:
+    db = database()
+    with db.transaction():
+        rows = db.query(SQL_GET, id=file_id, t=tenant.id, now=clock.now_us())
+        if rows:
+            db.execute(SQL_SEARCH_DELETE, id=file_id)
+            db.execute(SQL_DELETE, id=file_id, t=tenant.id)
+    if not rows:
+        raise NotFound(f"No file {file_id}.")
+    cache().set_many({meta_key(file_id): _TOMBSTONE})
+    cache().delete_many([body_key(file_id)])
+    _drop_blobs([rows[0]["blob_key"]])

@@ -1,0 +1,287 @@
+"""The OpenAPI 3 document of the HTTP API, built on request (nothing at import)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERRORS = {
+    "400": "Bad input: a parameter, name, cursor or JSON body is not valid.",
+    "401": "No API key, or the key is not valid.",
+    "404": "No such file for this tenant (another tenant's id answers 404 too).",
+    "409": "The name is taken by another file of the tenant.",
+    "412": "If-Match names a body the file no longer has.",
+    "413": "The body is larger than the inline limit.",
+    "415": "The body is not plaintext (valid UTF-8, no NUL byte) or not text/plain.",
+    "429": "Too many requests: wait for Retry-After seconds.",
+    "503": "A backend is unavailable: retry after Retry-After seconds.",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(
+    schema: dict[str, Any], description: str, headers: list[str] | None = None
+) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if headers:
+        response["headers"] = {h: {"$ref": f"#/components/headers/{h}"} for h in headers}
+    return response
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for code in codes:
+        headers = ["Retry-After"] if code in ("429", "503") else None
+        out[code] = _json(_ref("Error"), _ERRORS[code], headers)
+    return out
+
+
+def _op(
+    op_id: str,
+    summary: str,
+    responses: dict[str, Any],
+    errors: tuple[str, ...],
+    params: list[dict[str, Any]] | None = None,
+    body: dict[str, Any] | None = None,
+    secured: bool = True,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": op_id,
+        "summary": summary,
+        "responses": {**responses, **_errors(*errors)},
+    }
+    if params:
+        operation["parameters"] = params
+    if body:
+        operation["requestBody"] = body
+    if not secured:
+        operation["security"] = []
+    return operation
+
+
+def _param(
+    name: str, where: str, schema: dict[str, Any], description: str, required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "schema": schema,
+        "description": description,
+    }
+
+
+FILE_ID = _param("file_id", "path", {"type": "string"}, "The file's id.")
+NAME = _param(
+    "name",
+    "query",
+    {"type": "string", "minLength": 1, "maxLength": 255},
+    "1-255 characters, no '/', no control characters, unique per tenant.",
+    required=True,
+)
+TEXT_BODY = {
+    "required": True,
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+    "description": "The file body: valid UTF-8 without NUL bytes, at most MAX_INLINE_BYTES.",
+}
+COMMON = ("401", "429", "503")
+
+
+def _schemas() -> dict[str, Any]:
+    text = {"type": "string"}
+    time = {"type": "string", "format": "date-time"}
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["Code", "Message"],
+            "properties": {"Code": text, "Message": text},
+        },
+        "File": {
+            "type": "object",
+            "required": [
+                "id",
+                "name",
+                "size",
+                "sha256",
+                "etag",
+                "version",
+                "created_at",
+                "updated_at",
+                "expires_at",
+            ],
+            "properties": {
+                "id": text,
+                "name": text,
+                "size": {"type": "integer", "minimum": 0},
+                "sha256": text,
+                "etag": text,
+                "version": {"type": "integer", "minimum": 1},
+                "created_at": time,
+                "updated_at": time,
+                "expires_at": {**time, "description": "Last body write + the retention period."},
+            },
+        },
+        "FileList": {
+            "type": "object",
+            "required": ["items", "next_cursor"],
+            "properties": {
+                "items": {"type": "array", "items": _ref("File")},
+                "next_cursor": {"type": "string", "nullable": True},
+            },
+        },
+        "Rename": {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": False,
+            "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 255}},
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "checks"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                "checks": {"type": "object", "additionalProperties": {"type": "object"}},
+            },
+        },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    file_ok = _json(_ref("File"), "The file's metadata.", ["ETag"])
+    text_ok = {
+        "description": "The body.",
+        "headers": {h: {"$ref": f"#/components/headers/{h}"} for h in ("ETag", "Last-Modified")},
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+    return {
+        "/files": {
+            "post": _op(
+                "createFile",
+                "Create a file from a text/plain body.",
+                {"201": _json(_ref("File"), "Created.", ["Location", "ETag"])},
+                ("400", "409", "413", "415", *COMMON),
+                [NAME],
+                TEXT_BODY,
+            ),
+            "get": _op(
+                "listFiles",
+                "List files, newest first, a page at a time.",
+                {"200": _json(_ref("FileList"), "A page of metadata.")},
+                ("400", *COMMON),
+                [
+                    _param(
+                        "limit",
+                        "query",
+                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+                        "Page size.",
+                    ),
+                    _param(
+                        "cursor", "query", {"type": "string"}, "next_cursor of the previous page."
+                    ),
+                    _param("prefix", "query", {"type": "string"}, "Only names starting with this."),
+                    _param(
+                        "q",
+                        "query",
+                        {"type": "string"},
+                        "Full-text search: every word must occur in the body.",
+                    ),
+                ],
+            ),
+        },
+        "/files/{file_id}": {
+            "get": _op(
+                "readFile",
+                "Read a file's body.",
+                {"200": text_ok, "304": {"description": "Not modified (If-None-Match)."}},
+                ("404", *COMMON),
+                [FILE_ID, _param("If-None-Match", "header", {"type": "string"}, "ETags you hold.")],
+            ),
+            "put": _op(
+                "replaceFile",
+                "Replace the body; resets retention.",
+                {"200": file_ok},
+                ("404", "412", "413", "415", *COMMON),
+                [
+                    FILE_ID,
+                    _param(
+                        "If-Match",
+                        "header",
+                        {"type": "string"},
+                        "Only if the body still has this ETag.",
+                    ),
+                ],
+                TEXT_BODY,
+            ),
+            "patch": _op(
+                "renameFile",
+                "Rename a file.",
+                {"200": file_ok},
+                ("400", "404", "409", "415", *COMMON),
+                [FILE_ID],
+                {"required": True, "content": {"application/json": {"schema": _ref("Rename")}}},
+            ),
+            "delete": _op(
+                "deleteFile",
+                "Delete a file.",
+                {"204": {"description": "Deleted."}},
+                ("404", *COMMON),
+                [FILE_ID],
+            ),
+        },
+        "/files/{file_id}/metadata": {
+            "get": _op(
+                "readMetadata", "A file's metadata.", {"200": file_ok}, ("404", *COMMON), [FILE_ID]
+            ),
+        },
+        "/health": {
+            "get": _op(
+                "health",
+                "Deep check of every backend.",
+                {
+                    "200": _json(_ref("Health"), "Every backend answers."),
+                    "503": _json(_ref("Health"), "A backend failed.", ["Retry-After"]),
+                },
+                (),
+                secured=False,
+            ),
+        },
+        "/openapi.json": {
+            "get": _op(
+                "openapi",
+                "This document.",
+                {"200": _json({"type": "object"}, "The OpenAPI 3 document.")},
+                (),
+                secured=False,
+            ),
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    header = {"schema": {"type": "string"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "textfiles",
+            "version": "1.0.0",
+            "description": "A CRUD API for a collection of plaintext files.",
+        },
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "headers": {
+                name: {**header, "description": name}
+                for name in ("Location", "ETag", "Last-Modified", "Retry-After")
+            },
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+            },
+        },
+        "security": [{"bearer": []}, {"apiKey": []}],
+    }

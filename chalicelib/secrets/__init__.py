@@ -1,0 +1,1 @@
+"""The secrets port: credentials read at runtime, from Secrets Manager or the environment."""

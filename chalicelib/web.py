@@ -1,0 +1,131 @@
+"""The HTTP edge: keys from headers, domain errors to responses, one log line per request."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import Chalice, Request, Response
+
+from chalicelib import auth, config, logs
+from chalicelib.config import MissingSetting
+from chalicelib.errors import BackendUnavailable, BadRequest, DomainError, RateLimited
+
+JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+
+
+def current(app: Chalice) -> Request:
+    request = app.current_request
+    if request is None:
+        raise RuntimeError("no request is being handled")
+    return request
+
+
+def body(request: Request) -> bytes:
+    raw = request.raw_body or b""
+    return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+
+
+def api_key(request: Request) -> str | None:
+    header = str(request.headers.get("authorization", ""))
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    key = request.headers.get("x-api-key")
+    return str(key) if key else None
+
+
+def authenticate(
+    request: Request, prefetch: list[str] | None = None
+) -> tuple[auth.Tenant, dict[str, bytes]]:
+    tenant, hits = auth.authenticate(api_key(request), prefetch)
+    logs.bind(tenant=tenant.id)
+    return tenant, hits
+
+
+def query(request: Request, name: str) -> str | None:
+    params: Any = request.query_params or {}
+    value = params.get(name)
+    return None if value is None else str(value)
+
+
+def json_field(request: Request, name: str) -> str:
+    """One string field of a JSON object body; anything else is a 400."""
+    try:
+        data = json.loads(body(request))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("The body is not valid JSON.") from exc
+    if not isinstance(data, dict) or not isinstance(data.get(name), str):
+        raise BadRequest(f'The body must be a JSON object with a string "{name}".')
+    unknown = sorted(set(data) - {name})
+    if unknown:
+        raise BadRequest(f"Unknown fields: {', '.join(unknown)}.")
+    return str(data[name])
+
+
+def retry_after(healthy: bool) -> dict[str, str]:
+    return {} if healthy else {"Retry-After": str(config.retry_after_seconds())}
+
+
+def response(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=body, status_code=status, headers=dict(headers or {}))
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return response(
+        json.dumps(data, separators=(",", ":")), status, {"Content-Type": JSON, **(headers or {})}
+    )
+
+
+def error_response(exc: DomainError) -> Response:
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, BackendUnavailable):
+        headers["Retry-After"] = str(config.retry_after_seconds())
+    body = {"Code": exc.code, "Message": exc.message, **exc.extra}
+    return json_response(body, exc.status, headers)
+
+
+def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Map the core's exceptions to their HTTP answers; anything else stays a 500 (a bug)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except DomainError as exc:
+            if isinstance(exc, BackendUnavailable):
+                logs.error("backend unavailable", component=exc.component, error=exc.detail)
+            return error_response(exc)
+        except MissingSetting as exc:
+            logs.error("configuration incomplete", error=str(exc))
+            return error_response(BackendUnavailable("service configuration"))
+
+    return wrapper
+
+
+def install(app: Chalice) -> None:
+    """Log one JSON line per request: id, tenant, method, route, status, latency."""
+
+    @app.middleware("http")
+    def access_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        started = time.perf_counter()
+        context = event.context or {}
+        logs.reset(
+            request_id=context.get("requestId") or uuid.uuid4().hex,
+            method=event.method,
+            route=context.get("resourcePath"),
+        )
+        response = get_response(event)
+        logs.info(
+            "request",
+            status=response.status_code,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return response

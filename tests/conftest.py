@@ -1,0 +1,193 @@
+"""Fixtures: the API on embedded drivers and on real backends (PostgreSQL, memcached, moto)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from servers import (
+    MemcachedServer,
+    MotoServer,
+    PostgresServer,
+    ServerUnavailable,
+    unavailable,
+)
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+SETTINGS = (
+    "DATABASE_URL",
+    "MEMCACHED_SERVERS",
+    "FILES_BUCKET",
+    "QUEUE_URL",
+    "AWS_ENDPOINT_URL",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "MAX_INLINE_BYTES",
+    "CACHE_BODY_MAX_BYTES",
+    "PUBLIC_BASE_URL",
+)
+
+
+def reset_drivers() -> None:
+    """Forget every chosen driver, so the next use reads the environment again."""
+    from chalicelib import aws
+    from chalicelib.blobs import blobs
+    from chalicelib.cache import cache
+    from chalicelib.db import database
+
+    for factory in (database, cache, blobs):
+        if factory.cache_info().currsize:
+            try:
+                instance: Any = factory()
+                close = getattr(instance, "close", None)
+                if close:
+                    close()
+            except Exception:  # noqa: BLE001 - a dead backend has nothing to close
+                pass
+        factory.cache_clear()
+    aws.client.cache_clear()
+
+
+def _start(server: Any, what: str) -> Any:
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        unavailable(what, str(exc))
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = _start(PostgresServer(), "PostgreSQL")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def memcached() -> Iterator[MemcachedServer]:
+    server = _start(MemcachedServer(), "memcached")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    server = _start(MotoServer(), "moto server")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def real_settings(
+    postgres: PostgresServer, memcached: MemcachedServer, moto: MotoServer
+) -> dict[str, str]:
+    """One database and one bucket for the session; tests isolate themselves by tenant."""
+    import boto3
+
+    database_url = postgres.create_database("textfiles_test")
+    env = {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket="textfiles-test")
+    return {
+        **env,
+        "DATABASE_URL": database_url,
+        "MEMCACHED_SERVERS": memcached.servers,
+        "FILES_BUCKET": "textfiles-test",
+    }
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Embedded drivers in a fresh data folder, no AWS at all."""
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    reset_drivers()
+    yield tmp_path / "data"
+    reset_drivers()
+
+
+@pytest.fixture(params=["embedded", "real"])
+def backend(
+    request: pytest.FixtureRequest, embedded_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Run the test once on the embedded drivers and once on the real backends."""
+    if request.param == "real":
+        settings: dict[str, str] = request.getfixturevalue("real_settings")
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        reset_drivers()
+    return str(request.param)
+
+
+@pytest.fixture
+def client(backend: str) -> Iterator[Client]:
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def new_key(backend: str) -> Callable[[str | None], str]:
+    """Make a key for a fresh (or named) tenant, as `make key` does."""
+    from chalicelib import auth
+
+    def make(tenant: str | None = None) -> str:
+        return auth.create_key(tenant or f"t-{uuid.uuid4().hex[:12]}")
+
+    return make
+
+
+class FakeClock:
+    def __init__(self, start_us: int) -> None:
+        self.now = start_us
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += int(seconds * 1_000_000)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    from chalicelib import clock as real_clock
+
+    fake = FakeClock(real_clock.now_us())
+    monkeypatch.setattr(real_clock, "now_us", fake)
+    return fake
+
+
+@pytest.fixture
+def api(client: Client, new_key: Callable[[str | None], str]) -> Any:
+    from api import Api
+
+    return Api(client, new_key(None))
+
+
+@pytest.fixture
+def other_api(client: Client, new_key: Callable[[str | None], str]) -> Any:
+    """A second tenant on the same service."""
+    from api import Api
+
+    return Api(client, new_key(None))
