@@ -47,3 +47,6 @@ format: deps
 clean:
 	rm -rf $(VENV) .data build .mypy_cache .ruff_cache .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Targets of the task worker and the deployment live beside this file.
+-include mk/*.mk
