@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Chalice, Response
 
-from chalicelib import clock, files, health, openapi, web
+from chalicelib import blobs, clock, files, health, openapi, uploads, web
 
 app = Chalice(app_name="textfiles")
 web.install(app)
@@ -84,6 +84,42 @@ def delete_file(file_id: str) -> Response:
     tenant, _ = web.authenticate(web.current(app))
     files.delete(tenant, file_id)
     return web.response("", 204)
+
+
+@app.route("/files/uploads", methods=["POST"], content_types=["*/*"])
+@web.guarded
+def start_upload() -> Response:
+    request = web.current(app)
+    tenant, _ = web.authenticate(request)
+    upload = uploads.start(tenant, web.query(request, "name") or "")
+    return web.json_response(upload.public(), 201)
+
+
+@app.route("/files/uploads/{upload_id}/complete", methods=["POST"], content_types=["*/*"])
+@web.guarded
+def complete_upload(upload_id: str) -> Response:
+    tenant, _ = web.authenticate(web.current(app))
+    meta, created = uploads.complete(tenant, upload_id)
+    headers = {"Location": f"/files/{meta.id}", "ETag": meta.etag}
+    return web.json_response(meta.public(), 201 if created else 200, headers)
+
+
+@app.route("/blobs/{token}", methods=["PUT"], content_types=["*/*"])
+@web.guarded
+def put_local_blob(token: str) -> Response:
+    """The local folder driver's stand-in for a presigned S3 PUT."""
+    blobs.local_upload(token, web.body(web.current(app)))
+    return web.response("", 200)
+
+
+@app.route("/blobs/{token}", methods=["GET"])
+@web.guarded
+def get_local_blob(token: str) -> Response:
+    """The local folder driver's stand-in for a presigned S3 GET."""
+    data, filename = blobs.local_download(token)
+    headers = {"Content-Type": web.content_type(filename)}
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return web.binary_response(data, headers)
 
 
 @app.route("/health", methods=["GET"])

@@ -23,6 +23,13 @@ class Unauthorized(DomainError):
     code = "Unauthorized"
 
 
+class Forbidden(DomainError):
+    """A signed link that is forged or expired (never used for another tenant's data)."""
+
+    status = 403
+    code = "Forbidden"
+
+
 class NotFound(DomainError):
     status = 404
     code = "NotFound"

@@ -220,7 +220,7 @@ def _index(db: Database, file_id: str, body: bytes, replace: bool) -> None:
     db.execute(SQL_SEARCH_INSERT[db.dialect], id=file_id, doc=doc)
 
 
-def _drop_blobs(keys: list[str]) -> None:
+def drop_blobs(keys: list[str]) -> None:
     """Delete bodies no row points at any more; a failure leaves an orphan the purge removes."""
     for key in keys:
         try:
@@ -244,10 +244,10 @@ def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
     file_id = uuid.uuid4().hex
     blob_key = _new_blob_key(tenant, file_id)
     blobs().put(blob_key, body)
-    return _insert(tenant, file_id, name, body, blob_key)
+    return insert(tenant, file_id, name, body, blob_key)
 
 
-def _insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) -> FileMeta:
+def insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) -> FileMeta:
     """The row, written only once its body is stored: a row never points at a missing body."""
     now = clock.now_us()
     meta = FileMeta(
@@ -281,12 +281,12 @@ def _insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str)
             )
             _index(db, meta.id, body, replace=False)
     except IntegrityError as exc:
-        _drop_blobs([blob_key])
+        drop_blobs([blob_key])
         raise Conflict(f"A file named {name!r} already exists.") from exc
     except BackendUnavailable:
-        _drop_blobs([blob_key])
+        drop_blobs([blob_key])
         raise
-    _drop_blobs(stale)
+    drop_blobs(stale)
     _cache_written(meta, body)
     return meta
 
@@ -408,23 +408,23 @@ def _switch_body(
                 if changed:
                     _index(db, meta.id, body, replace=True)
         except BackendUnavailable:
-            _drop_blobs([blob_key])
+            drop_blobs([blob_key])
             raise
         if changed:
-            _drop_blobs([meta.blob_key])
+            drop_blobs([meta.blob_key])
             _cache_written(new, body)
             return new
         try:
             meta = get_meta(tenant, meta.id)
         except NotFound:
-            _drop_blobs([blob_key])
+            drop_blobs([blob_key])
             raise
         if if_match is not None and not _matches(meta, if_match):
-            _drop_blobs([blob_key])
+            drop_blobs([blob_key])
             raise PreconditionFailed(
                 "The file changed since you read it (If-Match does not match)."
             )
-    _drop_blobs([blob_key])
+    drop_blobs([blob_key])
     raise Conflict("The file is being changed by others; retry.")
 
 
@@ -441,7 +441,7 @@ def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
         raise Conflict(f"A file named {name!r} already exists.") from exc
     if not rows:
         raise NotFound(f"No file {file_id}.")
-    _drop_blobs(stale)
+    drop_blobs(stale)
     meta = _meta(rows[0])
     _cache_written(meta)
     return meta
@@ -458,4 +458,4 @@ def delete(tenant: Tenant, file_id: str) -> None:
         raise NotFound(f"No file {file_id}.")
     cache().set_many({meta_key(file_id): _TOMBSTONE})
     cache().delete_many([body_key(file_id)])
-    _drop_blobs([rows[0]["blob_key"]])
+    drop_blobs([rows[0]["blob_key"]])

@@ -7,6 +7,7 @@ from typing import Any
 _ERRORS = {
     "400": "Bad input: a parameter, name, cursor or JSON body is not valid.",
     "401": "No API key, or the key is not valid.",
+    "403": "The signed link is forged or expired.",
     "404": "No such file for this tenant (another tenant's id answers 404 too).",
     "409": "The name is taken by another file of the tenant.",
     "412": "If-Match names a body the file no longer has.",
@@ -134,6 +135,29 @@ def _schemas() -> dict[str, Any]:
                 "next_cursor": {"type": "string", "nullable": True},
             },
         },
+        "Upload": {
+            "type": "object",
+            "required": [
+                "upload_id",
+                "name",
+                "url",
+                "method",
+                "headers",
+                "max_bytes",
+                "expires_at",
+                "complete_url",
+            ],
+            "properties": {
+                "upload_id": text,
+                "name": text,
+                "url": text,
+                "method": {"type": "string", "enum": ["PUT"]},
+                "headers": {"type": "object", "additionalProperties": text},
+                "max_bytes": {"type": "integer"},
+                "expires_at": time,
+                "complete_url": text,
+            },
+        },
         "Rename": {
             "type": "object",
             "required": ["name"],
@@ -236,6 +260,51 @@ def _paths() -> dict[str, Any]:
         "/files/{file_id}/metadata": {
             "get": _op(
                 "readMetadata", "A file's metadata.", {"200": file_ok}, ("404", *COMMON), [FILE_ID]
+            ),
+        },
+        "/files/uploads": {
+            "post": _op(
+                "startUpload",
+                "A presigned PUT link for a body larger than the inline limit.",
+                {"201": _json(_ref("Upload"), "Upload the body to url, then POST complete_url.")},
+                ("400", "409", *COMMON),
+                [NAME],
+            ),
+        },
+        "/files/uploads/{upload_id}/complete": {
+            "post": _op(
+                "completeUpload",
+                "Validate the uploaded body and create the file.",
+                {
+                    "201": _json(_ref("File"), "Created.", ["Location", "ETag"]),
+                    "200": _json(_ref("File"), "Already completed: the same file.", ["ETag"]),
+                },
+                ("404", "409", "413", "415", *COMMON),
+                [_param("upload_id", "path", {"type": "string"}, "From POST /files/uploads.")],
+            ),
+        },
+        "/blobs/{token}": {
+            "put": _op(
+                "putLocalBlob",
+                "Local folder driver only: the upload link's target.",
+                {"200": {"description": "Stored."}},
+                ("403", "404", "413"),
+                [_param("token", "path", {"type": "string"}, "The signed link token.")],
+                {"required": True, "content": {"*/*": {"schema": {"type": "string"}}}},
+                secured=False,
+            ),
+            "get": _op(
+                "getLocalBlob",
+                "Local folder driver only: a download link's target.",
+                {
+                    "200": {
+                        "description": "The bytes.",
+                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                    }
+                },
+                ("403", "404"),
+                [_param("token", "path", {"type": "string"}, "The signed link token.")],
+                secured=False,
             ),
         },
         "/health": {

@@ -76,6 +76,17 @@ def response(body: str, status: int = 200, headers: dict[str, str] | None = None
     return Response(body=body, status_code=status, headers=dict(headers or {}))
 
 
+def content_type(filename: str) -> str:
+    return "application/zip" if filename.endswith(".zip") else TEXT
+
+
+def binary_response(data: bytes, headers: dict[str, str]) -> Response:
+    """Bytes for a binary content type (Chalice base64-encodes them for API Gateway)."""
+    if not headers.get("Content-Type", "").startswith("application/zip"):
+        return response(data.decode("utf-8", "replace"), 200, headers)
+    return Response(body=data, status_code=200, headers=dict(headers))
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return response(
         json.dumps(data, separators=(",", ":")), status, {"Content-Type": JSON, **(headers or {})}

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from chalicelib import config
+from chalicelib import config, signing
+from chalicelib.errors import Forbidden, NotFound, TooLarge
 
 
 class BlobMissing(Exception):
@@ -58,3 +59,30 @@ def blobs() -> BlobStore:
     from chalicelib.blobs.localfs import LocalBlobStore
 
     return LocalBlobStore(config.data_dir() / "blobs")
+
+
+def _local_store() -> BlobStore:
+    store = blobs()
+    if store.name != "localfs":
+        raise NotFound("Uploads and downloads go straight to S3 on this deployment.")
+    return store
+
+
+def local_upload(token: str, data: bytes) -> None:
+    """Store a body PUT to a signed local link (the folder driver's presigned URL)."""
+    payload = signing.verify(token)
+    if payload is None or "put" not in payload:
+        raise Forbidden("The upload link is not valid or has expired.")
+    if len(data) > int(payload["max"]):
+        raise TooLarge(f"The upload is {len(data)} bytes; at most {payload['max']} bytes.")
+    _local_store().put(str(payload["put"]), data)
+
+
+def local_download(token: str) -> tuple[bytes, str]:
+    payload = signing.verify(token)
+    if payload is None or "get" not in payload:
+        raise Forbidden("The download link is not valid or has expired.")
+    try:
+        return _local_store().get(str(payload["get"])), str(payload.get("filename", "download"))
+    except BlobMissing as exc:
+        raise NotFound("Nothing is stored under this link any more.") from exc

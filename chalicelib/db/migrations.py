@@ -57,6 +57,21 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             ],
         },
     ),
+    (
+        3,
+        [
+            """CREATE TABLE uploads (
+                id VARCHAR(40) PRIMARY KEY,
+                tenant_id VARCHAR(64) NOT NULL REFERENCES tenants (id),
+                file_id VARCHAR(40) NOT NULL,
+                name VARCHAR(255) NOT NULL,
+                blob_key VARCHAR(512) NOT NULL,
+                created_us BIGINT NOT NULL,
+                expires_us BIGINT NOT NULL
+            )""",
+            "CREATE INDEX uploads_expires ON uploads (expires_us)",
+        ],
+    ),
 ]
 
 _LOCK = {

@@ -1,0 +1,238 @@
+"""The production drivers against real servers: what lands where, and outages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pg8000.native
+import pytest
+from chalice.test import Client
+from pymemcache.client.base import Client as MemcacheClient
+
+from api import Api
+from conftest import reset_drivers
+from servers import MemcachedServer, PostgresServer, ServerUnavailable, free_port, unavailable
+
+
+def _s3(settings: dict[str, str]) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=settings["AWS_ENDPOINT_URL"], region_name="us-east-1")
+
+
+def _rows(url: str, sql: str, **params: Any) -> list[list[Any]]:
+    from chalicelib.db import postgres_settings
+
+    s = postgres_settings(url)
+    conn = pg8000.native.Connection(s.user, host=s.host, port=s.port, database=s.database)
+    try:
+        return list(conn.run(sql, **params))
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def real(backend: str, real_settings: dict[str, str]) -> dict[str, str]:
+    return real_settings
+
+
+@pytest.fixture(params=["real"])
+def backend(
+    request: pytest.FixtureRequest, embedded_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """This module runs on the real backends only."""
+    settings: dict[str, str] = request.getfixturevalue("real_settings")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    reset_drivers()
+    return "real"
+
+
+def test_writes_land_in_postgres_s3_and_memcached(api: Api, real: dict[str, str]) -> None:
+    meta = api.created("land.txt", "stored for real")
+    rows = _rows(
+        real["DATABASE_URL"],
+        "SELECT tenant_id, name, size, sha256, blob_key FROM files WHERE id = :id",
+        id=meta["id"],
+    )
+    assert len(rows) == 1
+    tenant, name, size, sha, blob_key = rows[0]
+    assert (name, size, sha) == ("land.txt", 15, meta["sha256"])
+    assert blob_key.startswith(f"tenants/{tenant}/files/{meta['id']}/")
+    body = _s3(real).get_object(Bucket=real["FILES_BUCKET"], Key=blob_key)["Body"].read()
+    assert body == b"stored for real"
+    host, port = real["MEMCACHED_SERVERS"].split(":")
+    mc = MemcacheClient((host, int(port)))
+    cached = json.loads(mc.get(f"tf:m:{meta['id']}"))
+    assert cached["blob_key"] == blob_key
+    assert mc.get(f"tf:b:{meta['id']}") == meta["sha256"].encode() + b"stored for real"
+    stored_keys = _rows(real["DATABASE_URL"], "SELECT key_hash FROM api_keys")
+    assert all(len(k[0]) == 64 and k[0] != api.key for k in stored_keys)
+
+    replaced = api.put(meta["id"], "second body").json
+    new_key = _rows(
+        real["DATABASE_URL"], "SELECT blob_key FROM files WHERE id = :id", id=meta["id"]
+    )[0][0]
+    listed = _s3(real).list_objects_v2(Bucket=real["FILES_BUCKET"], Prefix=f"tenants/{tenant}/")
+    assert [o["Key"] for o in listed.get("Contents", [])] == [new_key]
+    assert replaced["version"] == 2
+
+    assert api.delete(meta["id"]).status == 204
+    assert _rows(real["DATABASE_URL"], "SELECT id FROM files WHERE id = :id", id=meta["id"]) == []
+    listed = _s3(real).list_objects_v2(Bucket=real["FILES_BUCKET"], Prefix=f"tenants/{tenant}/")
+    assert listed.get("Contents", []) == []
+    assert mc.get(f"tf:m:{meta['id']}") == b"-"
+
+
+def test_a_cached_read_is_one_cache_round_trip_and_no_sql(api: Api, real: dict[str, str]) -> None:
+    from chalicelib.cache import cache
+    from chalicelib.db import database
+
+    meta = api.created("hot.txt", "hot")
+    api.get(f"/files/{meta['id']}")
+    trips, statements = cache().round_trips, database().statements
+    assert api.get(f"/files/{meta['id']}").text == "hot"
+    assert cache().round_trips - trips == 1
+    assert database().statements - statements == 0
+    hits = cache().hits
+    api.get(f"/files/{meta['id']}")
+    assert cache().hits - hits == 3
+
+
+# --- outages ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_memcached(
+    real: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MemcachedServer]:
+    server = MemcachedServer()
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        unavailable("memcached", str(exc))
+    monkeypatch.setenv("MEMCACHED_SERVERS", server.servers)
+    reset_drivers()
+    yield server
+    server.stop()
+
+
+def test_memcached_killed_mid_use_is_invisible(
+    own_memcached: MemcachedServer, api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib import logs
+
+    meta = api.created("survivor.txt", "v1")
+    assert api.get(f"/files/{meta['id']}").text == "v1"
+    own_memcached.kill()
+    logs._last_warning.clear()
+    assert api.get(f"/files/{meta['id']}").text == "v1"
+    assert api.put(meta["id"], "v2").status == 200
+    assert api.get(f"/files/{meta['id']}").text == "v2"
+    second = api.created("during-outage.txt", "x")
+    assert {m["name"] for m in api.get("/files").json["items"]} == {
+        "survivor.txt",
+        "during-outage.txt",
+    }
+    health = api.client.http.get("/health")
+    assert health.status_code == 503
+    assert json.loads(health.body)["checks"]["cache"]["status"] == "unavailable"
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert any(x["message"] == "cache unavailable, bypassed" for x in lines)
+
+    own_memcached.restart()
+    reset_drivers()
+    assert api.get(f"/files/{meta['id']}").text == "v2"
+    assert api.get(f"/files/{second['id']}").text == "x"
+    assert api.client.http.get("/health").status_code == 200
+
+
+@pytest.fixture
+def own_postgres(real: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        unavailable("PostgreSQL", str(exc))
+    monkeypatch.setenv("DATABASE_URL", server.create_database("outage"))
+    reset_drivers()
+    yield server
+    server.stop()
+
+
+def test_postgres_down_is_503_then_recovers_with_nothing_lost(
+    own_postgres: PostgresServer, real: dict[str, str], api: Api
+) -> None:
+    kept = api.created("kept.txt", "durable")
+    listed = _s3(real).list_objects_v2(Bucket=real["FILES_BUCKET"])
+    objects_before = {o["Key"] for o in listed.get("Contents", [])}
+    own_postgres.pause()
+    failed = api.create("lost.txt", "never acknowledged")
+    assert failed.status == 503
+    assert failed.json["Code"] == "ServiceUnavailable"
+    assert int(failed.headers["Retry-After"]) > 0
+    assert api.put(kept["id"], "changed").status == 503
+    health = api.client.http.get("/health")
+    assert health.status_code == 503
+    assert "Retry-After" in health.headers
+    listed = _s3(real).list_objects_v2(Bucket=real["FILES_BUCKET"])
+    assert {o["Key"] for o in listed.get("Contents", [])} == objects_before
+
+    own_postgres.resume()
+    assert api.get(f"/files/{kept['id']}").text == "durable"
+    assert api.created("lost.txt", "now it works")["name"] == "lost.txt"
+    assert api.client.http.get("/health").status_code == 200
+
+
+def test_s3_unreachable_is_503_and_leaves_no_row(
+    api: Api, real: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = api.created("kept.txt", "in s3")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("AWS_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("CACHE_BODY_MAX_BYTES", "0")
+    reset_drivers()
+    failed = api.create("nope.txt", "x")
+    assert failed.status == 503
+    assert "Retry-After" in failed.headers
+    assert api.put(kept["id"], "changed").status == 503
+    assert api.get("/files").json["items"][0]["name"] == "kept.txt"
+    assert len(api.get("/files").json["items"]) == 1
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", real["AWS_ENDPOINT_URL"])
+    reset_drivers()
+    assert api.get(f"/files/{kept['id']}").text == "in s3"
+    assert api.created("nope.txt", "x")["name"] == "nope.txt"
+
+
+def test_sslmode_require_insists_on_tls(
+    real: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The throwaway server has no TLS: with sslmode=require nothing is sent in clear."""
+    from app import app
+
+    monkeypatch.setenv("DATABASE_URL", real["DATABASE_URL"] + "?sslmode=require")
+    reset_drivers()
+    with Client(app) as client:
+        reply = client.http.get("/health")
+    assert reply.status_code == 503
+    assert json.loads(reply.body)["checks"]["database"]["status"] == "unavailable"
+
+
+def test_missing_setting_inside_lambda_is_an_error_not_a_fallback(
+    embedded_env: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app import app
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "textfiles-prod")
+    reset_drivers()
+    with Client(app) as client:
+        reply = client.http.get("/files", headers={"authorization": "Bearer x"})
+        health = client.http.get("/health")
+    assert reply.status_code == 503
+    assert health.status_code == 503
+    assert not embedded_env.exists(), "no embedded database or folder may be created"
+    out = capsys.readouterr().out
+    assert "MEMCACHED_SERVERS is not set" in out or "DATABASE_URL is not set" in out
