@@ -27,7 +27,7 @@ services:
 run: deps
 	$(PY) -m chalicelib.admin migrate
 	@$(PY) -m chalicelib.admin dev-banner --port $(PORT)
-	exec $(VENV)/bin/chalice local --no-autoreload --host 127.0.0.1 --port $(PORT)
+	exec $(VENV)/bin/chalice local --stage local --no-autoreload --host 127.0.0.1 --port $(PORT)
 
 key: deps
 	@$(PY) -m chalicelib.admin key $(TENANT)

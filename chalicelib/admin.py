@@ -21,6 +21,21 @@ def _revoke(args: argparse.Namespace) -> None:
     print("revoked" if auth.revoke_key(args.key) else "no such active key")
 
 
+def _limits(args: argparse.Namespace) -> None:
+    changes = {
+        name: (None if value == "default" else int(value))
+        for name, value in (
+            ("rate_limit", args.rate),
+            ("max_files", args.files),
+            ("max_bytes", args.bytes),
+            ("max_running_tasks", args.tasks),
+        )
+        if value is not None
+    }
+    auth.set_limits(args.tenant, **changes)
+    print(f"limits of {args.tenant!r} updated: {changes or 'nothing to change'}")
+
+
 def _migrate(_args: argparse.Namespace) -> None:
     print(f"schema version {migrate(database())}")
 
@@ -49,6 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     revoke.add_argument("key")
     revoke.set_defaults(run=_revoke)
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(run=_migrate)
+    lim = sub.add_parser("limits", help="set a tenant's overrides (a number, or 'default')")
+    lim.add_argument("tenant")
+    for flag, what in (
+        ("--rate", "requests per rate-limit window"),
+        ("--files", "files stored"),
+        ("--bytes", "bytes stored"),
+        ("--tasks", "running tasks"),
+    ):
+        lim.add_argument(flag, help=what)
+    lim.set_defaults(run=_limits)
     banner = sub.add_parser("dev-banner", help="a development key and a curl example")
     banner.add_argument("--tenant", default="dev")
     banner.add_argument("--port", default="8000")

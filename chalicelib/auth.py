@@ -6,9 +6,9 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from chalicelib import clock
+from chalicelib import clock, limits
 from chalicelib.cache import cache
 from chalicelib.db import database
 from chalicelib.errors import BadRequest, Unauthorized
@@ -20,6 +20,7 @@ _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 @dataclass(frozen=True)
 class Tenant:
     id: str
+    overrides: dict[str, int | None] = field(default_factory=dict)
 
 
 def hash_key(key: str) -> str:
@@ -71,28 +72,59 @@ def revoke_key(key: str) -> bool:
     return revoked > 0
 
 
+SQL_LOOKUP = (
+    "SELECT k.tenant_id, t.rate_limit, t.max_files, t.max_bytes, t.max_running_tasks"
+    " FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
+    " WHERE k.key_hash = :h AND k.revoked_us IS NULL"
+)
+
+
 def _lookup(key_hash: str) -> Tenant | None:
-    rows = database().query(
-        "SELECT tenant_id FROM api_keys WHERE key_hash = :h AND revoked_us IS NULL",
-        h=key_hash,
-    )
-    return Tenant(rows[0]["tenant_id"]) if rows else None
+    rows = database().query(SQL_LOOKUP, h=key_hash)
+    if not rows:
+        return None
+    return Tenant(rows[0]["tenant_id"], {name: rows[0][name] for name in limits.OVERRIDES})
 
 
 def authenticate(
-    key: str | None, prefetch: list[str] | None = None
+    key: str | None, source: str = "", prefetch: list[str] | None = None
 ) -> tuple[Tenant, dict[str, bytes]]:
-    """The key's tenant, plus whatever else the caller wanted from the cache in the same trip."""
-    if not key:
-        raise Unauthorized("An API key is required: 'Authorization: Bearer <key>'.")
-    key_hash = hash_key(key)
-    wanted = [cache_key(key_hash), *(prefetch or [])]
+    """The key's tenant, plus whatever else the caller wanted from the cache in one trip.
+
+    The same trip reads the caller's address's failed-key counter: an address that keeps
+    presenting bad keys is refused before any key is looked up.
+    """
+    key_hash = hash_key(key or "")
+    failures_key = limits.auth_failure_key(source or "unknown")
+    wanted = [cache_key(key_hash), failures_key, *(prefetch or [])]
     hits = cache().get_many(wanted)
     cached = hits.pop(wanted[0], None)
+    failures = hits.pop(failures_key, None)
+    limits.check_auth_failures(source, int(failures or 0))
+    if not key:
+        limits.count_auth_failure(source or "unknown")
+        raise Unauthorized("An API key is required: 'Authorization: Bearer <key>'.")
     if cached is not None:
-        return Tenant(json.loads(cached)["tenant"]), hits
+        data = json.loads(cached)
+        return Tenant(data["tenant"], data["overrides"]), hits
     tenant = _lookup(key_hash)
     if tenant is None:
+        limits.count_auth_failure(source or "unknown")
         raise Unauthorized("The API key is not valid.")
-    cache().add(wanted[0], json.dumps({"tenant": tenant.id}).encode())
+    entry = {"tenant": tenant.id, "overrides": tenant.overrides}
+    cache().add(wanted[0], json.dumps(entry).encode())
     return tenant, hits
+
+
+def set_limits(tenant_id: str, **overrides: int | None) -> None:
+    """Change a tenant's overrides (None: back to the default) and drop its cached keys."""
+    unknown = set(overrides) - set(limits.OVERRIDES)
+    if unknown:
+        raise BadRequest(f"Unknown limits: {', '.join(sorted(unknown))}.")
+    db = database()
+    with db.transaction():
+        for name, value in overrides.items():
+            # The column name comes from the fixed OVERRIDES list, never from input.
+            db.execute(f"UPDATE tenants SET {name} = :v WHERE id = :t", v=value, t=tenant_id)
+        rows = db.query("SELECT key_hash FROM api_keys WHERE tenant_id = :t", t=tenant_id)
+    cache().delete_many([cache_key(row["key_hash"]) for row in rows])

@@ -64,9 +64,12 @@ class RateLimited(DomainError):
     status = 429
     code = "TooManyRequests"
 
-    def __init__(self, message: str, retry_after: int, **extra: object) -> None:
-        super().__init__(message, **extra)
+    def __init__(
+        self, message: str, retry_after: int, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
+        self.headers = headers or {}
 
 
 class BackendUnavailable(DomainError):

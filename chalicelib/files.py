@@ -12,7 +12,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from chalicelib import clock, config, logs
+from chalicelib import clock, config, limits, logs
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, blobs
 from chalicelib.cache import cache
@@ -24,6 +24,7 @@ from chalicelib.errors import (
     NotFound,
     NotPlaintext,
     PreconditionFailed,
+    QuotaExceeded,
     TooLarge,
 )
 
@@ -266,6 +267,7 @@ def insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) 
     try:
         with db.transaction():
             stale = _free_expired_name(db, tenant, name, now)
+            limits.check_storage(db, tenant.id, tenant.overrides, files=1, size=meta.size)
             db.execute(
                 SQL_INSERT,
                 id=meta.id,
@@ -283,7 +285,7 @@ def insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) 
     except IntegrityError as exc:
         drop_blobs([blob_key])
         raise Conflict(f"A file named {name!r} already exists.") from exc
-    except BackendUnavailable:
+    except (BackendUnavailable, QuotaExceeded):
         drop_blobs([blob_key])
         raise
     drop_blobs(stale)
@@ -394,6 +396,8 @@ def _switch_body(
         )
         try:
             with db.transaction():
+                growth = new.size - meta.size
+                limits.check_storage(db, tenant.id, tenant.overrides, files=0, size=growth)
                 changed = db.execute(
                     SQL_REPLACE,
                     size=new.size,
@@ -407,7 +411,7 @@ def _switch_body(
                 )
                 if changed:
                     _index(db, meta.id, body, replace=True)
-        except BackendUnavailable:
+        except (BackendUnavailable, QuotaExceeded):
             drop_blobs([blob_key])
             raise
         if changed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import time
@@ -11,7 +12,7 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib import auth, config, logs
+from chalicelib import auth, config, limits, logs
 from chalicelib.config import MissingSetting
 from chalicelib.errors import BackendUnavailable, BadRequest, DomainError, RateLimited
 
@@ -40,11 +41,22 @@ def api_key(request: Request) -> str | None:
     return str(key) if key else None
 
 
+_rate: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("rate_headers")
+
+
+def source_ip(request: Request) -> str:
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
 def authenticate(
     request: Request, prefetch: list[str] | None = None
 ) -> tuple[auth.Tenant, dict[str, bytes]]:
-    tenant, hits = auth.authenticate(api_key(request), prefetch)
+    """The caller's tenant, within its rate limit (whose headers every response carries)."""
+    tenant, hits = auth.authenticate(api_key(request), source_ip(request), prefetch)
     logs.bind(tenant=tenant.id)
+    state = limits.check_rate(tenant.id, tenant.overrides)
+    _rate.set(state.headers())
     return tenant, hits
 
 
@@ -96,6 +108,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 def error_response(exc: DomainError) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
+        headers.update(exc.headers)
         headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, BackendUnavailable):
         headers["Retry-After"] = str(config.retry_after_seconds())
@@ -133,7 +146,10 @@ def install(app: Chalice) -> None:
             method=event.method,
             route=context.get("resourcePath"),
         )
+        _rate.set({})
         response = get_response(event)
+        for name, value in _rate.get().items():
+            response.headers.setdefault(name, value)
         logs.info(
             "request",
             status=response.status_code,

@@ -58,6 +58,11 @@ class Api:
         result: dict[str, Any] = reply.json
         return result
 
+    def created_reply(self, name: str, body: bytes | str = b"hello") -> Reply:
+        reply = self.create(name, body)
+        assert reply.status == 201, reply.body
+        return reply
+
     def get(self, path: str, headers: dict[str, str] | None = None) -> Reply:
         return self.call("GET", path, headers=headers)
 

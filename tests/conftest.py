@@ -18,6 +18,10 @@ from servers import (
     unavailable,
 )
 
+# The deployable stages (dev, prod) carry infrastructure settings; tests and `make run`
+# use a stage that is not in .chalice/config.json, so no stage setting leaks in.
+LOCAL_STAGE = "local"
+
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -36,6 +40,11 @@ SETTINGS = (
     "MAX_INLINE_BYTES",
     "CACHE_BODY_MAX_BYTES",
     "PUBLIC_BASE_URL",
+    "RATE_LIMIT_PER_WINDOW",
+    "RATE_LIMIT_WINDOW_SECONDS",
+    "QUOTA_MAX_FILES",
+    "QUOTA_MAX_BYTES",
+    "QUOTA_MAX_RUNNING_TASKS",
 )
 
 
@@ -121,6 +130,8 @@ def embedded_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    # Every test client calls from 127.0.0.1; the per-address guard has tests of its own.
+    monkeypatch.setenv("AUTH_FAILURES_PER_WINDOW", "1000000")
     reset_drivers()
     yield tmp_path / "data"
     reset_drivers()
@@ -143,7 +154,7 @@ def backend(
 def client(backend: str) -> Iterator[Client]:
     from app import app
 
-    with Client(app) as test_client:
+    with Client(app, stage_name=LOCAL_STAGE) as test_client:
         yield test_client
 
 

@@ -49,7 +49,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     env = _env(tmp_path_factory.mktemp("local") / "data", port)
     chalice = Path(sys.executable).parent / "chalice"
     proc = subprocess.Popen(
-        [str(chalice), "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            str(chalice),
+            "local",
+            "--stage",
+            "local",
+            "--no-autoreload",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -65,7 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 raise RuntimeError(
-                    f"chalice local did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
+                    f"chalice local did not start: {proc.stderr.read().decode() if proc.stderr else ''}"  # noqa: E501
                 ) from None
             time.sleep(0.1)
     yield base, env

@@ -10,10 +10,11 @@ from chalice.test import Client
 from openapi_spec_validator import validate
 
 from app import app
+from conftest import LOCAL_STAGE
 
 
 def _document(embedded_env: Any) -> dict[str, Any]:
-    with Client(app) as client:
+    with Client(app, stage_name=LOCAL_STAGE) as client:
         reply = client.http.get("/openapi.json")
     assert reply.status_code == 200
     assert reply.headers["Content-Type"] == "application/json"

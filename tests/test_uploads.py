@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import pytest
 
 from api import Api
+from conftest import LOCAL_STAGE
 
 
 def _put(api: Api, upload: dict[str, Any], body: bytes) -> int:
@@ -98,7 +99,7 @@ def test_forged_local_link_is_refused(embedded_env: Any) -> None:
     from app import app
     from chalicelib import auth
 
-    with Client(app) as client:
+    with Client(app, stage_name=LOCAL_STAGE) as client:
         api = Api(client, auth.create_key("forger"))
         upload = _start(api, "x.txt")
         path = urlparse(upload["url"]).path

@@ -49,9 +49,15 @@ class MemcachedDriver:
     def incr(self, key: str, delta: int, ttl: int) -> int:
         """Atomic across processes: add the key if new, then incr it on the server."""
         value = self.client.incr(key, delta, noreply=False)
+        if value is False:
+            # HashClient's answer while every server is marked dead.
+            raise ConnectionError("no live memcached server")
         if value is None:
             self.client.add(key, b"0", expire=ttl, noreply=False)
             value = self.client.incr(key, delta, noreply=False)
+        if value is False:
+            # HashClient's answer while every server is marked dead.
+            raise ConnectionError("no live memcached server")
         if value is None:
             raise ConnectionError("counter could not be created")
         return int(value)

@@ -72,6 +72,16 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             "CREATE INDEX uploads_expires ON uploads (expires_us)",
         ],
     ),
+    (
+        4,
+        [
+            # Per-tenant overrides of the spend guards; NULL means the configured default.
+            "ALTER TABLE tenants ADD COLUMN rate_limit INTEGER",
+            "ALTER TABLE tenants ADD COLUMN max_files INTEGER",
+            "ALTER TABLE tenants ADD COLUMN max_bytes BIGINT",
+            "ALTER TABLE tenants ADD COLUMN max_running_tasks INTEGER",
+        ],
+    ),
 ]
 
 _LOCK = {

@@ -1,0 +1,131 @@
+"""Spend guards: per-tenant request rates, failed-key rates per address, and quotas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib import clock, config, logs
+from chalicelib.cache import cache
+from chalicelib.db import Database
+from chalicelib.errors import QuotaExceeded, RateLimited
+
+OVERRIDES = ("rate_limit", "max_files", "max_bytes", "max_running_tasks")
+
+
+@dataclass(frozen=True)
+class RateState:
+    limit: int
+    remaining: int
+    reset_s: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_s),
+        }
+
+
+def window_s() -> int:
+    return max(1, config.get_int("RATE_LIMIT_WINDOW_SECONDS", 60))
+
+
+def _window() -> tuple[int, int]:
+    """The current fixed window's number and the seconds until it ends."""
+    size = window_s()
+    now_s = clock.now_us() / 1_000_000
+    number = int(now_s // size)
+    return number, max(1, int((number + 1) * size - now_s + 0.999))
+
+
+def default(name: str) -> int:
+    defaults = {
+        "rate_limit": ("RATE_LIMIT_PER_WINDOW", 600),
+        "max_files": ("QUOTA_MAX_FILES", 10_000),
+        "max_bytes": ("QUOTA_MAX_BYTES", 1024**3),
+        "max_running_tasks": ("QUOTA_MAX_RUNNING_TASKS", 2),
+    }
+    setting, fallback = defaults[name]
+    return config.get_int(setting, fallback)
+
+
+def limit(overrides: dict[str, int | None], name: str) -> int:
+    value = overrides.get(name)
+    return default(name) if value is None else int(value)
+
+
+def check_rate(tenant_id: str, overrides: dict[str, int | None]) -> RateState:
+    """Count this request in the tenant's window; over the limit is a 429.
+
+    The counter is an atomic memcached incr, so every process shares one limit. If the
+    cache is down the request is let through (availability first) and a warning logged.
+    """
+    allowed = limit(overrides, "rate_limit")
+    number, reset_s = _window()
+    count = cache().incr(f"tf:rl:{tenant_id}:{number}", 1, window_s() + 60)
+    if count is None:
+        logs.warning_throttled("rate-off", "rate limit not enforced: cache unavailable")
+        return RateState(allowed, allowed, reset_s)
+    state = RateState(allowed, max(0, allowed - count), reset_s)
+    if count > allowed:
+        raise RateLimited(
+            f"Rate limit of {allowed} requests per {window_s()} s exceeded; retry in {reset_s} s.",
+            retry_after=reset_s,
+            headers=state.headers(),
+        )
+    return state
+
+
+def auth_failure_key(source: str) -> str:
+    number, _ = _window()
+    return f"tf:af:{source}:{number}"
+
+
+def check_auth_failures(source: str, failures: int) -> None:
+    """Refuse an address that failed authentication too often in this window."""
+    allowed = config.get_int("AUTH_FAILURES_PER_WINDOW", 20)
+    if failures >= allowed:
+        _, reset_s = _window()
+        raise RateLimited(
+            f"Too many failed authentications from your address; retry in {reset_s} s.",
+            retry_after=reset_s,
+        )
+
+
+def count_auth_failure(source: str) -> None:
+    cache().incr(auth_failure_key(source), 1, window_s() + 60)
+
+
+SQL_LOCK_TENANT = "UPDATE tenants SET id = id WHERE id = :t"
+SQL_USAGE = (
+    "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files"
+    " WHERE tenant_id = :t AND expires_us > :now"
+)
+
+
+def check_storage(
+    db: Database, tenant_id: str, overrides: dict[str, int | None], files: int, size: int
+) -> None:
+    """Inside the writing transaction: refuse a write that would pass a storage quota.
+
+    Locking the tenant's row serialises concurrent writers of one tenant, so two requests
+    cannot both take the last free place.
+    """
+    db.execute(SQL_LOCK_TENANT, t=tenant_id)
+    usage = db.query(SQL_USAGE, t=tenant_id, now=clock.now_us())[0]
+    used_files, used_bytes = int(usage["files"]), int(usage["bytes"])
+    max_files, max_bytes = limit(overrides, "max_files"), limit(overrides, "max_bytes")
+    if files > 0 and used_files + files > max_files:
+        raise QuotaExceeded(
+            f"Quota exceeded: files ({used_files} of {max_files} used).",
+            quota="files",
+            used=used_files,
+            limit=max_files,
+        )
+    if size > 0 and used_bytes + size > max_bytes:
+        raise QuotaExceeded(
+            f"Quota exceeded: bytes ({used_bytes} of {max_bytes} used, this write needs {size}).",
+            quota="bytes",
+            used=used_bytes,
+            limit=max_bytes,
+        )
