@@ -238,3 +238,44 @@ def test_missing_setting_inside_lambda_is_an_error_not_a_fallback(
     assert not embedded_env.exists(), "no embedded database or folder may be created"
     out = capsys.readouterr().out
     assert "MEMCACHED_SERVERS is not set" in out or "DATABASE_URL is not set" in out
+
+
+@pytest.fixture
+def silent_cache(real: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A 'memcached' that accepts connections and never answers: the slow-cache case."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    monkeypatch.setenv("MEMCACHED_SERVERS", f"127.0.0.1:{listener.getsockname()[1]}")
+    reset_drivers()
+    yield
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+def test_a_hanging_cache_costs_a_short_timeout_not_an_error(silent_cache: None, api: Api) -> None:
+    import time
+
+    started = time.monotonic()
+    meta = api.created("slow.txt", "still served")
+    assert api.get(f"/files/{meta['id']}").text == "still served"
+    assert api.put(meta["id"], "and written").status == 200
+    assert api.get(f"/files/{meta['id']}").text == "and written"
+    assert time.monotonic() - started < 5, "the cache's timeouts are short and it is then bypassed"
