@@ -74,9 +74,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         except (urllib.error.URLError, ConnectionError):
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(
-                    f"chalice local did not start: {proc.stderr.read().decode() if proc.stderr else ''}"  # noqa: E501
-                ) from None
+                errors = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"chalice local did not start: {errors}") from None
             time.sleep(0.1)
     yield base, env
     proc.terminate()
