@@ -160,10 +160,18 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     raise BadRequest("The cursor is not valid; use next_cursor from a previous page.")
 
 
+MAX_QUERY = 1000
+MAX_TERMS = 32
+
+
 def search_terms(q: str) -> list[str]:
+    if len(q) > MAX_QUERY:
+        raise BadRequest(f"q is at most {MAX_QUERY} characters.")
     terms = _WORD.findall(q.lower())
     if not terms:
         raise BadRequest("q must contain at least one word.")
+    if len(terms) > MAX_TERMS:
+        raise BadRequest(f"q has at most {MAX_TERMS} words.")
     return terms
 
 
@@ -334,6 +342,8 @@ def list_files(
     sql = SQL_LIST
     params: dict[str, Any] = {"t": tenant.id, "now": clock.now_us(), "limit": limit + 1}
     if prefix:
+        if len(prefix) > MAX_NAME:
+            raise BadRequest(f"prefix is at most {MAX_NAME} characters.")
         sql += SQL_LIST_PREFIX
         params["prefix"] = prefix
     if cursor:

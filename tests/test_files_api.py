@@ -393,8 +393,11 @@ def test_full_text_search_needs_every_word(api: Api) -> None:
     assert names("cat") == []
 
 
-def test_search_without_words_is_400(api: Api) -> None:
-    assert api.get("/files?q=%20%2B%2B").status == 400
+@pytest.mark.parametrize(
+    "query", ["q=%20%2B%2B", "q=" + "a+" * 33, "q=" + "x" * 1001, "prefix=" + "p" * 256]
+)
+def test_unusable_search_or_prefix_is_400(api: Api, query: str) -> None:
+    assert api.get(f"/files?{query}").status == 400
 
 
 # --- caching ------------------------------------------------------------------
