@@ -8,7 +8,7 @@ DATA_DIR ?= $(CURDIR)/.data
 TENANT ?= dev
 export DATA_DIR PORT
 
-.PHONY: run key test check format clean deps services
+.PHONY: run key schedule test check format clean deps services
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: deps
 
 key: deps
 	@$(PY) -m chalicelib.admin key $(TENANT)
+
+NAME ?= daily_purge
+schedule: deps
+	$(PY) -m chalicelib.admin run-schedule $(NAME)
 
 test: deps services
 	$(PY) -m pytest -q

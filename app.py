@@ -132,3 +132,12 @@ def health_check() -> Response:
 @app.route("/openapi.json", methods=["GET"])
 def openapi_document() -> Response:
     return web.json_response(openapi.document())
+
+
+from chalicelib.ops_api import ops  # noqa: E402 - blueprints register after the routes
+
+app.register_blueprint(ops)
+
+from chalicelib.tasks_api import bp as tasks_bp  # noqa: E402 - the task system's blueprint
+
+app.register_blueprint(tasks_bp)

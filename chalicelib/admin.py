@@ -36,6 +36,23 @@ def _limits(args: argparse.Namespace) -> None:
     print(f"limits of {args.tenant!r} updated: {changes or 'nothing to change'}")
 
 
+def _run_schedule(args: argparse.Namespace) -> None:
+    """Invoke a scheduled function now, with a scheduled-event payload, as EventBridge would."""
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local") as client:
+        event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
+        response = client.lambda_.invoke(args.name, event)
+    print(f"{args.name}: {response.payload}")
+    from chalicelib.queue import queue
+
+    drain = getattr(queue(), "drain", None)
+    if drain is not None:  # the in-process queue: run what was enqueued before exiting
+        print("tasks finished" if drain() else "tasks still running after 30 s")
+
+
 def _migrate(_args: argparse.Namespace) -> None:
     print(f"schema version {migrate(database())}")
 
@@ -64,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     revoke.add_argument("key")
     revoke.set_defaults(run=_revoke)
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(run=_migrate)
+    schedule = sub.add_parser("run-schedule", help="run a scheduled function now")
+    schedule.add_argument("name", help="daily_purge or daily_health_check")
+    schedule.set_defaults(run=_run_schedule)
     lim = sub.add_parser("limits", help="set a tenant's overrides (a number, or 'default')")
     lim.add_argument("tenant")
     for flag, what in (

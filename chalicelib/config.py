@@ -86,3 +86,107 @@ def public_base_url() -> str:
     """Base URL the local blob driver puts in the upload and download links it makes."""
     port = get("PORT") or "8000"
     return (get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
+
+
+def secrets_ttl_seconds() -> float:
+    """How long a secret fetched from Secrets Manager is reused before it is read again."""
+    return get_float("SECRETS_TTL_SECONDS", 300.0)
+
+
+def database_sslmode() -> str:
+    """TLS mode for a database given by an RDS secret (the server also requires TLS)."""
+    return get("DATABASE_SSLMODE") or "require"
+
+
+def healthcheck_base_url() -> str:
+    """The deployed API the daily health check calls (HTTPS inside Lambda)."""
+    port = get("PORT") or "8000"
+    return (backend("HEALTHCHECK_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
+
+
+def alert_url() -> str:
+    """The remote alert service the health check notifies on failure ('' locally: log only)."""
+    return backend("ALERT_URL")
+
+
+def healthcheck_timeout_seconds() -> float:
+    return get_float("HEALTHCHECK_TIMEOUT_SECONDS", 10.0)
+
+
+def stage() -> str:
+    return get("STAGE") or "local"
+
+
+# --- background tasks (chalicelib/tasks.py, docs/tasks.md) -------------------------------
+
+
+def task_max_attempts() -> int:
+    """Failed attempts in a row after which a task is failed (keep it below maxReceiveCount)."""
+    return max(1, get_int("TASK_MAX_ATTEMPTS", 3))
+
+
+def task_backoff_seconds(attempt: int) -> int:
+    """How long a failed task's message stays invisible before its next attempt."""
+    base = get_float("TASK_BACKOFF_BASE_SECONDS", 10.0)
+    return int(min(get_float("TASK_BACKOFF_MAX_SECONDS", 900.0), base * 2 ** (attempt - 1)))
+
+
+def task_safety_factor() -> float:
+    """Hand the task off when the time left < this times the longest step so far + the margin."""
+    return get_float("TASK_SAFETY_FACTOR", 3.0)
+
+
+def task_margin_ms() -> int:
+    return get_int("TASK_MARGIN_MS", 10_000)
+
+
+def task_relay_after_seconds() -> int:
+    """The worker re-sends task messages left unsent for longer than this."""
+    return get_int("TASK_RELAY_AFTER_SECONDS", 60)
+
+
+def inline_task_budget_ms() -> int:
+    """The in-process queue's stand-in for a Lambda invocation's time limit."""
+    return get_int("INLINE_TASK_BUDGET_MS", 60_000)
+
+
+def inline_max_receives() -> int:
+    """The in-process queue's maxReceiveCount: receives before a message is dead-lettered."""
+    return max(1, get_int("INLINE_MAX_RECEIVES", 5))
+
+
+def export_batch_files() -> int:
+    return max(1, get_int("EXPORT_BATCH_FILES", 100))
+
+
+def export_batch_bytes() -> int:
+    return max(1, get_int("EXPORT_BATCH_BYTES", 16 * 1024 * 1024))
+
+
+def export_part_bytes() -> int:
+    """Target size of an archive part (the blob store may require more: S3 needs 5 MiB)."""
+    return max(1, get_int("EXPORT_PART_BYTES", 8 * 1024 * 1024))
+
+
+def export_url_seconds() -> int:
+    """Lifetime of an export's download link (made afresh on each GET /tasks/{id})."""
+    return max(1, get_int("EXPORT_URL_SECONDS", 3600))
+
+
+def export_retention_days() -> int:
+    """Export archives (and leftovers of failed exports) older than this are purged."""
+    return max(1, get_int("EXPORT_RETENTION_DAYS", 7))
+
+
+def purge_batch() -> int:
+    return max(1, get_int("PURGE_BATCH", 500))
+
+
+def purge_orphan_grace_seconds() -> int:
+    """A body without a row is removed only once older than this (an upload may be on its way)."""
+    return get_int("PURGE_ORPHAN_GRACE_SECONDS", 3600)
+
+
+def task_retention_days() -> int:
+    """Finished task rows older than this are purged."""
+    return max(1, get_int("TASK_RETENTION_DAYS", 30))

@@ -10,6 +10,7 @@ from chalicelib import logs
 from chalicelib.blobs import blobs
 from chalicelib.cache import cache
 from chalicelib.db import database
+from chalicelib.queue import queue
 
 
 def _database() -> dict[str, Any]:
@@ -39,6 +40,7 @@ CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "database": _database,
     "cache": lambda: cache().health(),
     "storage": _storage,
+    "queue": lambda: queue().stats(),
 }
 
 

@@ -7,7 +7,8 @@ from typing import Any
 _ERRORS = {
     "400": "Bad input: a parameter, name, cursor or JSON body is not valid.",
     "401": "No API key, or the key is not valid.",
-    "403": "The signed link is forged or expired.",
+    "403": "Forbidden: a quota (files, bytes, running tasks) is full (the body says which,"
+    " with used and limit), or a signed link is forged or expired.",
     "404": "No such file for this tenant (another tenant's id answers 404 too).",
     "409": "The name is taken by another file of the tenant.",
     "412": "If-Match names a body the file no longer has.",
@@ -62,7 +63,19 @@ def _op(
         operation["requestBody"] = body
     if not secured:
         operation["security"] = []
+    else:
+        # Every authenticated answer carries the tenant's rate-limit state.
+        for name, response in operation["responses"].items():
+            if name != "401":
+                response = operation["responses"][name] = dict(response)
+                response["headers"] = {**response.get("headers", {}), **_RATE_HEADERS}
     return operation
+
+
+_RATE_HEADERS = {
+    name: {"$ref": f"#/components/headers/{name}"}
+    for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+}
 
 
 def _param(
@@ -100,7 +113,13 @@ def _schemas() -> dict[str, Any]:
         "Error": {
             "type": "object",
             "required": ["Code", "Message"],
-            "properties": {"Code": text, "Message": text},
+            "properties": {
+                "Code": text,
+                "Message": text,
+                "quota": {**text, "description": "QuotaExceeded: files, bytes or tasks."},
+                "used": {"type": "integer"},
+                "limit": {"type": "integer"},
+            },
         },
         "File": {
             "type": "object",
@@ -188,7 +207,7 @@ def _paths() -> dict[str, Any]:
                 "createFile",
                 "Create a file from a text/plain body.",
                 {"201": _json(_ref("File"), "Created.", ["Location", "ETag"])},
-                ("400", "409", "413", "415", *COMMON),
+                ("400", "403", "409", "413", "415", *COMMON),
                 [NAME],
                 TEXT_BODY,
             ),
@@ -229,7 +248,7 @@ def _paths() -> dict[str, Any]:
                 "replaceFile",
                 "Replace the body; resets retention.",
                 {"200": file_ok},
-                ("404", "412", "413", "415", *COMMON),
+                ("403", "404", "412", "413", "415", *COMMON),
                 [
                     FILE_ID,
                     _param(
@@ -279,7 +298,7 @@ def _paths() -> dict[str, Any]:
                     "201": _json(_ref("File"), "Created.", ["Location", "ETag"]),
                     "200": _json(_ref("File"), "Already completed: the same file.", ["ETag"]),
                 },
-                ("404", "409", "413", "415", *COMMON),
+                ("403", "404", "409", "413", "415", *COMMON),
                 [_param("upload_id", "path", {"type": "string"}, "From POST /files/uploads.")],
             ),
         },
@@ -340,12 +359,20 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "A CRUD API for a collection of plaintext files.",
         },
-        "paths": _paths(),
+        "paths": {**_paths(), **_task_paths()},
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **_task_schemas()},
             "headers": {
                 name: {**header, "description": name}
-                for name in ("Location", "ETag", "Last-Modified", "Retry-After")
+                for name in (
+                    "Location",
+                    "ETag",
+                    "Last-Modified",
+                    "Retry-After",
+                    "RateLimit-Limit",
+                    "RateLimit-Remaining",
+                    "RateLimit-Reset",
+                )
             },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
@@ -353,4 +380,108 @@ def document() -> dict[str, Any]:
             },
         },
         "security": [{"bearer": []}, {"apiKey": []}],
+    }
+
+
+# --- background tasks (chalicelib/tasks_api.py, docs/tasks.md) --------------------------
+
+
+def _task_schemas() -> dict[str, Any]:
+    time = {"type": "string", "format": "date-time"}
+    count = {"type": "integer", "minimum": 0}
+    return {
+        "Task": {
+            "type": "object",
+            "required": [
+                "id",
+                "kind",
+                "state",
+                "progress",
+                "result",
+                "error",
+                "created_at",
+                "updated_at",
+            ],
+            "properties": {
+                "id": {"type": "string"},
+                "kind": {"type": "string", "enum": ["export", "purge"]},
+                "state": {
+                    "type": "string",
+                    "enum": ["queued", "running", "succeeded", "failed", "cancelled"],
+                },
+                "progress": {
+                    "type": "object",
+                    "required": ["done", "total", "message"],
+                    "properties": {
+                        "done": count,
+                        "total": {**count, "nullable": True},
+                        "message": {"type": "string"},
+                    },
+                },
+                "result": {
+                    "type": "object",
+                    "nullable": True,
+                    "description": "When succeeded. An export: download_url (a fresh link on"
+                    " each read, valid until url_expires_at), archive_expires_at, files,"
+                    " skipped, size.",
+                    "additionalProperties": True,
+                },
+                "error": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "The last step error (the task is retried, then failed).",
+                },
+                "created_at": time,
+                "updated_at": time,
+            },
+        },
+    }
+
+
+def _task_errors(**described: str) -> dict[str, Any]:
+    codes = {
+        "401": _ERRORS["401"],
+        "404": "No such task for this tenant (another tenant's id answers 404 too).",
+        "429": _ERRORS["429"],
+        "503": _ERRORS["503"],
+        **described,
+    }
+    return {
+        code: _json(_ref("Error"), text, ["Retry-After"] if code in ("429", "503") else None)
+        for code, text in sorted(codes.items())
+    }
+
+
+def _task_paths() -> dict[str, Any]:
+    task_id = _param("task_id", "path", {"type": "string"}, "The task's id.")
+    no_404 = {k: v for k, v in _task_errors().items() if k != "404"}
+    return {
+        "/exports": {
+            "post": _op(
+                "startExport",
+                "Bundle every file of the tenant into one zip archive, in the background."
+                " While an export is under way, the same task is returned.",
+                {"202": _json(_ref("Task"), "Accepted: poll the task.", ["Location"]), **no_404},
+                (),
+            ),
+        },
+        "/tasks/{task_id}": {
+            "get": _op(
+                "getTask",
+                "A task's state, progress and result.",
+                {"200": _json(_ref("Task"), "The task."), **_task_errors()},
+                (),
+                [task_id],
+            ),
+            "delete": _op(
+                "cancelTask",
+                "Cancel a task; its worker stops after the current step.",
+                {
+                    "200": _json(_ref("Task"), "Cancelled (or already cancelled)."),
+                    **_task_errors(**{"409": "The task already succeeded or failed."}),
+                },
+                (),
+                [task_id],
+            ),
+        },
     }

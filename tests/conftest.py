@@ -54,8 +54,10 @@ def reset_drivers() -> None:
     from chalicelib.blobs import blobs
     from chalicelib.cache import cache
     from chalicelib.db import database
+    from chalicelib.queue import queue
 
-    for factory in (database, cache, blobs):
+    # The queue first: the in-process queue's worker thread stops before the database closes.
+    for factory in (queue, database, cache, blobs):
         if factory.cache_info().currsize:
             try:
                 instance: Any = factory()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -47,6 +47,31 @@ class BlobStore(Protocol):
     def download_url(self, key: str, expires_s: int, filename: str) -> str: ...
 
     def ping(self) -> None: ...
+
+    # Multipart writes (exports) and paged listing (the purge); see docs/tasks.md.
+    min_part_bytes: int
+
+    def list_page(self, prefix: str, after: str, limit: int) -> Sequence[BlobInfo]:
+        """Up to `limit` objects under `prefix` whose keys sort after `after`, in key order."""
+        ...
+
+    def start_multipart(self, key: str, content_type: str) -> str:
+        """A new multipart upload's id; nothing is visible under `key` until completed."""
+        ...
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """Store part `number` (1-based; a re-upload replaces it); returns its ETag."""
+        ...
+
+    def complete_multipart(
+        self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+    ) -> None:
+        """Join the parts, in order, into the object `key` (raises BlobMissing if unknown)."""
+        ...
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished upload and its parts; an unknown upload is not an error."""
+        ...
 
 
 @functools.cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -89,3 +89,61 @@ class S3BlobStore:
     def ping(self) -> None:
         with _storage_errors():
             self.s3.head_bucket(Bucket=self.bucket)
+
+    # --- multipart writes and paged listing (tasks: exports, purge) -------------------
+
+    min_part_bytes = 5 * 1024 * 1024  # S3's minimum for every part but the last
+
+    def list_page(self, prefix: str, after: str, limit: int) -> Sequence[BlobInfo]:
+        with _storage_errors(prefix):
+            page = self.s3.list_objects_v2(
+                Bucket=self.bucket, Prefix=prefix, StartAfter=after, MaxKeys=limit
+            )
+        return [
+            BlobInfo(item["Key"], int(item["Size"]), _micros(item["LastModified"]))
+            for item in page.get("Contents", [])
+        ]
+
+    def start_multipart(self, key: str, content_type: str) -> str:
+        with _storage_errors(key):
+            reply = self.s3.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type
+            )
+        return str(reply["UploadId"])
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        with _storage_errors(key), _multipart_errors(key):
+            reply = self.s3.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+            )
+        return str(reply["ETag"])
+
+    def complete_multipart(
+        self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+    ) -> None:
+        listed = [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts)]
+        with _storage_errors(key), _multipart_errors(key):
+            self.s3.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": listed},
+            )
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            with _storage_errors(key), _multipart_errors(key):
+                self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except BlobMissing:
+            pass
+
+
+@contextmanager
+def _multipart_errors(key: str) -> Iterator[None]:
+    """An unknown (completed or aborted) upload is BlobMissing, not an outage."""
+    try:
+        yield
+    except ClientError as exc:
+        if aws.error_code(exc) == "NoSuchUpload":
+            raise BlobMissing(key) from exc
+        raise

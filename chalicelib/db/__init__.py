@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
-from chalicelib import config
+from chalicelib import config, secrets
 
 Row = dict[str, Any]
 
@@ -55,10 +55,18 @@ def postgres_settings(url: str) -> PostgresSettings:
     )
 
 
-def connection_settings() -> PostgresSettings | None:
+def connection_settings(fresh: bool = False) -> PostgresSettings | None:
     """Where the database is; None means the embedded SQLite file."""
-    url = config.backend("DATABASE_URL")
+    url = secrets.database_url(fresh=fresh)
     return postgres_settings(url) if url else None
+
+
+def fresh_settings() -> PostgresSettings:
+    """The credentials read again, skipping any cached copy (they may have been rotated)."""
+    settings = connection_settings(fresh=True)
+    if settings is None:
+        raise config.MissingSetting("the database is no longer configured")
+    return settings
 
 
 @functools.cache
@@ -71,7 +79,7 @@ def database() -> Database:
     else:
         from chalicelib.db.postgres import PostgresDatabase
 
-        db = PostgresDatabase(settings)
+        db = PostgresDatabase(settings, refresh=fresh_settings)
     from chalicelib.db.migrations import migrate
 
     migrate(db)

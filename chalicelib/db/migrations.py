@@ -82,6 +82,34 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             "ALTER TABLE tenants ADD COLUMN max_running_tasks INTEGER",
         ],
     ),
+    (
+        5,
+        [
+            # Background tasks (chalicelib/tasks.py): progress, checkpoint, lease, send mark.
+            """CREATE TABLE tasks (
+                id VARCHAR(40) PRIMARY KEY,
+                tenant_id VARCHAR(64) REFERENCES tenants (id),
+                kind VARCHAR(32) NOT NULL,
+                state VARCHAR(16) NOT NULL,
+                done BIGINT NOT NULL,
+                total BIGINT,
+                message VARCHAR(255) NOT NULL,
+                checkpoint TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                last_error TEXT,
+                result TEXT,
+                generation INTEGER NOT NULL,
+                lease_token VARCHAR(40),
+                lease_until BIGINT,
+                send_us BIGINT,
+                created_us BIGINT NOT NULL,
+                updated_us BIGINT NOT NULL
+            )""",
+            "CREATE INDEX tasks_tenant_state ON tasks (tenant_id, state)",
+            "CREATE INDEX tasks_send ON tasks (send_us)",
+            "CREATE INDEX tasks_updated ON tasks (updated_us)",
+        ],
+    ),
 ]
 
 _LOCK = {

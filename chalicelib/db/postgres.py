@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -39,8 +39,11 @@ def _ssl_context(sslmode: str) -> ssl.SSLContext | None:
 class PostgresDatabase:
     dialect = "postgresql"
 
-    def __init__(self, settings: PostgresSettings) -> None:
+    def __init__(
+        self, settings: PostgresSettings, refresh: Callable[[], PostgresSettings] | None = None
+    ) -> None:
         self.settings = settings
+        self._refresh = refresh
         self.statements = 0
         self.transactions = 0
         self._conn: pg8000.native.Connection | None = None
@@ -48,6 +51,17 @@ class PostgresDatabase:
         self._depth = 0
 
     def _connect(self) -> pg8000.native.Connection:
+        """Open a connection; refused credentials are read again once (secret rotation)."""
+        try:
+            return self._open()
+        except AuthenticationFailed:
+            if self._refresh is None:
+                raise
+            logs.warning("database refused the credentials; reading them again")
+            self.settings = self._refresh()
+            return self._open()
+
+    def _open(self) -> pg8000.native.Connection:
         s = self.settings
         try:
             return pg8000.native.Connection(

@@ -1,0 +1,67 @@
+"""Routes, the SQS worker and the daily purge of the task system (a Chalice Blueprint).
+
+Deployed names (referenced by .chalice/config.json and the infra template): the worker
+function `task_worker` on the queue `textfiles-tasks` (dead letters: `textfiles-tasks-dlq`),
+the schedule function `daily_purge`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, CloudWatchEvent, Rate, Request, Response, SQSEvent
+
+from chalicelib import exports, logs, purge, tasks, web
+
+bp = Blueprint(__name__)
+
+
+def _request() -> Request:
+    request = bp.current_request
+    if request is None:
+        raise RuntimeError("no request is being handled")
+    return request
+
+
+@bp.route("/exports", methods=["POST"])
+@web.guarded
+def start_export() -> Response:
+    tenant, _ = web.authenticate(_request())
+    task = exports.start(tenant.id)
+    return web.json_response(task.public(), 202, {"Location": f"/tasks/{task.id}"})
+
+
+@bp.route("/tasks/{task_id}", methods=["GET"])
+@web.guarded
+def get_task(task_id: str) -> Response:
+    tenant, _ = web.authenticate(_request())
+    return web.json_response(tasks.get_for(tenant.id, task_id).public())
+
+
+@bp.route("/tasks/{task_id}", methods=["DELETE"])
+@web.guarded
+def cancel_task(task_id: str) -> Response:
+    tenant, _ = web.authenticate(_request())
+    return web.json_response(tasks.cancel(tenant.id, task_id).public())
+
+
+@bp.on_sqs_message(queue="textfiles-tasks", batch_size=1)
+def task_worker(event: SQSEvent) -> None:
+    """Raising leaves the message to SQS: back after its visibility timeout, then the DLQ."""
+    for record in event:
+        attributes: dict[str, Any] = record.to_dict().get("attributes") or {}
+        delivery = tasks.Delivery(
+            body=record.body,
+            receipt=record.receipt_handle,
+            receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
+        )
+        tasks.handle_message(delivery, event.context)  # type: ignore[arg-type]
+
+
+@bp.schedule(Rate(1, unit=Rate.DAYS))
+def daily_purge(event: CloudWatchEvent) -> dict[str, Any]:
+    """Enqueue the purge, and send whatever task messages are still unsent."""
+    logs.reset(function="daily_purge")
+    task = purge.start()
+    sent = tasks.relay(limit=1000)
+    return {"purge_task": task.id, "relayed": sent}

@@ -1,0 +1,145 @@
+"""Runtime secrets: Secrets Manager (moto's server) by ARN, the environment locally."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib import secrets
+from chalicelib.config import MissingSetting
+from conftest import AWS_ENV, reset_drivers
+from servers import MotoServer
+
+ARN_SETTINGS = [s.arn_setting for s in (secrets.DATABASE, secrets.ALERT_API_KEY)] + [
+    secrets.HEALTHCHECK_API_KEY.arn_setting
+]
+
+
+@pytest.fixture
+def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    for name in [*ARN_SETTINGS, "DATABASE_URL", "ALERT_API_KEY", "AWS_LAMBDA_FUNCTION_NAME"]:
+        monkeypatch.delenv(name, raising=False)
+    secrets.store.cache_clear()
+    yield monkeypatch
+    secrets.store.cache_clear()
+    reset_drivers()
+
+
+@pytest.fixture
+def sm(moto: MotoServer, clean: pytest.MonkeyPatch) -> Any:
+    """A Secrets Manager client on moto, with the app's boto3 pointed at it."""
+    import boto3
+
+    for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
+        clean.setenv(name, value)
+    reset_drivers()
+    return boto3.client("secretsmanager", endpoint_url=moto.endpoint, region_name="us-east-1")
+
+
+def _create(sm: Any, name: str, value: str) -> str:
+    import uuid
+
+    arn: str = sm.create_secret(Name=f"{name}-{uuid.uuid4().hex[:8]}", SecretString=value)["ARN"]
+    return arn
+
+
+def test_local_stand_in_is_the_environment(clean: pytest.MonkeyPatch) -> None:
+    clean.setenv("ALERT_API_KEY", "local-key")
+    assert secrets.value(secrets.ALERT_API_KEY) == "local-key"
+    assert secrets.value(secrets.HEALTHCHECK_API_KEY) == ""
+    assert secrets.store(False).name == "env"
+
+
+def test_inside_lambda_a_secret_needs_its_arn(clean: pytest.MonkeyPatch) -> None:
+    clean.setenv("AWS_LAMBDA_FUNCTION_NAME", "textfiles-prod")
+    clean.setenv("ALERT_API_KEY", "never-read-in-lambda")
+    with pytest.raises(MissingSetting, match="ALERT_API_KEY_SECRET_ARN"):
+        secrets.value(secrets.ALERT_API_KEY)
+
+
+def test_fetched_by_arn_and_cached_until_the_ttl(sm: Any, clean: pytest.MonkeyPatch) -> None:
+    arn = _create(sm, "alert-key", "first")
+    clean.setenv("ALERT_API_KEY_SECRET_ARN", arn)
+    clean.setenv("ALERT_API_KEY", "ignored when an ARN is set")
+    assert secrets.value(secrets.ALERT_API_KEY) == "first"
+    sm.put_secret_value(SecretId=arn, SecretString="rotated")
+    store = secrets.store(True)
+    assert secrets.value(secrets.ALERT_API_KEY) == "first"  # cached: one fetch only
+    assert store.fetches == 1  # type: ignore[attr-defined]
+    assert secrets.value(secrets.ALERT_API_KEY, fresh=True) == "rotated"
+    assert store.fetches == 2  # type: ignore[attr-defined]
+    store.ttl_s = 0  # type: ignore[attr-defined]
+    secrets.value(secrets.ALERT_API_KEY)
+    assert store.fetches == 3  # type: ignore[attr-defined]
+
+
+def test_the_database_url_comes_from_the_rds_secret(sm: Any, clean: pytest.MonkeyPatch) -> None:
+    value = {
+        "username": "textfiles",
+        "password": "p@ss/w:rd",
+        "host": "db.internal",
+        "port": 5432,
+        "dbname": "textfiles",
+        "engine": "postgres",
+    }
+    clean.setenv("DATABASE_SECRET_ARN", _create(sm, "db", json.dumps(value)))
+    from chalicelib.db import connection_settings
+
+    settings = connection_settings()
+    assert settings is not None
+    assert (settings.user, settings.password, settings.host) == (
+        "textfiles",
+        "p@ss/w:rd",
+        "db.internal",
+    )
+    assert (settings.port, settings.database, settings.sslmode) == (5432, "textfiles", "require")
+
+
+def test_a_missing_secret_is_a_backend_outage(sm: Any, clean: pytest.MonkeyPatch) -> None:
+    from chalicelib.errors import BackendUnavailable
+
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf"
+    clean.setenv("ALERT_API_KEY_SECRET_ARN", arn)
+    with pytest.raises(BackendUnavailable) as caught:
+        secrets.value(secrets.ALERT_API_KEY)
+    assert caught.value.detail == "ResourceNotFoundException"
+
+
+def test_postgres_refetches_the_credentials_once_on_auth_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rotation: the cached password is refused, the fresh one works; a second refusal fails."""
+    from pg8000.exceptions import DatabaseError
+
+    from chalicelib.db import PostgresSettings
+    from chalicelib.db import postgres as pg
+
+    attempts: list[str] = []
+
+    class FakeConnection:
+        def __init__(self, user: str, **kw: Any) -> None:
+            attempts.append(kw["password"])
+            if kw["password"] != "new":
+                raise DatabaseError({"C": "28P01", "M": "password authentication failed"})
+
+    monkeypatch.setattr("pg8000.native.Connection", FakeConnection)
+    old = PostgresSettings("h", 5432, "u", "old", "d")
+    refreshed: list[int] = []
+
+    def refresh() -> PostgresSettings:
+        refreshed.append(1)
+        return PostgresSettings("h", 5432, "u", "new", "d")
+
+    db = pg.PostgresDatabase(old, refresh=refresh)
+    db._connect()
+    assert attempts == ["old", "new"] and len(refreshed) == 1
+    assert db.settings.password == "new"
+
+    attempts.clear()
+    stale = pg.PostgresDatabase(old, refresh=lambda: old)
+    with pytest.raises(pg.AuthenticationFailed):
+        stale._connect()
+    assert attempts == ["old", "old"]  # refetched once, not in a loop
