@@ -46,11 +46,11 @@ def _work_key(tenant_id: str, task_id: str, seq: int, ext: str) -> str:
     return f"tenants/{tenant_id}/exports/{task_id}.work/{seq:08d}.{ext}"
 
 
-def start(tenant_id: str) -> Task:
+def start(tenant_id: str, overrides: dict[str, int | None] | None = None) -> Task:
     """POST /exports: a new export task, or the tenant's export still under way (one at a
     time per tenant: an export reads every file, so it is not something to run in parallel)."""
     running = tasks.active("export", tenant_id)
-    return running[0] if running else tasks.create(tenant_id, "export")
+    return running[0] if running else tasks.create(tenant_id, "export", overrides=overrides)
 
 
 # --- the zip stream --------------------------------------------------------------------------

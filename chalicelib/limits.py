@@ -129,3 +129,22 @@ def check_storage(
             used=used_bytes,
             limit=max_bytes,
         )
+
+
+SQL_ACTIVE_TASKS = (
+    "SELECT COUNT(*) AS n FROM tasks WHERE tenant_id = :t AND state IN ('queued', 'running')"
+)
+
+
+def check_tasks(db: Database, tenant_id: str, overrides: dict[str, int | None]) -> None:
+    """Inside the transaction that creates a task: refuse one past the running-tasks quota."""
+    db.execute(SQL_LOCK_TENANT, t=tenant_id)
+    running = int(db.query(SQL_ACTIVE_TASKS, t=tenant_id)[0]["n"])
+    allowed = limit(overrides, "max_running_tasks")
+    if running + 1 > allowed:
+        raise QuotaExceeded(
+            f"Quota exceeded: running tasks ({running} of {allowed} running).",
+            quota="tasks",
+            used=running,
+            limit=allowed,
+        )

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, Protocol
 
-from chalicelib import clock, config, logs
+from chalicelib import clock, config, limits, logs
 from chalicelib.db import Row, database
 from chalicelib.errors import BackendUnavailable, Conflict, NotFound
 from chalicelib.queue import message, queue
@@ -204,16 +204,24 @@ def get_for(tenant_id: str, task_id: str) -> Task:
     return task
 
 
-def create(tenant_id: str | None, kind: str, checkpoint: dict[str, Any] | None = None) -> Task:
+def create(
+    tenant_id: str | None,
+    kind: str,
+    checkpoint: dict[str, Any] | None = None,
+    overrides: dict[str, int | None] | None = None,
+) -> Task:
     """Write the task with its "to send" mark in one transaction, then try to send it.
 
     If the queue is unreachable the task is still created: the relay sends it later.
+    A tenant's task counts against its running-tasks quota (`overrides` of the tenant).
     """
     kind_of(kind)
     now = clock.now_us()
     task_id = uuid.uuid4().hex
     db = database()
     with db.transaction():
+        if tenant_id is not None:
+            limits.check_tasks(db, tenant_id, overrides or {})
         db.execute(
             SQL_INSERT,
             id=task_id,

@@ -27,7 +27,7 @@ def _request() -> Request:
 @web.guarded
 def start_export() -> Response:
     tenant, _ = web.authenticate(_request())
-    task = exports.start(tenant.id)
+    task = exports.start(tenant.id, tenant.overrides)
     return web.json_response(task.public(), 202, {"Location": f"/tasks/{task.id}"})
 
 

@@ -120,6 +120,21 @@ def app_functions(project: Path) -> list[str]:
         sys.path.remove(str(project))
 
 
+def sqs_functions(project: Path) -> list[str]:
+    """The functions an SQS queue triggers (their event source gets a concurrency cap)."""
+    sys.path.insert(0, str(project))
+    try:
+        import app as module
+
+        return [
+            source.name
+            for source in module.app.event_sources
+            if type(source).__name__ == "SQSEventConfig"
+        ]
+    finally:
+        sys.path.remove(str(project))
+
+
 def logical_id(function: str) -> str:
     """The resource name Chalice gives a function in its template."""
     if function == API_HANDLER:
@@ -128,7 +143,11 @@ def logical_id(function: str) -> str:
 
 
 def merge_template(
-    app_name: str, stage: str, functions: list[str], limits: dict[str, int]
+    app_name: str,
+    stage: str,
+    functions: list[str],
+    limits: dict[str, int],
+    sqs: list[str] | None = None,
 ) -> dict[str, Any]:
     """What `chalice package --merge-template` adds to Chalice's template.
 
@@ -136,12 +155,20 @@ def merge_template(
       log-group ARNs hold for both ways of deploying;
     - fixes aws/chalice#2079: the REST handler's log group refers to `${ApiHandler}`, a
       resource that does not exist (the function is `APIHandler`);
-    - turns on X-Ray and stage throttling on the REST API.
+    - turns on X-Ray and stage throttling on the REST API;
+    - caps how many concurrent invocations each SQS event source may start
+      (`ScalingConfig.MaximumConcurrency`, which Chalice cannot set).
     """
     resources: dict[str, Any] = {}
     for function in functions:
         resources[logical_id(function)] = {
             "Properties": {"FunctionName": function_name(app_name, stage, function)}
+        }
+    for function in sqs or []:
+        event = f"{logical_id(function)}SqsEventSource"
+        scaling = {"MaximumConcurrency": limits["sqs_maximum_concurrency"]}
+        resources[logical_id(function)]["Properties"]["Events"] = {
+            event: {"Properties": {"ScalingConfig": scaling}}
         }
     if API_HANDLER in functions:
         resources["ApiHandlerLogGroup"] = {
@@ -188,7 +215,9 @@ def render(stage: str, outputs: dict[str, str], out: Path, root: Path = ROOT) ->
     functions = app_functions(project)
     _write(
         out / "merge.json",
-        merge_template(config["app_name"], stage, functions, stage_limits(stage, root)),
+        merge_template(
+            config["app_name"], stage, functions, stage_limits(stage, root), sqs_functions(project)
+        ),
     )
     return project
 
@@ -212,6 +241,15 @@ def stage_patch(stage: str, root: Path = ROOT) -> list[dict[str, str]]:
     ]
 
 
+def sqs_mapping_uuids(deployed: dict[str, Any]) -> list[str]:
+    """The event source mappings `chalice deploy` made for SQS queues (from its state file)."""
+    return [
+        str(resource["event_uuid"])
+        for resource in deployed.get("resources", [])
+        if resource.get("resource_type") == "sqs_event"
+    ]
+
+
 def _write(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
@@ -229,12 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     o.add_argument("name")
     p = sub.add_parser("stage-patch", help="print the API stage's patch operations (JSON)")
     p.add_argument("--stage", required=True)
+    e = sub.add_parser("sqs-mappings", help="print 'UUID MAXIMUM' per SQS event source mapping")
+    e.add_argument("--stage", required=True)
+    e.add_argument("--deployed", required=True, type=Path, help=".chalice/deployed/STAGE.json")
     args = parser.parse_args(argv)
     try:
         if args.command == "render":
             print(render(args.stage, load_outputs(args.outputs), args.out))
         elif args.command == "output":
             print(load_outputs(args.outputs)[args.name])
+        elif args.command == "sqs-mappings":
+            maximum = stage_limits(args.stage)["sqs_maximum_concurrency"]
+            for uuid in sqs_mapping_uuids(json.loads(args.deployed.read_text())):
+                print(uuid, maximum)
         else:
             print(json.dumps(stage_patch(args.stage)))
     except (RenderError, KeyError) as exc:

@@ -54,7 +54,8 @@ infra-outputs $(BUILD)/infra-outputs.json:
 	  --query 'Stacks[0].Outputs' --output json > $(BUILD)/infra-outputs.json
 
 # infra stack -> its outputs -> rendered project -> chalice deploy (its state kept in the
-# stage's deploy bucket) -> stage throttling, X-Ray and metrics on the API stage.
+# stage's deploy bucket) -> stage throttling, X-Ray and metrics on the API stage -> the
+# SQS event source's maximum concurrency (Chalice cannot set either).
 deploy: deps infra-deploy infra-outputs package
 	$(eval STATE := s3://$(shell $(PY) infra/stage.py output --outputs $(INFRA_OUTPUTS) DeployStateBucketName)/chalice/deployed/$(STAGE).json)
 	mkdir -p $(BUILD)/project/.chalice/deployed
@@ -66,6 +67,9 @@ deploy: deps infra-deploy infra-outputs package
 	$(AWS) apigateway update-stage --stage-name api \
 	  --rest-api-id $$($(PY) -c 'import json,sys; r=json.load(open(sys.argv[1]))["resources"]; print(next(x["rest_api_id"] for x in r if x.get("resource_type")=="rest_api"))' $(BUILD)/project/.chalice/deployed/$(STAGE).json) \
 	  --patch-operations "$$($(PY) infra/stage.py stage-patch --stage $(STAGE))"
+	$(PY) infra/stage.py sqs-mappings --stage $(STAGE) --deployed $(BUILD)/project/.chalice/deployed/$(STAGE).json \
+	  | while read uuid maximum; do $(AWS) lambda update-event-source-mapping --uuid "$$uuid" \
+	      --scaling-config "MaximumConcurrency=$$maximum" >/dev/null; done
 
 # The daily health check, once, against `make run` (another terminal), with a fresh key.
 healthcheck: deps

@@ -356,3 +356,61 @@ def test_render_refuses_a_missing_output(tmp_path: Path) -> None:
 def test_terraform_packaging_status_is_documented() -> None:
     text = (ROOT / "docs" / "deploy.md").read_text()
     assert "--pkg-format terraform" in text and "UnsupportedFeatureError" in text
+
+
+def test_every_concurrency_bound_is_the_stage_setting(packaged: dict[str, Any]) -> None:
+    """Spend guards of the deployment: reserved concurrency per function, the SQS event
+    source's maximum concurrency, and API Gateway stage throttling, all from settings."""
+    limits = infra_stage().stage_limits(STAGE)
+    config = packaged["config"]["stages"][STAGE]["lambda_functions"]
+    found = functions(packaged)
+    names = {
+        "APIHandler": "api_handler",
+        "TaskWorker": "task_worker",
+        "DailyPurge": "daily_purge",
+        "DailyHealthCheck": "daily_health_check",
+    }
+    for logical, name in names.items():
+        reserved = found[logical]["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved == config[name]["reserved_concurrency"], logical
+    (sqs,) = [e for e in found["TaskWorker"]["Properties"]["Events"].values() if e["Type"] == "SQS"]
+    maximum = sqs["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+    assert maximum == limits["sqs_maximum_concurrency"]
+    assert 2 <= maximum <= config["task_worker"]["reserved_concurrency"]
+    (throttle,) = packaged["sam"]["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    assert throttle["ThrottlingRateLimit"] == limits["throttling_rate_limit"]
+    assert throttle["ThrottlingBurstLimit"] == limits["throttling_burst_limit"]
+    assert (throttle["ResourcePath"], throttle["HttpMethod"]) == ("/*", "*")
+
+
+def test_chalice_deploy_gets_the_same_sqs_cap(tmp_path: Path) -> None:
+    """`make deploy` sets MaximumConcurrency on what `chalice deploy` created (its state)."""
+    state = {
+        "resources": [
+            {"name": "api_handler", "resource_type": "lambda_function"},
+            {
+                "name": "task_worker-sqs-event-source",
+                "resource_type": "sqs_event",
+                "event_uuid": "1234-abcd",
+                "queue": "textfiles-tasks",
+            },
+        ]
+    }
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(state))
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "python"),
+            str(ROOT / "infra" / "stage.py"),
+            "sqs-mappings",
+            "--stage",
+            STAGE,
+            "--deployed",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    maximum = infra_stage().stage_limits(STAGE)["sqs_maximum_concurrency"]
+    assert result.stdout.split() == ["1234-abcd", str(maximum)]

@@ -227,3 +227,19 @@ def test_two_processes_share_one_limit(
             proc.wait(timeout=10)
     assert statuses.count(200) == 12
     assert statuses.count(429) == 18
+
+
+def test_running_tasks_quota(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib import auth, tasks
+
+    monkeypatch.setenv("QUOTA_MAX_RUNNING_TASKS", "0")
+    refused = api.call("POST", "/exports")
+    assert refused.status == 403
+    assert refused.json["quota"] == "tasks"
+    assert refused.json["limit"] == 0
+    tenant = auth.authenticate(api.key, "test")[0]
+    assert tasks.active("export", tenant.id) == []
+    auth.set_limits(tenant.id, max_running_tasks=1)
+    accepted = api.call("POST", "/exports")
+    assert accepted.status == 202
+    assert accepted.json["kind"] == "export"
