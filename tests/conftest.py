@@ -48,6 +48,19 @@ SETTINGS = (
 )
 
 
+def moto_client(service: str, endpoint: str) -> Any:
+    """A boto3 client of the test's own on moto's server (dummy credentials, us-east-1)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 def reset_drivers() -> None:
     """Forget every chosen driver, so the next use reads the environment again."""
     from chalicelib import aws
@@ -99,23 +112,24 @@ def moto() -> Iterator[MotoServer]:
     server.stop()
 
 
+@pytest.fixture
+def own_memcached(backend: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemcachedServer]:
+    """A memcached of this test's own, to kill and restart; the app is pointed at it."""
+    server = _start(MemcachedServer(), "memcached")
+    monkeypatch.setenv("MEMCACHED_SERVERS", server.servers)
+    reset_drivers()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def real_settings(
     postgres: PostgresServer, memcached: MemcachedServer, moto: MotoServer
 ) -> dict[str, str]:
     """One database and one bucket for the session; tests isolate themselves by tenant."""
-    import boto3
-
     database_url = postgres.create_database("textfiles_test")
     env = {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    s3.create_bucket(Bucket="textfiles-test")
+    moto_client("s3", moto.endpoint).create_bucket(Bucket="textfiles-test")
     return {
         **env,
         "DATABASE_URL": database_url,

@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REQUIRE_BACKENDS_ENV",
+    "ChaliceLocal",
     "MemcachedServer",
     "MotoServer",
     "PostgresServer",
@@ -593,3 +595,56 @@ class MotoServer(_Server):
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+
+
+# --------------------------------------------------------------------------- chalice local
+
+
+class ChaliceLocal:
+    """`chalice local` of this project in a subprocess, on a free port, on the `local` stage."""
+
+    def __init__(self, env: dict[str, str], start_timeout: float = 30.0) -> None:
+        self.env = env
+        self.port = free_port()
+        self.start_timeout = start_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> None:
+        import sys
+
+        chalice = Path(sys.executable).parent / "chalice"
+        root = Path(__file__).resolve().parent.parent
+        command = [str(chalice), "local", "--stage", "local", "--no-autoreload"]
+        command += ["--host", HOST, "--port", str(self.port)]
+        self._proc = subprocess.Popen(
+            command, cwd=root, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.base}/health", timeout=1).close()
+                return
+            except urllib.error.HTTPError:
+                return  # it answers: a backend may be down, which is the test's business
+            except OSError:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise ServerUnavailable("chalice local did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()

@@ -168,14 +168,12 @@ def test_inside_lambda_the_urls_must_be_https(settings: pytest.MonkeyPatch) -> N
 def test_the_alert_key_comes_from_secrets_manager(
     settings: pytest.MonkeyPatch, moto: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import boto3
-
-    from conftest import AWS_ENV, reset_drivers
+    from conftest import AWS_ENV, moto_client, reset_drivers
 
     for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
         settings.setenv(name, value)
     reset_drivers()
-    sm = boto3.client("secretsmanager", endpoint_url=moto.endpoint, region_name="us-east-1")
+    sm = moto_client("secretsmanager", moto.endpoint)
     arn = sm.create_secret(Name="textfiles/test/alert-api-key-hc", SecretString="from-sm")["ARN"]
     settings.setenv("ALERT_API_KEY_SECRET_ARN", arn)
     try:

@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,8 +14,8 @@ from typing import Any
 import pytest
 
 from api import Api
-from conftest import FakeClock, reset_drivers
-from servers import MemcachedServer, ServerUnavailable, free_port, unavailable
+from conftest import FakeClock
+from servers import ChaliceLocal, MemcachedServer, ServerUnavailable, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,19 +132,6 @@ def test_quota_override_per_tenant(api: Api, monkeypatch: pytest.MonkeyPatch) ->
 # --- with memcached -----------------------------------------------------------
 
 
-@pytest.fixture
-def own_memcached(backend: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemcachedServer]:
-    server = MemcachedServer()
-    try:
-        server.start()
-    except ServerUnavailable as exc:
-        unavailable("memcached", str(exc))
-    monkeypatch.setenv("MEMCACHED_SERVERS", server.servers)
-    reset_drivers()
-    yield server
-    server.stop()
-
-
 def test_cache_down_fails_open_with_a_warning(
     own_memcached: MemcachedServer, api: Api, limited: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -164,27 +147,6 @@ def test_cache_down_fails_open_with_a_warning(
     assert any(w["message"] == "rate limit not enforced: cache unavailable" for w in warnings)
 
 
-def _serve(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    chalice = Path(sys.executable).parent / "chalice"
-    return subprocess.Popen(
-        [
-            str(chalice),
-            "local",
-            "--stage",
-            "local",
-            "--no-autoreload",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def _status(url: str, key: str) -> int:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
     try:
@@ -194,18 +156,6 @@ def _status(url: str, key: str) -> int:
         return exc.code
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except (urllib.error.URLError, ConnectionError):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("chalice local did not start") from None
-            time.sleep(0.1)
-
-
 @pytest.mark.parametrize("backend", ["real"], indirect=True)
 def test_two_processes_share_one_limit(
     backend: str, api: Api, monkeypatch: pytest.MonkeyPatch
@@ -213,18 +163,18 @@ def test_two_processes_share_one_limit(
     """Two API processes on one memcached: atomic increments make one limit."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_LAMBDA")}
     env.update(RATE_LIMIT_PER_WINDOW="12", RATE_LIMIT_WINDOW_SECONDS="3600")
-    ports = [free_port(), free_port()]
-    procs = [_serve(port, env) for port in ports]
+    servers = [ChaliceLocal(env), ChaliceLocal(env)]
     try:
-        for port, proc in zip(ports, procs, strict=True):
-            _wait(f"http://127.0.0.1:{port}/health", proc)
-        urls = [f"http://127.0.0.1:{port}/files" for port in ports] * 15
+        for server in servers:
+            server.start()
+        urls = [f"{server.base}/files" for server in servers] * 15
         with ThreadPoolExecutor(max_workers=6) as pool:
             statuses: list[Any] = list(pool.map(lambda url: _status(url, str(api.key)), urls))
+    except ServerUnavailable as exc:
+        unavailable("chalice local", str(exc))
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=10)
+        for server in servers:
+            server.stop()
     assert statuses.count(200) == 12
     assert statuses.count(429) == 18
 

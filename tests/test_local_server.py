@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,18 +14,18 @@ from typing import Any
 
 import pytest
 
-from servers import free_port
+from servers import ChaliceLocal, ServerUnavailable, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _env(data_dir: Path, port: int) -> dict[str, str]:
+def _env(data_dir: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("DATABASE_", "MEMCACHED_", "FILES_", "QUEUE_", "AWS_LAMBDA"))
     }
-    env.update(DATA_DIR=str(data_dir), PORT=str(port))
+    env["DATA_DIR"] = str(data_dir)
     return env
 
 
@@ -45,41 +44,15 @@ def _make_key(env: dict[str, str], tenant: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    env = _env(tmp_path_factory.mktemp("local") / "data", port)
-    chalice = Path(sys.executable).parent / "chalice"
-    proc = subprocess.Popen(
-        [
-            str(chalice),
-            "local",
-            "--stage",
-            "local",
-            "--no-autoreload",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/health", timeout=1).close()
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                errors = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"chalice local did not start: {errors}") from None
-            time.sleep(0.1)
-    yield base, env
-    proc.terminate()
-    proc.wait(timeout=10)
+    env = _env(tmp_path_factory.mktemp("local") / "data")
+    local = ChaliceLocal(env)
+    env["PORT"] = str(local.port)  # the same dict: the server's links name its own port
+    try:
+        local.start()
+    except ServerUnavailable as exc:
+        unavailable("chalice local", str(exc))
+    yield local.base, env
+    local.stop()
 
 
 def _call(

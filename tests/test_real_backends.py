@@ -12,14 +12,12 @@ from chalice.test import Client
 from pymemcache.client.base import Client as MemcacheClient
 
 from api import Api
-from conftest import LOCAL_STAGE, reset_drivers
+from conftest import LOCAL_STAGE, moto_client, reset_drivers
 from servers import MemcachedServer, PostgresServer, ServerUnavailable, free_port, unavailable
 
 
 def _s3(settings: dict[str, str]) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=settings["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    return moto_client("s3", settings["AWS_ENDPOINT_URL"])
 
 
 def _rows(url: str, sql: str, **params: Any) -> list[list[Any]]:
@@ -104,21 +102,6 @@ def test_a_cached_read_is_one_cache_round_trip_and_no_sql(api: Api, real: dict[s
 
 
 # --- outages ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_memcached(
-    real: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[MemcachedServer]:
-    server = MemcachedServer()
-    try:
-        server.start()
-    except ServerUnavailable as exc:
-        unavailable("memcached", str(exc))
-    monkeypatch.setenv("MEMCACHED_SERVERS", server.servers)
-    reset_drivers()
-    yield server
-    server.stop()
 
 
 def test_memcached_killed_mid_use_is_invisible(

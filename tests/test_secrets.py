@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib import secrets
 from chalicelib.config import MissingSetting
-from conftest import AWS_ENV, reset_drivers
+from conftest import AWS_ENV, moto_client, reset_drivers
 from servers import MotoServer
 
 ARN_SETTINGS = [s.arn_setting for s in (secrets.DATABASE, secrets.ALERT_API_KEY)] + [
@@ -31,12 +31,10 @@ def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 @pytest.fixture
 def sm(moto: MotoServer, clean: pytest.MonkeyPatch) -> Any:
     """A Secrets Manager client on moto, with the app's boto3 pointed at it."""
-    import boto3
-
     for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
         clean.setenv(name, value)
     reset_drivers()
-    return boto3.client("secretsmanager", endpoint_url=moto.endpoint, region_name="us-east-1")
+    return moto_client("secretsmanager", moto.endpoint)
 
 
 def _create(sm: Any, name: str, value: str) -> str:

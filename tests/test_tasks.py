@@ -19,7 +19,7 @@ from chalice.test import Client
 
 from api import Api
 from app import app
-from conftest import AWS_ENV, FakeClock, reset_drivers
+from conftest import AWS_ENV, FakeClock, moto_client, reset_drivers
 from servers import MotoServer, free_port
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -89,15 +89,7 @@ class Sqs:
 
 @pytest.fixture
 def sqs(moto: MotoServer, backend: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sqs]:
-    import boto3
-
-    client = boto3.client(
-        "sqs",
-        endpoint_url=moto.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = moto_client("sqs", moto.endpoint)
     name = f"textfiles-tasks-{uuid.uuid4().hex[:8]}"
     dlq_url = client.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
 from chalicelib import logs
-from chalicelib.db import IntegrityError, PostgresSettings, Row
+from chalicelib.db import IntegrityError, PostgresSettings, Row, Transactions
 from chalicelib.errors import BackendUnavailable
 
 _INTEGRITY_CODES = {"23505", "23503", "23502", "23514"}
@@ -36,19 +34,17 @@ def _ssl_context(sslmode: str) -> ssl.SSLContext | None:
     return context
 
 
-class PostgresDatabase:
+class PostgresDatabase(Transactions):
     dialect = "postgresql"
 
     def __init__(
         self, settings: PostgresSettings, refresh: Callable[[], PostgresSettings] | None = None
     ) -> None:
+        super().__init__()
         self.settings = settings
         self._refresh = refresh
         self.statements = 0
-        self.transactions = 0
         self._conn: pg8000.native.Connection | None = None
-        self._lock = threading.RLock()
-        self._depth = 0
 
     def _connect(self) -> pg8000.native.Connection:
         """Open a connection; refused credentials are read again once (secret rotation)."""
@@ -128,28 +124,11 @@ class PostgresDatabase:
             assert self._conn is not None
             return int(self._conn.row_count)
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._run("START TRANSACTION", {}, count=False)
-            self.transactions += 1
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._rollback()
-                raise
-            else:
-                self._run("COMMIT", {}, count=False)
-            finally:
-                self._depth = 0
+    def _begin(self) -> None:
+        self._run("START TRANSACTION", {}, count=False)
+
+    def _commit(self) -> None:
+        self._run("COMMIT", {}, count=False)
 
     def _rollback(self) -> None:
         if self._conn is None:

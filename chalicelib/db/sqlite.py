@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from chalicelib.db import IntegrityError, Row
+from chalicelib.db import IntegrityError, Row, Transactions
 from chalicelib.errors import BackendUnavailable
 
 
-class SqliteDatabase:
+class SqliteDatabase(Transactions):
     dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.statements = 0
-        self.transactions = 0
-        self._lock = threading.RLock()
-        self._depth = 0
         self._conn = sqlite3.connect(
             str(path), isolation_level=None, check_same_thread=False, timeout=10
         )
@@ -48,28 +43,14 @@ class SqliteDatabase:
         with self._lock:
             return self._run(sql, params).rowcount
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._run("BEGIN IMMEDIATE", {}, count=False)
-            self.transactions += 1
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._run("COMMIT", {}, count=False)
-            finally:
-                self._depth = 0
+    def _begin(self) -> None:
+        self._run("BEGIN IMMEDIATE", {}, count=False)
+
+    def _commit(self) -> None:
+        self._run("COMMIT", {}, count=False)
+
+    def _rollback(self) -> None:
+        self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
         with self._lock:
