@@ -5,9 +5,13 @@ from __future__ import annotations
 from chalice.app import Chalice, Response
 
 from chalicelib import blobs, clock, files, health, openapi, uploads, web
+from chalicelib.ops_api import ops
+from chalicelib.tasks_api import bp as tasks
 
 app = Chalice(app_name="textfiles")
 web.install(app)
+app.register_blueprint(tasks)  # /exports, /tasks, the task worker, the daily purge
+app.register_blueprint(ops)  # the daily health check
 
 
 @app.route("/files", methods=["POST"], content_types=["text/plain"])
@@ -133,11 +137,3 @@ def health_check() -> Response:
 def openapi_document() -> Response:
     return web.json_response(openapi.document())
 
-
-from chalicelib.ops_api import ops  # noqa: E402 - blueprints register after the routes
-
-app.register_blueprint(ops)
-
-from chalicelib.tasks_api import bp as tasks_bp  # noqa: E402 - the task system's blueprint
-
-app.register_blueprint(tasks_bp)
