@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from chalice.app import Chalice, Response
 
-from chalicelib import blobs, clock, files, health, openapi, uploads, web
+from chalicelib import web
 from chalicelib.ops_api import ops
 from chalicelib.tasks_api import bp as tasks
+
+# Use cases are imported inside the handlers that need them: a cold start loads only what
+# its first request uses (docs/bench.md).
 
 app = Chalice(app_name="textfiles")
 web.install(app)
@@ -17,6 +20,8 @@ app.register_blueprint(ops)  # the daily health check
 @app.route("/files", methods=["POST"], content_types=["text/plain"])
 @web.guarded
 def create_file() -> Response:
+    from chalicelib import files
+
     request = web.current(app)
     tenant, _ = web.authenticate(request)
     meta = files.create(tenant, web.query(request, "name") or "", web.body(request))
@@ -28,6 +33,8 @@ def create_file() -> Response:
 @app.route("/files", methods=["GET"])
 @web.guarded
 def list_files() -> Response:
+    from chalicelib import files
+
     request = web.current(app)
     tenant, _ = web.authenticate(request)
     items, next_cursor = files.list_files(
@@ -43,6 +50,8 @@ def list_files() -> Response:
 @app.route("/files/{file_id}", methods=["GET"])
 @web.guarded
 def read_file(file_id: str) -> Response:
+    from chalicelib import clock, files
+
     request = web.current(app)
     tenant, hits = web.authenticate(request, files.read_cache_keys(file_id))
     meta, body = files.read(tenant, file_id, hits)
@@ -59,6 +68,8 @@ def read_file(file_id: str) -> Response:
 @app.route("/files/{file_id}/metadata", methods=["GET"])
 @web.guarded
 def read_metadata(file_id: str) -> Response:
+    from chalicelib import files
+
     tenant, hits = web.authenticate(web.current(app), [files.meta_key(file_id)])
     meta = files.get_meta(tenant, file_id, hits)
     return web.json_response(meta.public(), headers={"ETag": meta.etag})
@@ -67,6 +78,8 @@ def read_metadata(file_id: str) -> Response:
 @app.route("/files/{file_id}", methods=["PUT"], content_types=["text/plain"])
 @web.guarded
 def replace_file(file_id: str) -> Response:
+    from chalicelib import files
+
     request = web.current(app)
     tenant, _ = web.authenticate(request)
     meta = files.replace(tenant, file_id, web.body(request), request.headers.get("if-match"))
@@ -76,6 +89,8 @@ def replace_file(file_id: str) -> Response:
 @app.route("/files/{file_id}", methods=["PATCH"], content_types=["application/json"])
 @web.guarded
 def rename_file(file_id: str) -> Response:
+    from chalicelib import files
+
     request = web.current(app)
     tenant, _ = web.authenticate(request)
     meta = files.rename(tenant, file_id, web.json_field(request, "name"))
@@ -85,6 +100,8 @@ def rename_file(file_id: str) -> Response:
 @app.route("/files/{file_id}", methods=["DELETE"])
 @web.guarded
 def delete_file(file_id: str) -> Response:
+    from chalicelib import files
+
     tenant, _ = web.authenticate(web.current(app))
     files.delete(tenant, file_id)
     return web.response("", 204)
@@ -93,6 +110,8 @@ def delete_file(file_id: str) -> Response:
 @app.route("/files/uploads", methods=["POST"], content_types=["*/*"])
 @web.guarded
 def start_upload() -> Response:
+    from chalicelib import uploads
+
     request = web.current(app)
     tenant, _ = web.authenticate(request)
     upload = uploads.start(tenant, web.query(request, "name") or "")
@@ -102,6 +121,8 @@ def start_upload() -> Response:
 @app.route("/files/uploads/{upload_id}/complete", methods=["POST"], content_types=["*/*"])
 @web.guarded
 def complete_upload(upload_id: str) -> Response:
+    from chalicelib import uploads
+
     tenant, _ = web.authenticate(web.current(app))
     meta, created = uploads.complete(tenant, upload_id)
     headers = {"Location": f"/files/{meta.id}", "ETag": meta.etag}
@@ -112,6 +133,8 @@ def complete_upload(upload_id: str) -> Response:
 @web.guarded
 def put_local_blob(token: str) -> Response:
     """The local folder driver's stand-in for a presigned S3 PUT."""
+    from chalicelib import blobs
+
     blobs.local_upload(token, web.body(web.current(app)))
     return web.response("", 200)
 
@@ -120,6 +143,8 @@ def put_local_blob(token: str) -> Response:
 @web.guarded
 def get_local_blob(token: str) -> Response:
     """The local folder driver's stand-in for a presigned S3 GET."""
+    from chalicelib import blobs
+
     data, filename = blobs.local_download(token)
     headers = {"Content-Type": web.content_type(filename)}
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -129,11 +154,14 @@ def get_local_blob(token: str) -> Response:
 @app.route("/health", methods=["GET"])
 @web.guarded
 def health_check() -> Response:
+    from chalicelib import health
+
     healthy, report = health.check()
     return web.json_response(report, 200 if healthy else 503, web.retry_after(healthy))
 
 
 @app.route("/openapi.json", methods=["GET"])
 def openapi_document() -> Response:
-    return web.json_response(openapi.document())
+    from chalicelib import openapi
 
+    return web.json_response(openapi.document())

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class MissingSetting(RuntimeError):
@@ -47,6 +50,8 @@ def backend(name: str) -> str:
 
 
 def data_dir() -> Path:
+    from pathlib import Path  # only the embedded drivers need it
+
     return Path(get("DATA_DIR") or ".data").resolve()
 
 

@@ -8,11 +8,10 @@ import hashlib
 import json
 import re
 import unicodedata
-import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from chalicelib import clock, config, limits, logs
+from chalicelib import clock, config, ids, limits, logs
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, blobs
 from chalicelib.cache import cache
@@ -219,7 +218,7 @@ def _from_cache(tenant: Tenant, file_id: str, hits: dict[str, bytes]) -> FileMet
 
 
 def _new_blob_key(tenant: Tenant, file_id: str) -> str:
-    return f"tenants/{tenant.id}/files/{file_id}/{uuid.uuid4().hex}"
+    return f"tenants/{tenant.id}/files/{file_id}/{ids.new_id()}"
 
 
 def _index(db: Database, file_id: str, body: bytes, replace: bool) -> None:
@@ -250,7 +249,7 @@ def _free_expired_name(db: Database, tenant: Tenant, name: str, now: int) -> lis
 def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
     validate_name(name)
     validate_body(body, config.max_inline_bytes())
-    file_id = uuid.uuid4().hex
+    file_id = ids.new_id()
     blob_key = _new_blob_key(tenant, file_id)
     blobs().put(blob_key, body)
     return insert(tenant, file_id, name, body, blob_key)

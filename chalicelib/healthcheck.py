@@ -15,13 +15,12 @@ import json
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlparse
 
-from chalicelib import config, logs, secrets
+from chalicelib import config, ids, logs, secrets
 
 NAMESPACE = "textfiles"
 ALERT_KEY_HEADER = "X-Api-Key"
@@ -94,7 +93,7 @@ class Checker:
 
     def round_trip(self) -> None:
         self.call("health", "GET", "/health", 200)
-        name = f"healthcheck-{uuid.uuid4().hex}.txt"
+        name = f"healthcheck-{ids.new_id()}.txt"
         payload = f"textfiles health check {name}\n".encode()
         headers = {**self.auth, "Content-Type": "text/plain; charset=utf-8"}
         created = self.call(

@@ -12,12 +12,11 @@ from __future__ import annotations
 import importlib
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, Protocol
 
-from chalicelib import clock, config, limits, logs
+from chalicelib import clock, config, ids, limits, logs
 from chalicelib.db import Row, database
 from chalicelib.errors import BackendUnavailable, Conflict, NotFound
 from chalicelib.queue import message, queue
@@ -217,7 +216,7 @@ def create(
     """
     kind_of(kind)
     now = clock.now_us()
-    task_id = uuid.uuid4().hex
+    task_id = ids.new_id()
     db = database()
     with db.transaction():
         if tenant_id is not None:
@@ -343,7 +342,7 @@ class _Run:
         self.generation = generation
         self.delivery = delivery
         self.context = context
-        self.token = uuid.uuid4().hex
+        self.token = ids.new_id()
 
     def run(self) -> None:
         task = get(self.task_id)

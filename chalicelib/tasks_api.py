@@ -11,7 +11,10 @@ from typing import Any
 
 from chalice.app import Blueprint, CloudWatchEvent, Rate, Request, Response, SQSEvent
 
-from chalicelib import exports, logs, purge, tasks, web
+from chalicelib import web
+
+# The use cases are imported inside each function: the API's cold start never loads the
+# task machinery, and the worker never loads what only the routes use.
 
 bp = Blueprint(__name__)
 
@@ -26,6 +29,8 @@ def _request() -> Request:
 @bp.route("/exports", methods=["POST"])
 @web.guarded
 def start_export() -> Response:
+    from chalicelib import exports
+
     tenant, _ = web.authenticate(_request())
     task = exports.start(tenant.id, tenant.overrides)
     return web.json_response(task.public(), 202, {"Location": f"/tasks/{task.id}"})
@@ -34,6 +39,8 @@ def start_export() -> Response:
 @bp.route("/tasks/{task_id}", methods=["GET"])
 @web.guarded
 def get_task(task_id: str) -> Response:
+    from chalicelib import tasks
+
     tenant, _ = web.authenticate(_request())
     return web.json_response(tasks.get_for(tenant.id, task_id).public())
 
@@ -41,6 +48,8 @@ def get_task(task_id: str) -> Response:
 @bp.route("/tasks/{task_id}", methods=["DELETE"])
 @web.guarded
 def cancel_task(task_id: str) -> Response:
+    from chalicelib import tasks
+
     tenant, _ = web.authenticate(_request())
     return web.json_response(tasks.cancel(tenant.id, task_id).public())
 
@@ -48,6 +57,8 @@ def cancel_task(task_id: str) -> Response:
 @bp.on_sqs_message(queue="textfiles-tasks", batch_size=1)
 def task_worker(event: SQSEvent) -> None:
     """Raising leaves the message to SQS: back after its visibility timeout, then the DLQ."""
+    from chalicelib import tasks
+
     for record in event:
         attributes: dict[str, Any] = record.to_dict().get("attributes") or {}
         delivery = tasks.Delivery(
@@ -61,6 +72,8 @@ def task_worker(event: SQSEvent) -> None:
 @bp.schedule(Rate(1, unit=Rate.DAYS))
 def daily_purge(event: CloudWatchEvent) -> dict[str, Any]:
     """Enqueue the purge, and send whatever task messages are still unsent."""
+    from chalicelib import logs, purge, tasks
+
     logs.reset(function="daily_purge")
     task = purge.start()
     sent = tasks.relay(limit=1000)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import clock, config, files
+from chalicelib import clock, config, files, ids
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, PresignedUpload, blobs
 from chalicelib.db import database
@@ -54,9 +53,9 @@ def start(tenant: Tenant, name: str) -> Upload:
     files.validate_name(name)
     if _name_taken(tenant, name):
         raise Conflict(f"A file named {name!r} already exists.")
-    upload_id = uuid.uuid4().hex
-    file_id = uuid.uuid4().hex
-    blob_key = f"tenants/{tenant.id}/files/{file_id}/{uuid.uuid4().hex}"
+    upload_id = ids.new_id()
+    file_id = ids.new_id()
+    blob_key = f"tenants/{tenant.id}/files/{file_id}/{ids.new_id()}"
     lifetime = config.upload_url_seconds()
     now = clock.now_us()
     expires = now + lifetime * 1_000_000

@@ -6,15 +6,17 @@ import contextvars
 import functools
 import json
 import time
-import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib import auth, config, limits, logs
+from chalicelib import config, ids, logs
 from chalicelib.config import MissingSetting
 from chalicelib.errors import BackendUnavailable, BadRequest, DomainError, RateLimited
+
+if TYPE_CHECKING:
+    from chalicelib.auth import Tenant
 
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
@@ -51,8 +53,10 @@ def source_ip(request: Request) -> str:
 
 def authenticate(
     request: Request, prefetch: list[str] | None = None
-) -> tuple[auth.Tenant, dict[str, bytes]]:
+) -> tuple[Tenant, dict[str, bytes]]:
     """The caller's tenant, within its rate limit (whose headers every response carries)."""
+    from chalicelib import auth, limits  # on first use: import app stays light
+
     tenant, hits = auth.authenticate(api_key(request), source_ip(request), prefetch)
     logs.bind(tenant=tenant.id)
     state = limits.check_rate(tenant.id, tenant.overrides)
@@ -142,7 +146,7 @@ def install(app: Chalice) -> None:
         started = time.perf_counter()
         context = event.context or {}
         logs.reset(
-            request_id=context.get("requestId") or uuid.uuid4().hex,
+            request_id=context.get("requestId") or ids.new_id(),
             method=event.method,
             route=context.get("resourcePath"),
         )

@@ -80,7 +80,7 @@ def reset_drivers() -> None:
             except Exception:  # noqa: BLE001 - a dead backend has nothing to close
                 pass
         factory.cache_clear()
-    aws.client.cache_clear()
+    aws.reset()
 
 
 def _start(server: Any, what: str) -> Any:

@@ -346,14 +346,14 @@ def test_sqs_unreachable_at_creation_then_relayed(
     bodies = make_files(api, 5)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("AWS_TIMEOUT_SECONDS", "0.5")
-    aws.client.cache_clear()
+    aws.reset()
     reply = api.call("POST", "/exports")
     assert reply.status == 202
     task_id = reply.json["id"]
     assert sqs.messages(sqs.url) == []
 
     monkeypatch.delenv("AWS_ENDPOINT_URL_SQS")
-    aws.client.cache_clear()
+    aws.reset()
     with Client(app) as client:
         event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
         payload = client.lambda_.invoke("daily_purge", event).payload

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from chalicelib import config, signing
+from chalicelib import config
 from chalicelib.errors import Forbidden, NotFound, TooLarge
 
 
@@ -95,6 +95,8 @@ def _local_store() -> BlobStore:
 
 def local_upload(token: str, data: bytes) -> None:
     """Store a body PUT to a signed local link (the folder driver's presigned URL)."""
+    from chalicelib import signing
+
     payload = signing.verify(token)
     if payload is None or "put" not in payload:
         raise Forbidden("The upload link is not valid or has expired.")
@@ -104,6 +106,8 @@ def local_upload(token: str, data: bytes) -> None:
 
 
 def local_download(token: str) -> tuple[bytes, str]:
+    from chalicelib import signing
+
     payload = signing.verify(token)
     if payload is None or "get" not in payload:
         raise Forbidden("The download link is not valid or has expired.")

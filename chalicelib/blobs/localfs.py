@@ -6,12 +6,11 @@ import hashlib
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from chalicelib import config, signing
+from chalicelib import config, ids, signing
 from chalicelib.blobs import BlobInfo, BlobMissing, PresignedUpload
 from chalicelib.errors import BackendUnavailable
 
@@ -106,7 +105,7 @@ class LocalBlobStore:
 
     def start_multipart(self, key: str, content_type: str) -> str:
         self._path(key)  # the key must be valid now, not at the end
-        upload_id = uuid.uuid4().hex
+        upload_id = ids.new_id()
         try:
             self._staging(upload_id).mkdir(parents=True)
         except OSError as exc:

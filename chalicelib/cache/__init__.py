@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
-from typing import Protocol
+import time
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from chalicelib import config, logs
+
+T = TypeVar("T")
 
 
 class CacheDriver(Protocol):
@@ -25,7 +29,11 @@ class CacheDriver(Protocol):
 
 
 class Cache:
-    """Counts hits, misses, round trips and errors; turns every failure into a miss."""
+    """Counts hits, misses, round trips and errors; turns every failure into a miss.
+
+    After a failure the cache is bypassed for CACHE_RETRY_SECONDS (2 s), so a dead or
+    hanging server costs one short timeout now and then, not one per operation.
+    """
 
     def __init__(self, driver: CacheDriver, name: str) -> None:
         self.driver = driver
@@ -34,66 +42,51 @@ class Cache:
         self.misses = 0
         self.errors = 0
         self.round_trips = 0
+        self._down_until = 0.0
 
-    def _failed(self, op: str, exc: Exception) -> None:
-        self.errors += 1
-        logs.warning_throttled(
-            f"cache-{op}", "cache unavailable, bypassed", op=op, error=type(exc).__name__
-        )
-
-    def get_many(self, keys: list[str]) -> dict[str, bytes]:
+    def _call(self, op: str, action: Callable[[], T], default: T) -> T:
+        if time.monotonic() < self._down_until:
+            return default
         self.round_trips += 1
         try:
-            found = self.driver.get_many(keys)
+            return action()
         except Exception as exc:  # noqa: BLE001 - any cache fault is a miss
-            self._failed("get", exc)
-            found = {}
+            self.errors += 1
+            self._down_until = time.monotonic() + config.get_float("CACHE_RETRY_SECONDS", 2.0)
+            logs.warning_throttled(
+                f"cache-{op}", "cache unavailable, bypassed", op=op, error=type(exc).__name__
+            )
+            return default
+
+    def get_many(self, keys: list[str]) -> dict[str, bytes]:
+        nothing: dict[str, bytes] = {}
+        found = self._call("get", lambda: self.driver.get_many(keys), nothing)
         self.hits += len(found)
         self.misses += len(keys) - len(found)
         return found
 
     def set_many(self, items: dict[str, bytes], ttl: int | None = None) -> None:
-        if not items:
-            return
-        self.round_trips += 1
-        try:
-            self.driver.set_many(items, ttl or config.cache_ttl_seconds())
-        except Exception as exc:  # noqa: BLE001
-            self._failed("set", exc)
+        if items:
+            expire = ttl or config.cache_ttl_seconds()
+            self._call("set", lambda: self.driver.set_many(items, expire), None)
 
     def add(self, key: str, value: bytes, ttl: int | None = None) -> None:
         """Store only if absent, so a slow reader never overwrites a newer write."""
-        self.round_trips += 1
-        try:
-            self.driver.add(key, value, ttl or config.cache_ttl_seconds())
-        except Exception as exc:  # noqa: BLE001
-            self._failed("add", exc)
+        expire = ttl or config.cache_ttl_seconds()
+        self._call("add", lambda: self.driver.add(key, value, expire), False)
 
     def delete_many(self, keys: list[str]) -> None:
-        if not keys:
-            return
-        self.round_trips += 1
-        try:
-            self.driver.delete_many(keys)
-        except Exception as exc:  # noqa: BLE001
-            self._failed("delete", exc)
+        if keys:
+            self._call("delete", lambda: self.driver.delete_many(keys), None)
 
     def incr(self, key: str, delta: int, ttl: int) -> int | None:
         """The counter after adding delta; None when the cache is down."""
-        self.round_trips += 1
-        try:
-            return self.driver.incr(key, delta, ttl)
-        except Exception as exc:  # noqa: BLE001
-            self._failed("incr", exc)
-            return None
+        return self._call("incr", lambda: self.driver.incr(key, delta, ttl), None)
 
     def health(self) -> dict[str, object]:
-        try:
-            self.driver.ping()
-            status = "ok"
-        except Exception as exc:  # noqa: BLE001
-            self._failed("ping", exc)
-            status = "unavailable"
+        """Asks the server even while bypassed: health reports what is true now."""
+        self._down_until = 0.0
+        status = "ok" if self._call("ping", self._ping, False) else "unavailable"
         return {
             "status": status,
             "driver": self.name,
@@ -101,6 +94,10 @@ class Cache:
             "misses": self.misses,
             "errors": self.errors,
         }
+
+    def _ping(self) -> bool:
+        self.driver.ping()
+        return True
 
 
 @functools.cache

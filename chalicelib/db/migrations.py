@@ -129,14 +129,21 @@ def current_version(db: Database) -> int:
 
 
 def migrate(db: Database) -> int:
-    """Apply the migrations this database lacks; return the schema version."""
+    """Apply the migrations this database lacks; return the schema version.
+
+    An up-to-date database costs one statement per cold start; anything else (a new
+    database, a pending migration, an error) takes the full, locked path.
+    """
+    latest = MIGRATIONS[-1][0]
+    try:
+        if current_version(db) >= latest:
+            return latest
+    except Exception:  # noqa: BLE001 - no schema_migrations table yet; a real fault recurs below
+        pass
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         "version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)"
     )
-    latest = MIGRATIONS[-1][0]
-    if current_version(db) >= latest:
-        return latest
     with db.transaction():
         if _LOCK[db.dialect]:
             db.query(_LOCK[db.dialect])
