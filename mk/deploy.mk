@@ -28,7 +28,8 @@ checkov-venv: $(CHECKOV_VENV)/.installed
 test: checkov-venv
 
 # The deployable artifacts: build/STAGE/app/{sam.json,deployment.zip} (the Chalice stack,
-# merged with build/STAGE/merge.json), build/STAGE/infra.yaml, and build/STAGE/project
+# merged with build/STAGE/merge.json; the zip precompiled for Python 3.11, without tzdata,
+# which no code of ours needs, and with libraries as bytecode only: docs/bench.md), build/STAGE/infra.yaml, and build/STAGE/project
 # (the rendered Chalice project that `make deploy` runs `chalice deploy` in).
 # Offline: make package STAGE=prod INFRA_OUTPUTS=infra/example-outputs.json
 package: deps $(INFRA_OUTPUTS)
@@ -37,6 +38,8 @@ package: deps $(INFRA_OUTPUTS)
 	cd $(BUILD)/project && AWS_DEFAULT_REGION=$$($(CURDIR)/$(PY) $(CURDIR)/infra/stage.py output \
 	  --outputs $(abspath $(INFRA_OUTPUTS)) Region) $(CURDIR)/$(VENV)/bin/chalice package --stage $(STAGE) \
 	  --merge-template ../merge.json ../app
+	$(PY) tools/precompile_zip.py $(BUILD)/app/deployment.zip --exclude tzdata/ --exclude tzdata- \
+	  --sourceless-deps
 	cp infra/infra.yaml $(BUILD)/infra.yaml
 	$(VENV)/bin/cfn-lint $(BUILD)/infra.yaml $(BUILD)/app/sam.json
 

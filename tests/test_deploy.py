@@ -414,3 +414,58 @@ def test_chalice_deploy_gets_the_same_sqs_cap(tmp_path: Path) -> None:
     )
     maximum = infra_stage().stage_limits(STAGE)["sqs_maximum_concurrency"]
     assert result.stdout.split() == ["1234-abcd", str(maximum)]
+
+
+def test_the_zip_ships_bytecode_and_stays_lean(packaged: dict[str, Any], tmp_path: Path) -> None:
+    """What `make package` ships: every module precompiled for the Lambda Python, ≤ 1.2 MB."""
+    import zipfile
+
+    lean = tmp_path / "lean.zip"
+    subprocess.run(
+        [
+            str(VENV_BIN / "python"),
+            str(ROOT / "tools" / "precompile_zip.py"),
+            str(packaged["dir"] / "app" / "deployment.zip"),
+            "-o",
+            str(lean),
+            "--exclude",
+            "tzdata/",
+            "--exclude",
+            "tzdata-",
+            "--sourceless-deps",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert lean.stat().st_size <= 1_200_000
+    names = set(zipfile.ZipFile(lean).namelist())
+    tag = sys.implementation.cache_tag
+    for name in ("app.py", "chalicelib/files.py", "chalicelib/web.py"):
+        folder, _, module = name.rpartition("/")
+        cached = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
+        assert name in names and cached in names, name
+    assert "pg8000/native.pyc" in names, "libraries ship as bytecode only (sourceless)"
+    assert "pg8000/native.py" not in names
+    assert not any(n.startswith("tzdata/") for n in names)
+    for name in names:
+        if name.endswith(".py"):
+            folder, _, module = name.rpartition("/")
+            cached = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
+            assert cached in names, f"{name} has no bytecode"
+
+    unpacked = tmp_path / "task"
+    zipfile.ZipFile(lean).extractall(unpacked)
+    probe = (
+        f"import sys; sys.path.insert(0, {str(unpacked)!r});"
+        "import app, pg8000.native, pymemcache.client.base, chalicelib.files;"
+        f"print(all(m.__file__.startswith({str(unpacked)!r}) for m in (app, pg8000.native)),"
+        " pg8000.native.__file__.endswith('.pyc'))"
+    )
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-I", "-B", "-c", probe],
+        cwd=unpacked,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]

@@ -1,0 +1,18 @@
+# `make bench`: cold start, memory, warm latency, round trips, package size and export
+# throughput against baselines measured in the same run (docs/bench.md). Never part of
+# `make test`. Knobs: BENCH_RUNS, BENCH_WARM_RUNS, BENCH_POST_RUNS, BENCH_EXPORT_FILES,
+# BENCH_EXPORT_RUNS (environment variables, see bench/run.py).
+BENCH_REF_VENV := .venv-bench-ref
+
+.PHONY: bench bench-ref
+
+# The FastAPI + Mangum reference lives in its own virtualenv: our dependencies stay clean.
+$(BENCH_REF_VENV)/.installed: bench/requirements-ref.txt
+	test -x $(BENCH_REF_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_REF_VENV)
+	$(BENCH_REF_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+bench-ref: $(BENCH_REF_VENV)/.installed
+
+bench: deps services bench-ref
+	$(PY) bench/run.py
