@@ -70,7 +70,7 @@ def read_file(file_id: str) -> Response:
 def read_metadata(file_id: str) -> Response:
     from chalicelib import files
 
-    tenant, hits = web.authenticate(web.current(app), [files.meta_key(file_id)])
+    tenant, hits = web.authenticate(web.current(app), files.metadata_cache_keys(file_id))
     meta = files.get_meta(tenant, file_id, hits)
     return web.json_response(meta.public(), headers={"ETag": meta.etag})
 

@@ -86,18 +86,40 @@ def _lookup(key_hash: str) -> Tenant | None:
     return Tenant(rows[0]["tenant_id"], {name: rows[0][name] for name in limits.OVERRIDES})
 
 
-def authenticate(
-    key: str | None, source: str = "", prefetch: list[str] | None = None
-) -> tuple[Tenant, dict[str, bytes]]:
-    """The key's tenant, plus whatever else the caller wanted from the cache in one trip.
+_KNOWN_MAX = 10_000
+_known: dict[str, str] = {}
 
-    The same trip reads the caller's address's failed-key counter: an address that keeps
-    presenting bad keys is refused before any key is looked up.
+
+def known_tenant(key: str | None) -> str | None:
+    """The tenant this process has already seen this key authenticate as (or None).
+
+    Only a hint: it names the rate counter to increment in the same cache round trip as
+    the key's own lookup; authentication itself never trusts it.
+    """
+    return _known.get(hash_key(key)) if key else None
+
+
+def authenticate(
+    key: str | None,
+    source: str = "",
+    prefetch: list[str] | None = None,
+    counter: str | None = None,
+) -> tuple[Tenant, dict[str, bytes], tuple[int | None] | None]:
+    """The key's tenant and whatever else the caller wanted from the cache, in one trip.
+
+    The same trip reads the caller's address's failed-key counter (an address that keeps
+    presenting bad keys is refused before any key is looked up) and, with `counter`,
+    increments that rate counter: its new value comes back as the third item.
     """
     key_hash = hash_key(key or "")
     failures_key = limits.auth_failure_key(source or "unknown")
     wanted = [cache_key(key_hash), failures_key, *(prefetch or [])]
-    hits = cache().get_many(wanted)
+    counted: tuple[int | None] | None = None
+    if counter:
+        hits, count = cache().get_many_incr(wanted, counter, limits.rate_ttl())
+        counted = (count,)
+    else:
+        hits = cache().get_many(wanted)
     cached = hits.pop(wanted[0], None)
     failures = hits.pop(failures_key, None)
     limits.check_auth_failures(source, int(failures or 0))
@@ -106,14 +128,20 @@ def authenticate(
         raise Unauthorized("An API key is required: 'Authorization: Bearer <key>'.")
     if cached is not None:
         data = json.loads(cached)
-        return Tenant(data["tenant"], data["overrides"]), hits
-    tenant = _lookup(key_hash)
-    if tenant is None:
-        limits.count_auth_failure(source or "unknown")
-        raise Unauthorized("The API key is not valid.")
-    entry = {"tenant": tenant.id, "overrides": tenant.overrides}
-    cache().add(wanted[0], json.dumps(entry).encode())
-    return tenant, hits
+        tenant = Tenant(data["tenant"], data["overrides"])
+    else:
+        found = _lookup(key_hash)
+        if found is None:
+            _known.pop(key_hash, None)  # revoked: it no longer names anyone's counter
+            limits.count_auth_failure(source or "unknown")
+            raise Unauthorized("The API key is not valid.")
+        tenant = found
+        entry = {"tenant": tenant.id, "overrides": tenant.overrides}
+        cache().add(wanted[0], json.dumps(entry).encode())
+    if len(_known) >= _KNOWN_MAX:
+        _known.clear()
+    _known[key_hash] = tenant.id
+    return tenant, hits, counted
 
 
 def set_limits(tenant_id: str, **overrides: int | None) -> None:

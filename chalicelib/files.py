@@ -32,6 +32,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 _TOMBSTONE = b"-"
 _WORD = re.compile(r"\w+")
+_ID = re.compile(r"[0-9a-f]{32}")
 
 COLUMNS = "id, tenant_id, name, size, sha256, version, blob_key, created_us, updated_us, expires_us"
 SQL_GET = f"SELECT {COLUMNS} FROM files WHERE id = :id AND tenant_id = :t AND expires_us > :now"
@@ -185,8 +186,17 @@ def body_key(file_id: str) -> str:
     return f"tf:b:{file_id}"
 
 
+def is_id(value: str) -> bool:
+    """Ids are 32 hex digits; anything else names no file and never reaches the cache."""
+    return len(value) == 32 and _ID.fullmatch(value) is not None
+
+
 def read_cache_keys(file_id: str) -> list[str]:
-    return [meta_key(file_id), body_key(file_id)]
+    return [meta_key(file_id), body_key(file_id)] if is_id(file_id) else []
+
+
+def metadata_cache_keys(file_id: str) -> list[str]:
+    return [meta_key(file_id)] if is_id(file_id) else []
 
 
 def _cache_written(meta: FileMeta, body: bytes | None = None) -> None:
@@ -301,6 +311,8 @@ def insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) 
 
 
 def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None) -> FileMeta:
+    if not is_id(file_id):
+        raise NotFound(f"No file {file_id}.")
     meta = _from_cache(tenant, file_id, hits or {})
     if meta is not None:
         return meta

@@ -54,15 +54,27 @@ def limit(overrides: dict[str, int | None], name: str) -> int:
     return default(name) if value is None else int(value)
 
 
-def check_rate(tenant_id: str, overrides: dict[str, int | None]) -> RateState:
+def rate_key(tenant_id: str) -> str:
+    number, _ = _window()
+    return f"tf:rl:{tenant_id}:{number}"
+
+
+def rate_ttl() -> int:
+    return window_s() + 60
+
+
+def check_rate(
+    tenant_id: str, overrides: dict[str, int | None], counted: tuple[int | None] | None = None
+) -> RateState:
     """Count this request in the tenant's window; over the limit is a 429.
 
-    The counter is an atomic memcached incr, so every process shares one limit. If the
-    cache is down the request is let through (availability first) and a warning logged.
+    The counter is an atomic memcached incr, so every process shares one limit; `counted`
+    holds its result when the caller already sent the incr (pipelined with its reads). If
+    the cache is down the request is let through (availability first) and a warning logged.
     """
     allowed = limit(overrides, "rate_limit")
-    number, reset_s = _window()
-    count = cache().incr(f"tf:rl:{tenant_id}:{number}", 1, window_s() + 60)
+    _, reset_s = _window()
+    count = counted[0] if counted else cache().incr(rate_key(tenant_id), 1, rate_ttl())
     if count is None:
         logs.warning_throttled("rate-off", "rate limit not enforced: cache unavailable")
         return RateState(allowed, allowed, reset_s)

@@ -92,13 +92,25 @@ def test_a_cached_read_is_one_cache_round_trip_and_no_sql(api: Api, real: dict[s
     api.get(f"/files/{meta['id']}")
     trips, statements = cache().round_trips, database().statements
     assert api.get(f"/files/{meta['id']}").text == "hot"
-    # One get_many for key, metadata and body together; one atomic incr of the rate counter.
-    assert cache().round_trips - trips == 2
+    # key, metadata and body read, and the rate counter incremented, in one pipelined trip
+    assert cache().round_trips - trips == 1
     assert database().statements - statements == 0
     hits = cache().hits
     api.get(f"/files/{meta['id']}")
     # key, metadata and body all hit (the address's failed-key counter may or may not exist)
     assert cache().hits - hits >= 3
+
+
+def test_a_malformed_id_is_404_without_touching_the_cache(api: Api, real: dict[str, str]) -> None:
+    from chalicelib.cache import cache
+
+    meta = api.created("ok.txt", "fine")
+    errors = cache().errors
+    for bad in ("a%20b", "x" * 300, "%0Aflush_all", meta["id"].upper()):
+        assert api.get(f"/files/{bad}").status == 404
+        assert api.get(f"/files/{bad}/metadata").status == 404
+    assert cache().errors == errors, "no cache command was refused or failed"
+    assert api.get(f"/files/{meta['id']}").text == "fine"
 
 
 # --- outages ---------------------------------------------------------------------
@@ -262,3 +274,23 @@ def test_a_hanging_cache_costs_a_short_timeout_not_an_error(silent_cache: None, 
     assert api.put(meta["id"], "and written").status == 200
     assert api.get(f"/files/{meta['id']}").text == "and written"
     assert time.monotonic() - started < 5, "the cache's timeouts are short and it is then bypassed"
+
+
+def test_pipelined_reads_and_count_are_atomic_across_clients(real: dict[str, str]) -> None:
+    """get_many + incr in one round trip: two independent clients never see the same count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.cache.memcached import MemcachedDriver
+
+    drivers = [MemcachedDriver(real["MEMCACHED_SERVERS"]) for _ in range(2)]
+    drivers[0].set_many({"tf:test:a": b"alpha"}, 60)
+    counter = f"tf:test:count:{id(drivers)}"
+
+    def hit(i: int) -> tuple[dict[str, bytes], int, int]:
+        return drivers[i % 2].get_many_incr(["tf:test:a", "tf:test:none"], counter, 60)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(hit, range(40)))
+    assert all(found == {"tf:test:a": b"alpha"} for found, _, _ in results)
+    assert sorted(count for _, count, _ in results) == list(range(1, 41))
+    assert sum(trips == 1 for _, _, trips in results) >= 36  # the first ones create it

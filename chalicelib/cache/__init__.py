@@ -25,6 +25,13 @@ class CacheDriver(Protocol):
 
     def incr(self, key: str, delta: int, ttl: int) -> int: ...
 
+    def get_many_incr(
+        self, keys: list[str], counter: str, ttl: int
+    ) -> tuple[dict[str, bytes], int, int]:
+        """get_many and incr(counter, 1) in as few round trips as the driver can: the
+        values, the counter after the increment, and the round trips it took."""
+        ...
+
     def ping(self) -> None: ...
 
 
@@ -82,6 +89,19 @@ class Cache:
     def incr(self, key: str, delta: int, ttl: int) -> int | None:
         """The counter after adding delta; None when the cache is down."""
         return self._call("incr", lambda: self.driver.incr(key, delta, ttl), None)
+
+    def get_many_incr(
+        self, keys: list[str], counter: str, ttl: int
+    ) -> tuple[dict[str, bytes], int | None]:
+        """get_many plus an atomic count, pipelined: one round trip on one memcached."""
+        failed: tuple[dict[str, bytes], int | None, int] = ({}, None, 1)
+        found, count, trips = self._call(
+            "get", lambda: self.driver.get_many_incr(keys, counter, ttl), failed
+        )
+        self.round_trips += trips - 1
+        self.hits += len(found)
+        self.misses += len(keys) - len(found)
+        return found, count
 
     def health(self) -> dict[str, object]:
         """Asks the server even while bypassed: health reports what is true now."""

@@ -26,11 +26,13 @@ class MemcachedDriver:
         }
         servers = _servers(spec)
         self.client: Any
+        self.single: tuple[str, int] | None = None
         if len(servers) == 1:
             # One server needs no key hashing (pure Python, a quarter of a cached GET).
             from pymemcache.client.base import PooledClient
 
             self.client = PooledClient(servers[0], **common)
+            self.single = servers[0]
         else:
             from pymemcache.client.hash import HashClient
 
@@ -69,9 +71,55 @@ class MemcachedDriver:
             raise ConnectionError("the counter could not be incremented")
         return int(value)
 
+    def get_many_incr(
+        self, keys: list[str], counter: str, ttl: int
+    ) -> tuple[dict[str, bytes], int, int]:
+        if self.single is None:  # several servers: the keys may live on different ones
+            return self.get_many(keys), self.incr(counter, 1, ttl), 2
+        with self.client.client_pool.get_and_release(destroy_on_fail=True) as client:
+            found, count = _pipelined(client, keys, counter)
+        if count is None:  # the window's first request: create the counter
+            return found, self.incr(counter, 1, ttl), 3
+        return found, count, 1
+
     def ping(self) -> None:
         servers = getattr(self.client, "clients", None)
         for server in servers.values() if servers is not None else [self.client]:
             server.version()
         if servers is not None and not servers:
             raise ConnectionError("no memcached server configured")
+
+
+def _pipelined(client: Any, keys: list[str], counter: str) -> tuple[dict[str, bytes], int | None]:
+    """`get k1 k2 ...` and `incr counter 1` written together, both answers read back.
+
+    pymemcache has no pipelining, so this uses its wire helpers (`_readline`,
+    `_readvalue`) on one pooled connection; any fault discards that connection. Values
+    are the raw bytes the drivers store (flags 0). tests/test_real_backends.py covers it
+    against a real memcached.
+    """
+    from pymemcache.client.base import _readline, _readvalue
+    from pymemcache.exceptions import MemcacheUnknownError
+
+    names = [client.check_key(key, b"") for key in keys]
+    command = b"incr " + client.check_key(counter, b"") + b" 1\r\n"
+    if names:
+        command = b"get " + b" ".join(names) + b"\r\n" + command
+    if client.sock is None:
+        client._connect()
+    client.sock.sendall(command)
+    buf, found = b"", {}
+    while names:
+        buf, line = _readline(client.sock, buf)
+        if line == b"END":
+            break
+        if not line.startswith(b"VALUE "):
+            raise MemcacheUnknownError(line[:32])
+        _, key, _flags, size = line.split()
+        buf, found[key.decode()] = _readvalue(client.sock, buf, int(size))
+    buf, line = _readline(client.sock, buf)
+    if line == b"NOT_FOUND":
+        return found, None
+    if not line.isdigit():
+        raise MemcacheUnknownError(line[:32])
+    return found, int(line)

@@ -60,5 +60,10 @@ class MemoryDriver:
             self._items[key] = (expiry, str(value).encode())
             return value
 
+    def get_many_incr(
+        self, keys: list[str], counter: str, ttl: int
+    ) -> tuple[dict[str, bytes], int, int]:
+        return self.get_many(keys), self.incr(counter, 1, ttl), 1
+
     def ping(self) -> None:
         return None
