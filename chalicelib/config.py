@@ -195,3 +195,8 @@ def purge_orphan_grace_seconds() -> int:
 def task_retention_days() -> int:
     """Finished task rows older than this are purged."""
     return max(1, get_int("TASK_RETENTION_DAYS", 30))
+
+
+def export_fetch_threads() -> int:
+    """Bodies an export fetches at once (bounded: each holds a body in memory)."""
+    return max(1, get_int("EXPORT_FETCH_THREADS", 8))
