@@ -86,36 +86,34 @@ def _lookup(key_hash: str) -> Tenant | None:
     return Tenant(rows[0]["tenant_id"], {name: rows[0][name] for name in limits.OVERRIDES})
 
 
+# The tenant each key hash was last seen authenticating as, in this process. Only a hint:
+# it names the rate counter to increment in the same cache round trip as the key's own
+# lookup; authentication never trusts it.
 _KNOWN_MAX = 10_000
 _known: dict[str, str] = {}
-
-
-def known_tenant(key: str | None) -> str | None:
-    """The tenant this process has already seen this key authenticate as (or None).
-
-    Only a hint: it names the rate counter to increment in the same cache round trip as
-    the key's own lookup; authentication itself never trusts it.
-    """
-    return _known.get(hash_key(key)) if key else None
 
 
 def authenticate(
     key: str | None,
     source: str = "",
     prefetch: list[str] | None = None,
-    counter: str | None = None,
+    count_request: bool = False,
 ) -> tuple[Tenant, dict[str, bytes], tuple[int | None] | None]:
     """The key's tenant and whatever else the caller wanted from the cache, in one trip.
 
     The same trip reads the caller's address's failed-key counter (an address that keeps
-    presenting bad keys is refused before any key is looked up) and, with `counter`,
-    increments that rate counter: its new value comes back as the third item.
+    presenting bad keys is refused before any key is looked up) and, with
+    `count_request`, for a key this process has seen before, increments its tenant's rate
+    counter: the third item is `(count,)` for that tenant then, None otherwise.
     """
     key_hash = hash_key(key or "")
-    failures_key = limits.auth_failure_key(source or "unknown")
+    window = limits.window()
+    failures_key = limits.auth_failure_key(source or "unknown", window)
     wanted = [cache_key(key_hash), failures_key, *(prefetch or [])]
+    known = _known.get(key_hash) if key and count_request else None
     counted: tuple[int | None] | None = None
-    if counter:
+    if known:
+        counter = limits.rate_key(known, window)
         hits, count = cache().get_many_incr(wanted, counter, limits.rate_ttl())
         counted = (count,)
     else:
@@ -141,7 +139,7 @@ def authenticate(
     if len(_known) >= _KNOWN_MAX:
         _known.clear()
     _known[key_hash] = tenant.id
-    return tenant, hits, counted
+    return tenant, hits, counted if known == tenant.id else None
 
 
 def set_limits(tenant_id: str, **overrides: int | None) -> None:

@@ -30,7 +30,7 @@ def window_s() -> int:
     return max(1, config.get_int("RATE_LIMIT_WINDOW_SECONDS", 60))
 
 
-def _window() -> tuple[int, int]:
+def window() -> tuple[int, int]:
     """The current fixed window's number and the seconds until it ends."""
     size = window_s()
     now_s = clock.now_us() / 1_000_000
@@ -54,8 +54,8 @@ def limit(overrides: dict[str, int | None], name: str) -> int:
     return default(name) if value is None else int(value)
 
 
-def rate_key(tenant_id: str) -> str:
-    number, _ = _window()
+def rate_key(tenant_id: str, current: tuple[int, int] | None = None) -> str:
+    number, _ = current or window()
     return f"tf:rl:{tenant_id}:{number}"
 
 
@@ -73,7 +73,7 @@ def check_rate(
     the cache is down the request is let through (availability first) and a warning logged.
     """
     allowed = limit(overrides, "rate_limit")
-    _, reset_s = _window()
+    _, reset_s = window()
     count = counted[0] if counted else cache().incr(rate_key(tenant_id), 1, rate_ttl())
     if count is None:
         logs.warning_throttled("rate-off", "rate limit not enforced: cache unavailable")
@@ -88,8 +88,8 @@ def check_rate(
     return state
 
 
-def auth_failure_key(source: str) -> str:
-    number, _ = _window()
+def auth_failure_key(source: str, current: tuple[int, int] | None = None) -> str:
+    number, _ = current or window()
     return f"tf:af:{source}:{number}"
 
 
@@ -97,7 +97,7 @@ def check_auth_failures(source: str, failures: int) -> None:
     """Refuse an address that failed authentication too often in this window."""
     allowed = config.get_int("AUTH_FAILURES_PER_WINDOW", 20)
     if failures >= allowed:
-        _, reset_s = _window()
+        _, reset_s = window()
         raise RateLimited(
             f"Too many failed authentications from your address; retry in {reset_s} s.",
             retry_after=reset_s,

@@ -57,12 +57,11 @@ def authenticate(
     """The caller's tenant, within its rate limit (whose headers every response carries)."""
     from chalicelib import auth, limits  # on first use: import app stays light
 
-    key = api_key(request)
-    known = auth.known_tenant(key)
-    counter = limits.rate_key(known) if known else None
-    tenant, hits, counted = auth.authenticate(key, source_ip(request), prefetch, counter)
+    tenant, hits, counted = auth.authenticate(
+        api_key(request), source_ip(request), prefetch, count_request=True
+    )
     logs.bind(tenant=tenant.id)
-    state = limits.check_rate(tenant.id, tenant.overrides, counted if known == tenant.id else None)
+    state = limits.check_rate(tenant.id, tenant.overrides, counted)
     _rate.set(state.headers())
     return tenant, hits
 
