@@ -107,33 +107,14 @@ class Variant:
     def run(self, base_env: dict[str, str], extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
         if self.before is not None:
             self.before()
-        with tempfile.NamedTemporaryFile(prefix="bench-", suffix=".json", delete=False) as fh:
-            out = Path(fh.name)
         spec = {"module": self.module, "handler": self.handler, "event": self.event}
         spec["path"] = self.path
         spec["profile"] = self.profile
-        env = {**base_env, **self.env, "BENCH_SPEC": json.dumps(spec), "BENCH_OUT": str(out)}
         command = [self.python, *extra_args, str(BENCH / "child_cold.py")]
         spawned_ns = time.monotonic_ns()
-        proc = subprocess.run(
-            command,
-            env=env,
-            cwd=str(BUILD),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            check=False,
-        )
-        try:
-            if proc.returncode != 0:
-                raise RuntimeError(
-                    f"{self.name}: exit {proc.returncode}\n{proc.stderr.decode()[-3000:]}"
-                )
-            result: dict[str, Any] = json.loads(out.read_text())
-        finally:
-            out.unlink(missing_ok=True)
+        result, stderr = run_child(command, {**base_env, **self.env}, spec, self.name)
         result["cold_ms"] = (result["done_ns"] - spawned_ns) / 1e6
-        result["stderr"] = proc.stderr.decode(errors="replace")
+        result["stderr"] = stderr
         return result
 
     def sample(self, base_env: dict[str, str]) -> None:
@@ -385,11 +366,14 @@ def profiles(variants: dict[str, Variant], base_env: dict[str, str]) -> dict[str
 # --- in-process measurements -----------------------------------------------------------------
 
 
-def run_child(script: str, env: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
+def run_child(
+    command: list[str], env: dict[str, str], spec: dict[str, Any], label: str
+) -> tuple[dict[str, Any], str]:
+    """Run one bench child with BENCH_SPEC; its JSON result (BENCH_OUT) and its stderr."""
     with tempfile.NamedTemporaryFile(prefix="bench-", suffix=".json", delete=False) as fh:
         out = Path(fh.name)
     proc = subprocess.run(
-        [PY, str(BENCH / script)],
+        command,
         env={**env, "BENCH_SPEC": json.dumps(spec), "BENCH_OUT": str(out)},
         cwd=str(BUILD),
         stdin=subprocess.DEVNULL,
@@ -399,9 +383,9 @@ def run_child(script: str, env: dict[str, str], spec: dict[str, Any]) -> dict[st
     )
     try:
         if proc.returncode != 0:
-            raise RuntimeError(f"{script}: exit {proc.returncode}\n{proc.stderr.decode()[-3000:]}")
+            raise RuntimeError(f"{label}: exit {proc.returncode}\n{proc.stderr.decode()[-3000:]}")
         result: dict[str, Any] = json.loads(out.read_text())
-        return result
+        return result, proc.stderr.decode(errors="replace")
     finally:
         out.unlink(missing_ok=True)
 
@@ -690,12 +674,17 @@ def main() -> int:
         results["profiles"] = profiles(variants, env)
         log(f"warm: {WARM_RUNS} cached GETs, {POST_RUNS} POSTs; round trips per request")
         spec = {**data, "get_runs": WARM_RUNS, "post_runs": POST_RUNS}
-        results["inproc"] = run_child("child_inproc.py", env, spec)
+        results["inproc"] = run_child(
+            [PY, str(BENCH / "child_inproc.py")], env, spec, "child_inproc.py"
+        )[0]
         log(f"export: {EXPORT_FILES} files, {EXPORT_RUNS} runs")
         try:
             results["export"] = run_child(
-                "child_export.py", env, {"files": EXPORT_FILES, "runs": EXPORT_RUNS}
-            )
+                [PY, str(BENCH / "child_export.py")],
+                env,
+                {"files": EXPORT_FILES, "runs": EXPORT_RUNS},
+                "child_export.py",
+            )[0]
         except Exception as exc:  # noqa: BLE001 - reported as "not measured", with the reason
             results["export"] = {"reason": f"not measured: {str(exc)[-800:]}"}
     finally:
