@@ -5,18 +5,20 @@ from __future__ import annotations
 import contextvars
 import functools
 import json
+import logging
 import time
+import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib import config, ids, logs
-from chalicelib.config import MissingSetting
-from chalicelib.errors import BackendUnavailable, BadRequest, DomainError, RateLimited
-
 if TYPE_CHECKING:
     from chalicelib.auth import Tenant
+    from chalicelib.errors import DomainError
+
+# The rest of chalicelib is imported inside the functions that use it: `import app` loads
+# this module and Chalice, nothing more (docs/bench.md, target 1).
 
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
@@ -55,7 +57,7 @@ def authenticate(
     request: Request, prefetch: list[str] | None = None
 ) -> tuple[Tenant, dict[str, bytes]]:
     """The caller's tenant, within its rate limit (whose headers every response carries)."""
-    from chalicelib import auth, limits  # on first use: import app stays light
+    from chalicelib import auth, limits, logs
 
     tenant, hits, counted = auth.authenticate(
         api_key(request), source_ip(request), prefetch, count_request=True
@@ -74,6 +76,8 @@ def query(request: Request, name: str) -> str | None:
 
 def json_field(request: Request, name: str) -> str:
     """One string field of a JSON object body; anything else is a 400."""
+    from chalicelib.errors import BadRequest
+
     try:
         data = json.loads(body(request))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -87,6 +91,8 @@ def json_field(request: Request, name: str) -> str:
 
 
 def retry_after(healthy: bool) -> dict[str, str]:
+    from chalicelib import config
+
     return {} if healthy else {"Retry-After": str(config.retry_after_seconds())}
 
 
@@ -112,6 +118,9 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(exc: DomainError) -> Response:
+    from chalicelib import config
+    from chalicelib.errors import BackendUnavailable, RateLimited
+
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
         headers.update(exc.headers)
@@ -129,22 +138,54 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
             return view(*args, **kwargs)
-        except DomainError as exc:
-            if isinstance(exc, BackendUnavailable):
-                logs.error("backend unavailable", component=exc.component, error=exc.detail)
-            return error_response(exc)
-        except MissingSetting as exc:
-            logs.error("configuration incomplete", error=str(exc))
-            return error_response(BackendUnavailable("service configuration"))
+        except Exception as exc:  # noqa: BLE001 - _answer re-raises what is not ours
+            return _answer(exc)
 
     return wrapper
 
 
+def _answer(exc: Exception) -> Response:
+    """The HTTP answer to one of the core's exceptions; any other is re-raised (a 500)."""
+    from chalicelib import logs
+    from chalicelib.config import MissingSetting
+    from chalicelib.errors import BackendUnavailable, DomainError
+
+    if isinstance(exc, MissingSetting):
+        logs.error("configuration incomplete", error=str(exc))
+        return error_response(BackendUnavailable("service configuration"))
+    if not isinstance(exc, DomainError):
+        raise exc
+    if isinstance(exc, BackendUnavailable):
+        logs.error("backend unavailable", component=exc.component, error=exc.detail)
+    return error_response(exc)
+
+
+class _JsonLines(logging.Handler):
+    """Chalice's own log lines (an unhandled exception, i.e. a 500) as JSON lines too."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from chalicelib import logs
+
+        fields: dict[str, Any] = {"logger": record.name}
+        if record.exc_info:
+            fields["traceback"] = "".join(traceback.format_exception(*record.exc_info))
+        level = record.levelname.lower()
+        logs.log(
+            level if level in ("debug", "info", "warning") else "error",
+            record.getMessage(),
+            **fields,
+        )
+
+
 def install(app: Chalice) -> None:
     """Log one JSON line per request: id, tenant, method, route, status, latency."""
+    app.log.handlers[:] = [_JsonLines()]
+    app.log.propagate = False
 
     @app.middleware("http")
     def access_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        from chalicelib import ids, logs
+
         started = time.perf_counter()
         context = event.context or {}
         logs.reset(

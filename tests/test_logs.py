@@ -84,3 +84,27 @@ def test_make_key_prints_the_key_last_and_stores_only_its_hash(tmp_path: Path) -
     )
     assert bad.returncode == 2
     assert "tenant id" in bad.stderr
+
+
+def test_a_bug_is_a_500_logged_as_json(
+    api: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import files
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(files, "list_files", broken)
+    capsys.readouterr()
+    reply = api.get("/files")
+    assert reply.status == 500
+    assert reply.json == {
+        "Code": "InternalServerError",
+        "Message": "An internal server error occurred.",
+    }
+    lines = _lines(capsys.readouterr().out)
+    error = next(line for line in lines if line["level"] == "error")
+    assert "RuntimeError: a bug" in error["traceback"]
+    assert error["route"] == "/files"
+    assert str(api.key) not in json.dumps(lines)
+    assert lines[-1]["status"] == 500
