@@ -4,7 +4,7 @@
 # BENCH_EXPORT_RUNS (environment variables, see bench/run.py).
 BENCH_REF_VENV := .venv-bench-ref
 
-.PHONY: bench bench-ref
+.PHONY: bench bench-ref clean-bench
 
 # The FastAPI + Mangum reference lives in its own virtualenv: our dependencies stay clean.
 $(BENCH_REF_VENV)/.installed: bench/requirements-ref.txt
@@ -16,3 +16,8 @@ bench-ref: $(BENCH_REF_VENV)/.installed
 
 bench: deps services bench-ref
 	$(PY) bench/run.py
+
+clean-bench:
+	rm -rf $(BENCH_REF_VENV) bench/results.json
+
+clean: clean-bench
