@@ -11,7 +11,7 @@ import pytest
 from chalicelib import secrets
 from chalicelib.config import MissingSetting
 from conftest import AWS_ENV, moto_client, reset_drivers
-from servers import MotoServer
+from servers import MotoServer, PostgresServer, ServerUnavailable, unavailable
 
 ARN_SETTINGS = [s.arn_setting for s in (secrets.DATABASE, secrets.ALERT_API_KEY)] + [
     secrets.HEALTHCHECK_API_KEY.arn_setting
@@ -106,38 +106,66 @@ def test_a_missing_secret_is_a_backend_outage(sm: Any, clean: pytest.MonkeyPatch
     assert caught.value.detail == "ResourceNotFoundException"
 
 
-def test_postgres_refetches_the_credentials_once_on_auth_failure(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.fixture
+def password_postgres() -> Iterator[tuple[PostgresServer, str]]:
+    """A PostgreSQL of this test's own where the role `app` must give its password."""
+    import pg8000.native
+
+    server = PostgresServer()
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        unavailable("PostgreSQL", str(exc))
+    admin = pg8000.native.Connection("postgres", host="127.0.0.1", port=server.port)
+    admin.run("CREATE ROLE app LOGIN PASSWORD 'old'")
+    admin.run("CREATE DATABASE appdb OWNER app")
+    hba = server.data_dir / "pg_hba.conf"
+    hba.write_text("host all app 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    admin.run("SELECT pg_reload_conf()")
+    admin.close()
+    yield server, "appdb"
+    server.stop()
+
+
+def _rds_secret(server: PostgresServer, database: str, password: str) -> str:
+    return json.dumps(
+        {
+            "username": "app",
+            "password": password,
+            "host": "127.0.0.1",
+            "port": server.port,
+            "dbname": database,
+            "sslmode": "disable",
+        }
+    )
+
+
+def test_rotated_database_password_is_read_again_once(
+    sm: Any, clean: pytest.MonkeyPatch, password_postgres: tuple[PostgresServer, str]
 ) -> None:
-    """Rotation: the cached password is refused, the fresh one works; a second refusal fails."""
-    from pg8000.exceptions import DatabaseError
+    """Rotation against a real PostgreSQL and moto's Secrets Manager: the cached password
+    is refused, the secret is read again once, and the new password works."""
+    import pg8000.native
 
-    from chalicelib.db import PostgresSettings
-    from chalicelib.db import postgres as pg
+    from chalicelib.db import database
+    from chalicelib.db.postgres import AuthenticationFailed
 
-    attempts: list[str] = []
+    server, name = password_postgres
+    arn = _create(sm, "textfiles/test/db-rotation", _rds_secret(server, name, "old"))
+    clean.setenv("DATABASE_SECRET_ARN", arn)
+    clean.setenv("SECRETS_TTL_SECONDS", "3600")
+    reset_drivers()
+    db = database()
+    assert db.query("SELECT current_user AS u")[0]["u"] == "app"
 
-    class FakeConnection:
-        def __init__(self, user: str, **kw: Any) -> None:
-            attempts.append(kw["password"])
-            if kw["password"] != "new":
-                raise DatabaseError({"C": "28P01", "M": "password authentication failed"})
+    admin = pg8000.native.Connection("postgres", host="127.0.0.1", port=server.port)
+    admin.run("ALTER ROLE app PASSWORD 'new'")
+    sm.put_secret_value(SecretId=arn, SecretString=_rds_secret(server, name, "new"))
+    admin.run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app'")
+    assert db.query("SELECT current_user AS u")[0]["u"] == "app"  # reconnected, new password
 
-    monkeypatch.setattr("pg8000.native.Connection", FakeConnection)
-    old = PostgresSettings("h", 5432, "u", "old", "d")
-    refreshed: list[int] = []
-
-    def refresh() -> PostgresSettings:
-        refreshed.append(1)
-        return PostgresSettings("h", 5432, "u", "new", "d")
-
-    db = pg.PostgresDatabase(old, refresh=refresh)
-    db._connect()
-    assert attempts == ["old", "new"] and len(refreshed) == 1
-    assert db.settings.password == "new"
-
-    attempts.clear()
-    stale = pg.PostgresDatabase(old, refresh=lambda: old)
-    with pytest.raises(pg.AuthenticationFailed):
-        stale._connect()
-    assert attempts == ["old", "old"]  # refetched once, not in a loop
+    admin.run("ALTER ROLE app PASSWORD 'newer'")  # changed, but the secret was not updated
+    admin.run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app'")
+    admin.close()
+    with pytest.raises(AuthenticationFailed):
+        db.query("SELECT 1 AS one")
