@@ -39,7 +39,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(BENCH), str(ROOT / "tools")]
 
 from events import Context, create_file_event, get_file_event  # noqa: E402
 
-from servers import MemcachedServer, MotoServer, PostgresServer  # noqa: E402
+from servers import AWS_ENV, MemcachedServer, MotoServer, PostgresServer  # noqa: E402
 
 PY = str(ROOT / ".venv" / "bin" / "python")
 REF_PY = os.environ.get("BENCH_REF_PYTHON") or str(ROOT / ".venv-bench-ref" / "bin" / "python")
@@ -52,12 +52,7 @@ BUCKET = "textfiles-bench"
 MIB = 1024 * 1024
 ZIP_LIMIT = 1_200_000  # "1.2 MB"
 LAMBDA_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
+    **AWS_ENV,
     "AWS_LAMBDA_FUNCTION_NAME": "textfiles-bench",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
     # The bench sends thousands of requests with one key: no 429 in the middle of it.

@@ -11,6 +11,7 @@ import pytest
 from chalice.test import Client
 
 from servers import (
+    AWS_ENV,
     MemcachedServer,
     MotoServer,
     PostgresServer,
@@ -22,14 +23,6 @@ from servers import (
 # use a stage that is not in .chalice/config.json, so no stage setting leaks in.
 LOCAL_STAGE = "local"
 
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 SETTINGS = (
     "DATABASE_URL",
     "MEMCACHED_SERVERS",

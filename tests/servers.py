@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
 
 __all__ = [
+    "AWS_ENV",
     "REQUIRE_BACKENDS_ENV",
     "ChaliceLocal",
     "MemcachedServer",
@@ -45,6 +46,17 @@ __all__ = [
 ]
 
 REQUIRE_BACKENDS_ENV = "TEXTFILES_REQUIRE_BACKENDS"
+
+# Dummy credentials and a region for boto3/botocore against moto: never a real account,
+# and no probe of an instance-metadata endpoint.
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 HOST = "127.0.0.1"
 
 

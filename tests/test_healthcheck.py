@@ -168,7 +168,8 @@ def test_inside_lambda_the_urls_must_be_https(settings: pytest.MonkeyPatch) -> N
 def test_the_alert_key_comes_from_secrets_manager(
     settings: pytest.MonkeyPatch, moto: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from conftest import AWS_ENV, moto_client, reset_drivers
+    from conftest import moto_client, reset_drivers
+    from servers import AWS_ENV
 
     for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
         settings.setenv(name, value)

@@ -10,8 +10,8 @@ import pytest
 
 from chalicelib import secrets
 from chalicelib.config import MissingSetting
-from conftest import AWS_ENV, moto_client, reset_drivers
-from servers import MotoServer, PostgresServer, ServerUnavailable, unavailable
+from conftest import moto_client, reset_drivers
+from servers import AWS_ENV, MotoServer, PostgresServer, ServerUnavailable, unavailable
 
 ARN_SETTINGS = [s.arn_setting for s in (secrets.DATABASE, secrets.ALERT_API_KEY)] + [
     secrets.HEALTHCHECK_API_KEY.arn_setting

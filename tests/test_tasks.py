@@ -19,8 +19,8 @@ from chalice.test import Client
 
 from api import Api
 from app import app
-from conftest import AWS_ENV, FakeClock, moto_client, reset_drivers
-from servers import MotoServer, free_port
+from conftest import FakeClock, moto_client, reset_drivers
+from servers import AWS_ENV, MotoServer, free_port
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 MAX_RECEIVES = 4
