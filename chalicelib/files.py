@@ -30,6 +30,8 @@ from chalicelib.errors import (
 MAX_NAME = 255
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+MAX_QUERY = 1000  # characters of q
+MAX_TERMS = 32  # words of q
 _TOMBSTONE = b"-"
 _WORD = re.compile(r"\w+")
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -158,10 +160,6 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     except (ValueError, TypeError, binascii.Error):
         pass
     raise BadRequest("The cursor is not valid; use next_cursor from a previous page.")
-
-
-MAX_QUERY = 1000
-MAX_TERMS = 32
 
 
 def search_terms(q: str) -> list[str]:
