@@ -197,12 +197,16 @@ def metadata_cache_keys(file_id: str) -> list[str]:
     return [meta_key(file_id)] if is_id(file_id) else []
 
 
+def _cached_meta(meta: FileMeta) -> bytes:
+    return json.dumps(asdict(meta)).encode()
+
+
 def _cache_written(meta: FileMeta, body: bytes | None = None) -> None:
     """Write-through after commit: a slow reader's later `add` cannot put an older copy back.
 
     With no body (a rename) the cached body stays: it is checked against the sha256 anyway.
     """
-    items = {meta_key(meta.id): json.dumps(asdict(meta)).encode()}
+    items = {meta_key(meta.id): _cached_meta(meta)}
     if body is not None and len(body) <= config.cache_body_max_bytes():
         items[body_key(meta.id)] = meta.sha256.encode() + body
     cache().set_many(items)
@@ -245,12 +249,17 @@ def drop_blobs(keys: list[str]) -> None:
             logs.warning("orphan body left for the purge", blob_key=key, error=exc.detail)
 
 
+def _remove_row(db: Database, tenant: Tenant, file_id: str) -> None:
+    """The file's row and its search entry (SQLite's FTS table has no cascade)."""
+    db.execute(SQL_SEARCH_DELETE, id=file_id)
+    db.execute(SQL_DELETE, id=file_id, t=tenant.id)
+
+
 def _free_expired_name(db: Database, tenant: Tenant, name: str, now: int) -> list[str]:
     """An expired file no longer holds its name: remove its row, return its body key."""
     rows = db.query(SQL_EXPIRED_NAMED, t=tenant.id, name=name, now=now)
     for row in rows:
-        db.execute(SQL_SEARCH_DELETE, id=row["id"])
-        db.execute(SQL_DELETE, id=row["id"], t=tenant.id)
+        _remove_row(db, tenant, row["id"])
     return [row["blob_key"] for row in rows]
 
 
@@ -318,7 +327,7 @@ def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None)
     if not rows:
         raise NotFound(f"No file {file_id}.")
     meta = _meta(rows[0])
-    cache().add(meta_key(file_id), json.dumps(asdict(meta)).encode())
+    cache().add(meta_key(file_id), _cached_meta(meta))
     return meta
 
 
@@ -475,8 +484,7 @@ def delete(tenant: Tenant, file_id: str) -> None:
     with db.transaction():
         rows = db.query(SQL_GET, id=file_id, t=tenant.id, now=clock.now_us())
         if rows:
-            db.execute(SQL_SEARCH_DELETE, id=file_id)
-            db.execute(SQL_DELETE, id=file_id, t=tenant.id)
+            _remove_row(db, tenant, file_id)
     if not rows:
         raise NotFound(f"No file {file_id}.")
     cache().set_many({meta_key(file_id): _TOMBSTONE})

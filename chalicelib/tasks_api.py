@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, CloudWatchEvent, Rate, Request, Response, SQSEvent
+from chalice.app import Blueprint, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import web
 
@@ -19,19 +19,12 @@ from chalicelib import web
 bp = Blueprint(__name__)
 
 
-def _request() -> Request:
-    request = bp.current_request
-    if request is None:
-        raise RuntimeError("no request is being handled")
-    return request
-
-
 @bp.route("/exports", methods=["POST"])
 @web.guarded
 def start_export() -> Response:
     from chalicelib import exports
 
-    tenant, _ = web.authenticate(_request())
+    tenant, _ = web.authenticate(web.current(bp))
     task = exports.start(tenant.id, tenant.overrides)
     return web.json_response(task.public(), 202, {"Location": f"/tasks/{task.id}"})
 
@@ -41,7 +34,7 @@ def start_export() -> Response:
 def get_task(task_id: str) -> Response:
     from chalicelib import tasks
 
-    tenant, _ = web.authenticate(_request())
+    tenant, _ = web.authenticate(web.current(bp))
     return web.json_response(tasks.get_for(tenant.id, task_id).public())
 
 
@@ -50,7 +43,7 @@ def get_task(task_id: str) -> Response:
 def cancel_task(task_id: str) -> Response:
     from chalicelib import tasks
 
-    tenant, _ = web.authenticate(_request())
+    tenant, _ = web.authenticate(web.current(bp))
     return web.json_response(tasks.cancel(tenant.id, task_id).public())
 
 

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Chalice, Request, Response
+from chalice.app import Blueprint, Chalice, Request, Response
 
 if TYPE_CHECKING:
     from chalicelib.auth import Tenant
@@ -24,7 +24,7 @@ JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 
 
-def current(app: Chalice) -> Request:
+def current(app: Chalice | Blueprint) -> Request:
     request = app.current_request
     if request is None:
         raise RuntimeError("no request is being handled")
