@@ -27,7 +27,7 @@ import re
 import time
 from typing import Any, Literal
 
-from chalicelib import clock, config, logs
+from chalicelib import clock, config, logs, pauses
 from chalicelib.cache import Cache, cache
 from chalicelib.db import database
 from chalicelib.errors import BackendUnavailable
@@ -97,6 +97,7 @@ def written(fields: dict[str, Any], body: bytes | None = None) -> None:
 
     With no body (a rename) the cached body stays: it is checked against the sha256 anyway.
     """
+    pauses.point("filecache.written")
     file_id = str(fields["id"])
     if not _forward(file_id, encode(fields)):
         _mark_dirty(file_id, int(fields["version"]))
