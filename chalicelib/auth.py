@@ -77,7 +77,7 @@ def revoke_key(key: str) -> bool:
     )
     # A revocation is final: the mark replaces the cached lookup, and a lookup still in
     # flight cannot `add` its older answer over it.
-    cache().set_many({cache_key(key_hash): REVOKED}, key_cache_seconds())
+    cache().set_many({cache_key(key_hash): REVOKED})
     return revoked > 0
 
 

@@ -47,13 +47,47 @@ def _in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
     return thread, results
 
 
+# --- the drivers: one semantics -----------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "memcached"])
+def driver(request: pytest.FixtureRequest) -> Any:
+    from chalicelib.cache.memcached import MemcachedDriver
+    from chalicelib.cache.memory import MemoryDriver
+
+    if request.param == "memory":
+        return MemoryDriver()
+    server: MemcachedServer = request.getfixturevalue("memcached")
+    return MemcachedDriver(server.servers)
+
+
+def test_both_drivers_have_memcacheds_add_gets_cas_and_counters(driver: Any) -> None:
+    key, counter = f"contract:{uuid.uuid4().hex}", f"contract:n:{uuid.uuid4().hex}"
+    assert driver.gets(key) == (None, None)
+    assert driver.add(key, b"1", 60)
+    assert not driver.add(key, b"2", 60)
+    value, token = driver.gets(key)
+    assert value == b"1"
+    driver.set_many({key: b"3"}, 60)
+    assert driver.cas(key, b"4", token, 60) is False, "changed since gets"
+    value, token = driver.gets(key)
+    assert driver.cas(key, b"5", token, 60) is True
+    assert driver.get_many([key]) == {key: b"5"}
+    driver.delete_many([key])
+    assert driver.cas(key, b"6", token, 60) is None, "gone"
+    assert driver.incr(counter, -1, 60) == 0
+    assert driver.get_many([counter]) == {}, "a decrement creates nothing"
+    assert driver.incr(counter, 2, 60) == 2
+    assert driver.incr(counter, -5, 60) == 0, "never below zero"
+
+
 # --- 4. cache writes only move forward ------------------------------------------------
 
 
 def test_a_writer_that_reaches_the_cache_last_cannot_put_an_older_body_back(
     api: Api, pause_points: Any
 ) -> None:
-    from chalicelib import files, filecache
+    from chalicelib import filecache, files
 
     fid = api.created("race.txt", "v1")["id"]
     assert api.get(f"/files/{fid}").text == "v1"
@@ -74,7 +108,7 @@ def test_a_writer_that_reaches_the_cache_last_cannot_put_an_older_body_back(
 def test_a_writer_that_reaches_the_cache_last_cannot_undo_a_delete(
     api: Api, pause_points: Any
 ) -> None:
-    from chalicelib import files, filecache
+    from chalicelib import filecache, files
 
     fid = api.created("gone.txt", "v1")["id"]
     assert api.get(f"/files/{fid}").text == "v1"
@@ -221,10 +255,9 @@ def test_a_parallel_burst_of_bad_keys_cannot_pass_the_limit(
     backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib import auth
-    from chalicelib.errors import RateLimited, Unauthorized
-
     from chalicelib.cache import cache
     from chalicelib.db import database
+    from chalicelib.errors import RateLimited, Unauthorized
 
     monkeypatch.setenv("AUTH_FAILURES_PER_WINDOW", "2")
     database().query("SELECT 1 AS ok")  # drivers chosen and the schema ready before the burst
