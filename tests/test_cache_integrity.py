@@ -181,7 +181,7 @@ def test_writes_during_a_cache_outage_are_never_read_stale_after_it(
 def test_memcached_cut_and_restored_under_concurrent_writers_leaves_nothing_stale(
     cut_cache: FaultProxy, api: Api
 ) -> None:
-    """Four writers replace and delete files while memcached is cut and restored under them."""
+    """Four writers replace files, and delete some once memcached is cut under them."""
     from chalicelib import files
 
     tenant = _tenant(api)
@@ -189,32 +189,32 @@ def test_memcached_cut_and_restored_under_concurrent_writers_leaves_nothing_stal
     for fid in ids:
         api.get(f"/files/{fid}")
     acked: dict[str, str | None] = {fid: None for fid in ids}
-    stop = threading.Event()
+    stop, cut = threading.Event(), threading.Event()
 
     def writer(mine: list[str]) -> None:
         version = 0
         while not stop.is_set():
             version += 1
-            for n, fid in enumerate(mine):
-                body = f"{fid} v{version}"
-                files.replace(tenant, fid, body.encode())
-                acked[fid] = body
-                if version == 6 and n % 3 == 0:
+            doomed = mine[::3] if cut.is_set() else []
+            for fid in mine:
+                files.replace(tenant, fid, f"{fid} v{version}".encode())
+                acked[fid] = f"{fid} v{version}"
+                if fid in doomed:
                     files.delete(tenant, fid)
                     acked[fid] = None
-            mine = [fid for fid in mine if acked[fid] is not None]
+            mine = [fid for fid in mine if fid not in doomed]
 
     threads = [threading.Thread(target=writer, args=(ids[k::4],)) for k in range(4)]
     for thread in threads:
         thread.start()
-    time.sleep(0.4)
+    time.sleep(0.5)
     cut_cache.cut()
-    time.sleep(0.8)
-    cut_cache.restore()
-    time.sleep(0.6)
+    cut.set()
+    time.sleep(1.0)
     stop.set()
     for thread in threads:
         thread.join(30)
+    cut_cache.restore()
     time.sleep(0.3)  # past CACHE_RETRY_SECONDS
     for _round in range(2):
         for fid, body in acked.items():
