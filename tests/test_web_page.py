@@ -10,9 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -21,55 +18,23 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
+from local_site import INLINE_LIMIT, ROOT, running
 
 from app import app
 from conftest import LOCAL_STAGE
-from servers import ChaliceLocal, ServerUnavailable, unavailable
+from servers import unavailable
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-INLINE_LIMIT = 4096  # so that a small test file takes the presigned-upload path
 XSS_NAME = '<img src=x onerror="window.__xss=1">'
 XSS_BODY = '</textarea><script>window.__xss=2</script>\n<img src=x onerror="window.__xss=3">'
 
 
-def server_env(data_dir: Path, settings: dict[str, str] | None) -> dict[str, str]:
-    """The environment of a `chalice local` on embedded drivers, or on the given backends."""
-    skip = ("DATABASE_", "MEMCACHED_", "FILES_", "QUEUE_", "AWS_LAMBDA", "MAX_INLINE")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
-    env.update(DATA_DIR=str(data_dir), MAX_INLINE_BYTES=str(INLINE_LIMIT))
-    env.update(settings or {})
-    return env
-
-
-def make_key(env: dict[str, str], tenant: str) -> str:
-    """What `make key TENANT=...` runs; the key is the last line."""
-    out = subprocess.run(
-        [sys.executable, "-m", "chalicelib.admin", "key", tenant],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return out.strip().splitlines()[-1]
-
-
 @pytest.fixture(params=["embedded", "real"])
-def site(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[tuple[str, str, str]]:
+def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     """A `chalice local` on one configuration: its base URL, a fresh key, the configuration."""
     settings = request.getfixturevalue("real_settings") if request.param == "real" else None
-    env = server_env(tmp_path / "data", settings)
-    local = ChaliceLocal(env)
-    env["PORT"] = str(local.port)  # the server's own links name its port
-    try:
-        local.start()
-    except ServerUnavailable as exc:
-        unavailable("chalice local", str(exc))
-    yield local.base, make_key(env, f"web-{request.param}"), str(request.param)
-    local.stop()
+    with running(tmp_path / "data", settings, f"web-{request.param}") as (base, key):
+        yield base, key, str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +109,11 @@ class Session:
         page.on("dialog", lambda dialog: self.errors.append(f"dialog: {dialog.message}"))
         page.on(
             "console",
-            lambda msg: self.errors.append(msg.text)
-            if re.search("Content Security Policy|Refused", msg.text)
-            else None,
+            lambda msg: (
+                self.errors.append(msg.text)
+                if re.search("Content Security Policy|Refused", msg.text)
+                else None
+            ),
         )
 
     def shot(self, name: str) -> None:
