@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from local_site import INLINE_LIMIT, ROOT, running
 
 sys.path.insert(0, str(ROOT / "cli"))
 
-from textfiles_client import client as client_module  # noqa: E402
-from textfiles_client import types as client_types  # noqa: E402
+from textfiles_client import client as client_module
+from textfiles_client import types as client_types
 
 
 def _document(embedded_env: Path) -> dict[str, Any]:
@@ -100,11 +99,13 @@ class Cli:
         installed = shutil.which("textfiles", path=str(Path(sys.executable).parent))
         return [installed] if installed else [sys.executable, "-m", "textfiles_client"]
 
-    def run(self, *args: str, ok: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, ok: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [*self.command(), *args],
             cwd=self.folder,
-            env={**self.env, **env},
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=60,
@@ -168,7 +169,7 @@ def test_a_session_on_the_command_line(cli: Cli) -> None:
 
 def test_errors_and_settings(embedded_cli: Cli) -> None:
     cli = embedded_cli
-    wrong = cli.run("ls", ok=False, TEXTFILES_KEY="tf_wrong")
+    wrong = cli.run("ls", ok=False, env={"TEXTFILES_KEY": "tf_wrong"})
     assert wrong.stderr.startswith("textfiles: ") and "key" in wrong.stderr.lower()
     as_json = cli.run("--json", "get", "nothing.txt", ok=False)
     assert json.loads(as_json.stdout)["status"] == 404
@@ -177,6 +178,6 @@ def test_errors_and_settings(embedded_cli: Cli) -> None:
         json.dumps({"url": cli.env["TEXTFILES_URL"], "key": cli.env["TEXTFILES_KEY"]})
     )
     settings = {"TEXTFILES_URL": "", "TEXTFILES_KEY": "", "TEXTFILES_CONFIG": str(config)}
-    assert "running tasks" in cli.run("usage", **settings).stdout
-    down = cli.run("usage", ok=False, TEXTFILES_URL="http://127.0.0.1:9")
+    assert "running tasks" in cli.run("usage", env=settings).stdout
+    down = cli.run("usage", ok=False, env={"TEXTFILES_URL": "http://127.0.0.1:9"})
     assert "Cannot reach" in down.stderr
