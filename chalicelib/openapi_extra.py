@@ -92,7 +92,23 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "apiReference": ({"200": _HTML}, None),
     "staticAsset": ({"200": '"use strict";\n...'}, None),
 }
-ERROR_EXAMPLE = {"Code": "NotFound", "Message": "No such file."}
+ERRORS = {
+    "400": ("BadRequest", "The name must be 1-255 characters, without '/' or control characters."),
+    "401": ("Unauthorized", "The API key is not valid."),
+    "403": ("QuotaExceeded", "Quota exceeded: files (10000 of 10000 used)."),
+    "404": ("NotFound", f"No file {_ID}."),
+    "409": ("Conflict", "A file named 'todo.txt' already exists."),
+    "412": ("PreconditionFailed", "The file changed since you read it (If-Match does not match)."),
+    "413": ("PayloadTooLarge", "The body is larger than 5242880 bytes: use POST /files/uploads."),
+    "415": ("UnsupportedMediaType", "The body is not plaintext (valid UTF-8 without NUL bytes)."),
+    "429": ("TooManyRequests", "Rate limit of 600 requests per 60 s exceeded; retry in 38 s."),
+    "503": ("ServiceUnavailable", "A backend is unavailable (database); retry later."),
+}
+
+
+def error_example(status: str) -> dict[str, str]:
+    code, message = ERRORS.get(status, ("BadRequest", "Bad request."))
+    return {"Code": code, "Message": message}
 
 
 def _usage_schema() -> dict[str, Any]:
@@ -175,6 +191,6 @@ def add_examples(doc_paths: dict[str, Any]) -> None:
             if request is not None and "requestBody" in operation:
                 operation["requestBody"] = _with_example(operation["requestBody"], request)
             for status, response in list(operation["responses"].items()):
-                example = responses.get(status, ERROR_EXAMPLE if status >= "400" else None)
+                example = responses.get(status, error_example(status) if status >= "400" else None)
                 if example is not None and "content" in response:
                     operation["responses"][status] = _with_example(response, example)

@@ -94,6 +94,24 @@ def test_page_assets_are_small_and_never_render_data_as_html() -> None:
         assert "localStorage" not in text  # the key is kept for the tab only
 
 
+def test_every_operation_carries_examples(embedded_env: Path) -> None:
+    from chalicelib import openapi
+
+    doc = openapi.document()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            bodies = [r for r in op["responses"].values() if "content" in r]
+            bodies += [op["requestBody"]] if "requestBody" in op else []
+            examples = [
+                m["example"] for b in bodies for m in b["content"].values() if "example" in m
+            ]
+            assert examples, (method, path)
+            for status, response in op["responses"].items():
+                for media in response.get("content", {}).values():
+                    if status >= "400" and "example" in media and "Code" in media["example"]:
+                        assert media["example"]["Code"] != "NotFound" or status == "404"
+
+
 # ---- the page, in Chromium ------------------------------------------------------------
 
 
@@ -116,9 +134,9 @@ class Session:
             ),
         )
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, full_page: bool = True) -> None:
         if self.shots:
-            self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+            self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=full_page)
 
     def expect(self, target: Any) -> Any:
         from playwright.sync_api import expect
@@ -274,7 +292,7 @@ def api_reference(s: Session) -> None:
     usage.locator("button.send").click()
     s.expect("details#getUsage form pre").to_contain_text("200 OK")
     s.expect("details#getUsage form pre").to_contain_text('"running_tasks"')
-    s.shot("docs")
+    s.shot("docs", full_page=False)
 
 
 def _operation_count() -> int:
