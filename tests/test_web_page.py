@@ -292,7 +292,7 @@ def api_reference(s: Session) -> None:
     usage.locator("button.send").click()
     s.expect("details#getUsage form pre").to_contain_text("200 OK")
     s.expect("details#getUsage form pre").to_contain_text('"running_tasks"')
-    s.shot("docs", full_page=False)
+    s.shot("docs")
 
 
 def _operation_count() -> int:
