@@ -181,3 +181,43 @@ def test_errors_and_settings(embedded_cli: Cli) -> None:
     assert "running tasks" in cli.run("usage", env=settings).stdout
     down = cli.run("usage", ok=False, env={"TEXTFILES_URL": "http://127.0.0.1:9"})
     assert "Cannot reach" in down.stderr
+
+
+def test_a_redirected_body_is_followed_without_the_key() -> None:
+    """A large body may answer with a redirect to a presigned link on another host."""
+    import http.server
+    import threading
+
+    seen: dict[str, str | None] = {}
+
+    class Storage(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen["authorization"] = self.headers.get("Authorization")
+            self.send_response(200)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"the body\n")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    class Api(Storage):
+        def do_GET(self) -> None:
+            seen["api_authorization"] = self.headers.get("Authorization")
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.1:{storage.server_port}/signed?x=1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    storage = http.server.HTTPServer(("127.0.0.1", 0), Storage)
+    api = http.server.HTTPServer(("127.0.0.1", 0), Api)
+    for server in (storage, api):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = client_module.Client(f"http://127.0.0.1:{api.server_port}", "tf_secret")
+        assert client.read_file("abc") == b"the body\n"
+    finally:
+        for server in (storage, api):
+            server.shutdown()
+            server.server_close()
+    assert seen == {"api_authorization": "Bearer tf_secret", "authorization": None}
