@@ -112,6 +112,31 @@ def test_every_operation_carries_examples(embedded_env: Path) -> None:
                         assert media["example"]["Code"] != "NotFound" or status == "404"
 
 
+def test_usage_counts_files_bytes_tasks_and_requests(
+    api: Any, monkeypatch: pytest.MonkeyPatch, clock: Any
+) -> None:
+    """The clock stands still, so the four counted requests share one rate-limit window."""
+    from chalicelib import auth
+
+    monkeypatch.setenv("RATE_LIMIT_PER_WINDOW", "50")
+    first = api.call("GET", "/usage")
+    assert first.status == 200
+    assert first.json["files"] == {"used": 0, "limit": 10000}
+    api.created("a.txt", "12345")
+    api.created("b.txt", "678")
+    tenant = auth.authenticate(api.key, "127.0.0.1", None)[0].id
+    auth.set_limits(tenant, max_files=7, max_running_tasks=3)
+    reply = api.call("GET", "/usage")
+    usage = reply.json
+    assert usage["files"] == {"used": 2, "limit": 7}
+    assert usage["bytes"] == {"used": 8, "limit": 1024**3}
+    assert usage["running_tasks"] == {"used": 0, "limit": 3}
+    rate = usage["rate"]
+    assert (rate["limit"], rate["used"], rate["remaining"]) == (50, 4, 46)
+    assert rate["remaining"] == int(reply.headers["RateLimit-Remaining"])
+    assert api.call("GET", "/usage", headers={"authorization": "Bearer tf_nope"}).status == 401
+
+
 # ---- the page, in Chromium ------------------------------------------------------------
 
 
@@ -125,10 +150,11 @@ class Session:
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
         page.on("request", lambda request: self.urls.append(request.url))
         page.on("dialog", lambda dialog: self.errors.append(f"dialog: {dialog.message}"))
+        self.refused: list[str] = []  # what the Content-Security-Policy blocked
         page.on(
             "console",
             lambda msg: (
-                self.errors.append(msg.text)
+                self.refused.append(msg.text)
                 if re.search("Content Security Policy|Refused", msg.text)
                 else None
             ),
@@ -279,6 +305,17 @@ def hostile_file(s: Session) -> None:
     s.expect("#status").to_have_text(f"Opened {XSS_NAME}.")
     assert s.page.evaluate("typeof window.__xss") == "undefined"
     assert s.page.evaluate("document.querySelectorAll('script').length") == 1
+    # The policy is in force: a script injected inline does not run, and is reported.
+    probe = "window.__inline = 1"
+    injected = "(code) => { const el = document.createElement('script'); el.textContent = code;"
+    injected += " document.body.append(el); return typeof window.__inline; }"
+    assert s.page.evaluate(injected, probe) == "undefined"
+    for _ in range(100):
+        if s.refused:
+            break
+        s.page.wait_for_timeout(20)
+    assert len(s.refused) == 1 and "inline script" in s.refused[0], s.refused
+    s.refused.clear()
 
 
 def api_reference(s: Session) -> None:
@@ -316,4 +353,5 @@ def test_a_session_in_the_browser(
     finally:
         context.close()
     assert session.errors == []
+    assert session.refused == []
     assert not [url for url in session.urls if key in url]
