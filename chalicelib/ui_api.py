@@ -38,14 +38,15 @@ def _origin(url: str) -> str:
 
 
 def connect_sources() -> list[str]:
-    """This API, plus where presigned links point: the app's own base URL or the S3 endpoint."""
+    """This API, plus where presigned links point: S3 (or its stand-in), else this app."""
     from chalicelib import config
 
-    sources = ["'self'", _origin(config.public_base_url())]
     if config.get("FILES_BUCKET"):
         endpoint = config.get("AWS_ENDPOINT_URL")
-        sources.append(_origin(endpoint) if endpoint else "https://*.amazonaws.com")
-    return [s for s in dict.fromkeys(sources) if s]
+        links = _origin(endpoint) if endpoint else "https://*.amazonaws.com"
+    else:
+        links = _origin(config.public_base_url())
+    return [s for s in dict.fromkeys(["'self'", links]) if s]
 
 
 def policy() -> str:

@@ -33,6 +33,19 @@ def test_pages_are_served_with_a_strict_policy(embedded_env: Path) -> None:
             assert client.http.get(f"/static/{name}").status_code == 404
 
 
+def test_requests_may_go_only_to_the_api_and_the_blob_links(
+    embedded_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import ui_api
+
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://files.example:8000/base")
+    assert ui_api.connect_sources() == ["'self'", "http://files.example:8000"]
+    monkeypatch.setenv("FILES_BUCKET", "bucket")
+    assert ui_api.connect_sources() == ["'self'", "https://*.amazonaws.com"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    assert "connect-src 'self' http://127.0.0.1:5000;" in ui_api.policy()
+
+
 def test_page_assets_are_small_and_never_render_data_as_html() -> None:
     static = ROOT / "chalicelib" / "static"
     assert sum(p.stat().st_size for p in static.iterdir()) < 48 * 1024
