@@ -177,7 +177,6 @@ def edit_with_conflict(s: Session) -> None:
     s.page.fill("#prefix", "shop")
     s.page.click("#search button")
     s.expect("#rows tr.current").to_contain_text("shopping.txt")
-    s.shot("editor")
 
 
 def upload(s: Session, name: str, data: bytes) -> dict[str, Any]:
