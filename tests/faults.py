@@ -8,7 +8,9 @@ The app is pointed at the proxy instead of the server (``DATABASE_URL``, ``MEMCA
 - ``delay(seconds)``: the server's replies are held back that long (a slow or hung server);
 - ``drop_reply_after(pattern)``: the next request that contains ``pattern`` reaches the server,
   which runs it; its reply is swallowed and the connection closed (the outcome is ambiguous to
-  the client: a COMMIT that happened, a claim that matched, a SET that was stored).
+  the client: a COMMIT that happened, a claim that matched, a SET that was stored);
+- ``delay_reply_after(pattern, seconds)``: the same request runs, and its reply is held back
+  that long (a COMMIT slower than the client's timeout); other replies pass at once.
 
 Nothing here knows a protocol: patterns are bytes as the client sends them (a statement's SQL
 text for PostgreSQL, ``b"set tf:"`` for memcached, ``b"PUT /bucket/"`` for S3 over HTTP).
@@ -36,6 +38,7 @@ class _Drop:
     times: int
     seen: int = 0
     done: threading.Event = field(default_factory=threading.Event)
+    hold: float | None = None  # pass the reply on after this many seconds instead
 
 
 class _Link:
@@ -68,8 +71,8 @@ class _Link:
             if not data:
                 break
             window = self._tail + data
+            drop = self.proxy._claim_drop(window, len(self._tail))
             self._tail = window[-256:]
-            drop = self.proxy._claim_drop(window)
             if drop is not None:
                 self.drop_next_reply = drop
             if not self._send(self.upstream, data):
@@ -82,7 +85,12 @@ class _Link:
             if not data:
                 break
             drop = self.drop_next_reply
-            if drop is not None:
+            if drop is not None and drop.hold is not None:
+                self.drop_next_reply = None
+                time.sleep(drop.hold)
+                drop.seen += 1
+                drop.done.set()
+            elif drop is not None:
                 # The server ran the request and answered: the client never learns which.
                 drop.seen += 1
                 drop.done.set()
@@ -185,12 +193,23 @@ class FaultProxy:
             self._drops.append(drop)
         return drop.done
 
+    def delay_reply_after(self, pattern: bytes, seconds: float, times: int = 1) -> threading.Event:
+        """Let the next ``times`` requests containing ``pattern`` run; hold each reply back
+        ``seconds``. The returned event is set once a held reply has been passed on (or the
+        client had gone by then)."""
+        drop = _Drop(pattern=pattern, times=times, hold=seconds)
+        with self._lock:
+            self._drops.append(drop)
+        return drop.done
+
     # --- internals ----------------------------------------------------------
 
-    def _claim_drop(self, window: bytes) -> _Drop | None:
+    def _claim_drop(self, window: bytes, seen: int) -> _Drop | None:
+        """The armed drop whose pattern ends in the new bytes of ``window`` (its first ``seen``
+        bytes were already matched against, with the previous request)."""
         with self._lock:
             for drop in self._drops:
-                if drop.pattern in window:
+                if window.find(drop.pattern, max(0, seen - len(drop.pattern) + 1)) >= 0:
                     drop.times -= 1
                     if drop.times <= 0:
                         self._drops.remove(drop)
