@@ -14,6 +14,12 @@ The app is pointed at the proxy instead of the server (``DATABASE_URL``, ``MEMCA
 
 Nothing here knows a protocol: patterns are bytes as the client sends them (a statement's SQL
 text for PostgreSQL, ``b"set tf:"`` for memcached, ``b"PUT /bucket/"`` for S3 over HTTP).
+
+One caveat for PostgreSQL: pg8000 sends a statement with parameters as three requests (Parse,
+Describe, then Bind + Execute); only the last one runs it, and it does not carry the SQL text.
+``drop_reply_after(sql, then=PG_EXECUTE)`` swallows the reply to the first request at or after
+the match that contains ``then``: the statement has run. A statement without parameters
+(``COMMIT``) is one simple-query request and needs no ``then``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from typing import Self
 
 HOST = "127.0.0.1"
 _CHUNK = 65536
+# PostgreSQL's Execute message for the unnamed portal, no row limit (pg8000's EXECUTE_MSG).
+PG_EXECUTE = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00"
 
 
 @dataclass
@@ -39,6 +47,7 @@ class _Drop:
     seen: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     hold: float | None = None  # pass the reply on after this many seconds instead
+    then: bytes | None = None  # the reply to drop is that of a later request holding this
 
 
 class _Link:
@@ -49,6 +58,7 @@ class _Link:
         self.client = client
         self.upstream = upstream
         self.drop_next_reply: _Drop | None = None
+        self._pending: _Drop | None = None  # matched; waiting for the request holding `then`
         self.closed = threading.Event()
         self._tail = b""
 
@@ -73,8 +83,14 @@ class _Link:
             window = self._tail + data
             drop = self.proxy._claim_drop(window, len(self._tail))
             self._tail = window[-256:]
-            if drop is not None:
+            if drop is not None and drop.then is not None:
+                self._pending = drop
+            elif drop is not None:
                 self.drop_next_reply = drop
+            pending = self._pending
+            if pending is not None and pending.then is not None and pending.then in data:
+                self._pending = None
+                self.drop_next_reply = pending
             if not self._send(self.upstream, data):
                 break
         self.close()
@@ -183,21 +199,26 @@ class FaultProxy:
         """Hold each reply back ``seconds`` before passing it on."""
         self.reply_delay = seconds
 
-    def drop_reply_after(self, pattern: bytes, times: int = 1) -> threading.Event:
+    def drop_reply_after(
+        self, pattern: bytes, times: int = 1, then: bytes | None = None
+    ) -> threading.Event:
         """Let the next ``times`` requests containing ``pattern`` run; swallow their replies.
 
-        The returned event is set once a reply has been swallowed.
+        With ``then``, the reply swallowed is that of the first request (from the matching one
+        on) that contains ``then`` (see ``PG_EXECUTE``). The returned event is set once a
+        reply has been swallowed.
         """
-        drop = _Drop(pattern=pattern, times=times)
+        drop = _Drop(pattern=pattern, times=times, then=then)
         with self._lock:
             self._drops.append(drop)
         return drop.done
 
-    def delay_reply_after(self, pattern: bytes, seconds: float, times: int = 1) -> threading.Event:
-        """Let the next ``times`` requests containing ``pattern`` run; hold each reply back
-        ``seconds``. The returned event is set once a held reply has been passed on (or the
-        client had gone by then)."""
-        drop = _Drop(pattern=pattern, times=times, hold=seconds)
+    def delay_reply_after(
+        self, pattern: bytes, seconds: float, times: int = 1, then: bytes | None = None
+    ) -> threading.Event:
+        """Like ``drop_reply_after``, but the reply is held back ``seconds`` and then passed
+        on (the client may have given up by then). The event is set when it is passed on."""
+        drop = _Drop(pattern=pattern, times=times, hold=seconds, then=then)
         with self._lock:
             self._drops.append(drop)
         return drop.done
