@@ -9,6 +9,7 @@ exists in the bucket.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -254,3 +255,33 @@ def test_an_idle_connection_closed_by_the_server_is_reopened_before_a_write(
     time.sleep(0.1)
     assert api.put(meta["id"], "two").status == 200
     assert read_fresh(api, meta["id"]).text == "two"
+
+
+# --- connections at peak ----------------------------------------------------------------------
+
+
+def test_a_connection_refused_for_too_many_connections_is_a_503(
+    api: Api,
+    postgres: PostgresServer,
+    real_settings: dict[str, str],
+    direct: pg8000.native.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    role = f"limited_{uuid.uuid4().hex[:8]}"
+    direct.run(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+    direct.run(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+    database = real_settings["DATABASE_URL"].rsplit("/", 1)[1]
+    holder = pg8000.native.Connection(role, host=HOST, port=postgres.port, database=database)
+    try:
+        url = f"postgresql://{role}@{HOST}:{postgres.port}/{database}"
+        monkeypatch.setenv("DATABASE_URL", url)
+        reset_drivers()
+        reply = api.get("/files")
+        assert reply.status == 503, reply.body
+        assert int(reply.headers["Retry-After"]) > 0
+    finally:
+        holder.close()
+    assert api.get("/files").status == 200  # a slot is free again: the next call connects
+    reset_drivers()
+    direct.run(f"DROP OWNED BY {role}")
+    direct.run(f"DROP ROLE {role}")
