@@ -306,10 +306,12 @@ def _free_expired_name(db: Database, tenant: Tenant, name: str, now: int) -> Non
     garbage.record(db, [row["blob_key"] for row in rows], now)
 
 
-def _written(meta: FileMeta, body: bytes | None = None) -> None:
-    """After a committed write: the cache, then a few due bodies collected."""
+def _written(meta: FileMeta, body: bytes | None = None, collect: bool = False) -> None:
+    """After a committed write: the cache; after one that made garbage, a few due bodies
+    collected (a create stays one transaction)."""
     _cache_written(meta, body)
-    garbage.collect_quietly()
+    if collect:
+        garbage.collect_quietly()
 
 
 def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
@@ -476,7 +478,7 @@ def replace(tenant: Tenant, file_id: str, body: bytes, if_match: str | None = No
         raise PreconditionFailed("The file changed since you read it (If-Match does not match).")
     with _new_body(tenant, file_id, body) as blob_key:
         new = _switch_body(tenant, meta, body, blob_key, if_match)
-    _written(new, body)
+    _written(new, body, collect=True)
     return new
 
 

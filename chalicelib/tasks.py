@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, Protocol
 
 from chalicelib import clock, config, ids, limits, logs
-from chalicelib.db import Row, database
+from chalicelib.db import OutcomeUnknown, Row, database
 from chalicelib.errors import BackendUnavailable, Conflict, NotFound
 from chalicelib.queue import message, queue
 
@@ -224,18 +224,22 @@ def create(
     now = clock.now_us()
     task_id = ids.new_id()
     db = database()
-    with db.transaction():
-        if tenant_id is not None:
-            limits.check_tasks(db, tenant_id, overrides or {})
-        db.execute(
-            SQL_INSERT,
-            id=task_id,
-            t=tenant_id,
-            kind=kind,
-            message="queued",
-            checkpoint=json.dumps(checkpoint or {}),
-            now=now,
-        )
+    try:
+        with db.transaction():
+            if tenant_id is not None:
+                limits.check_tasks(db, tenant_id, overrides or {})
+            db.execute(
+                SQL_INSERT,
+                id=task_id,
+                t=tenant_id,
+                kind=kind,
+                message="queued",
+                checkpoint=json.dumps(checkpoint or {}),
+                now=now,
+            )
+    except OutcomeUnknown as exc:
+        if not (db.settle(exc) and get(task_id)):  # a read that fails is a 503 too
+            raise
     _send(task_id, 0, now)
     task = get(task_id)
     assert task is not None

@@ -235,6 +235,21 @@ def test_a_lost_reply_to_the_claim_does_not_leave_the_task_running(
     assert inline.dead_letters == []
 
 
+def test_an_export_whose_commit_reply_is_lost_answers_202_once(
+    api: Api, pg_proxy: FaultProxy
+) -> None:
+    from chalicelib.queue import queue
+
+    api.created("one.txt", "1")
+    dropped = pg_proxy.drop_reply_after(b"COMMIT")
+    reply = api.call("POST", "/exports")
+    assert dropped.is_set()
+    assert reply.status == 202, reply.body
+    inline: Any = queue()
+    assert inline.drain(30)
+    assert api.get(f"/tasks/{reply.json['id']}").json["state"] == "succeeded"
+
+
 def test_a_lost_reply_to_an_upload_reservation_is_503_not_500(
     api: Api, pg_proxy: FaultProxy
 ) -> None:
