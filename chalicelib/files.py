@@ -14,10 +14,9 @@ from dataclasses import asdict, dataclass
 from dataclasses import replace as replace_dc
 from typing import Any
 
-from chalicelib import clock, config, garbage, ids, limits, logs, pauses
+from chalicelib import clock, config, filecache, garbage, ids, limits, logs, pauses
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, blobs
-from chalicelib.cache import cache
 from chalicelib.db import Database, IntegrityError, OutcomeUnknown, Row, database
 from chalicelib.errors import (
     BackendUnavailable,
@@ -35,9 +34,11 @@ MAX_LIMIT = 1000
 MAX_QUERY = 1000  # characters of q
 MAX_TERMS = 32  # words of q
 READ_ATTEMPTS = 3  # rows followed when a body is gone under a reader
-_TOMBSTONE = b"-"
 _WORD = re.compile(r"\w+")
-_ID = re.compile(r"[0-9a-f]{32}")
+# The cache keys a request prefetches with its key lookup (app.py, bench/).
+is_id = filecache.is_id
+meta_key, body_key = filecache.meta_key, filecache.body_key
+read_cache_keys, metadata_cache_keys = filecache.read_cache_keys, filecache.metadata_cache_keys
 
 COLUMNS = "id, tenant_id, name, size, sha256, version, blob_key, created_us, updated_us, expires_us"
 SQL_GET = f"SELECT {COLUMNS} FROM files WHERE id = :id AND tenant_id = :t AND expires_us > :now"
@@ -177,54 +178,20 @@ def search_terms(q: str) -> list[str]:
     return terms
 
 
-# --- cache ------------------------------------------------------------------
-
-
-def meta_key(file_id: str) -> str:
-    return f"tf:m:{file_id}"
-
-
-def body_key(file_id: str) -> str:
-    return f"tf:b:{file_id}"
-
-
-def is_id(value: str) -> bool:
-    """Ids are 32 hex digits; anything else names no file and never reaches the cache."""
-    return len(value) == 32 and _ID.fullmatch(value) is not None
-
-
-def read_cache_keys(file_id: str) -> list[str]:
-    return [meta_key(file_id), body_key(file_id)] if is_id(file_id) else []
-
-
-def metadata_cache_keys(file_id: str) -> list[str]:
-    return [meta_key(file_id)] if is_id(file_id) else []
-
-
-def _cached_meta(meta: FileMeta) -> bytes:
-    return json.dumps(asdict(meta)).encode()
+# --- cache (the protocol: chalicelib/filecache.py) ---------------------------
 
 
 def _cache_written(meta: FileMeta, body: bytes | None = None) -> None:
-    """Write-through after commit: a slow reader's later `add` cannot put an older copy back.
-
-    With no body (a rename) the cached body stays: it is checked against the sha256 anyway.
-    """
-    items = {meta_key(meta.id): _cached_meta(meta)}
-    if body is not None and len(body) <= config.cache_body_max_bytes():
-        items[body_key(meta.id)] = meta.sha256.encode() + body
-    cache().set_many(items)
-    if body is not None and body_key(meta.id) not in items:
-        cache().delete_many([body_key(meta.id)])
+    filecache.written(asdict(meta), body)
 
 
 def _from_cache(tenant: Tenant, file_id: str, hits: dict[str, bytes]) -> FileMeta | None:
-    raw = hits.get(meta_key(file_id))
-    if raw is None:
+    fields = filecache.cached(file_id, hits)
+    if fields is None:
         return None
-    if raw == _TOMBSTONE:
+    if fields == "deleted":
         raise NotFound(f"No file {file_id}.")
-    meta = FileMeta(**json.loads(raw))
+    meta = FileMeta(**fields)
     if meta.tenant_id != tenant.id or meta.expires_us <= clock.now_us():
         raise NotFound(f"No file {file_id}.")
     return meta
@@ -385,7 +352,7 @@ def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None)
     if not rows:
         raise NotFound(f"No file {file_id}.")
     meta = _meta(rows[0])
-    cache().add(meta_key(file_id), _cached_meta(meta))
+    filecache.read_through(asdict(meta))
     return meta
 
 
@@ -394,13 +361,12 @@ def read(
 ) -> tuple[FileMeta, bytes]:
     hits = hits or {}
     meta = get_meta(tenant, file_id, hits)
-    cached = hits.get(body_key(file_id))
-    if cached is not None and cached[:64] == meta.sha256.encode():
-        return meta, cached[64:]
+    cached = filecache.cached_body(file_id, meta.sha256, hits)
+    if cached is not None:
+        return meta, cached
     pauses.point("files.read.loaded")
     meta, body = _fetch_body(tenant, meta)
-    if len(body) <= config.cache_body_max_bytes():
-        cache().add(body_key(file_id), meta.sha256.encode() + body)
+    filecache.read_through_body(file_id, meta.sha256, body, hits)
     return meta, body
 
 
@@ -565,8 +531,7 @@ def delete(tenant: Tenant, file_id: str) -> None:
         _settled_delete(db, exc, file_id)
     if not rows:
         raise NotFound(f"No file {file_id}.")
-    cache().set_many({meta_key(file_id): _TOMBSTONE})
-    cache().delete_many([body_key(file_id)])
+    filecache.deleted(file_id)
     garbage.collect_quietly()
 
 

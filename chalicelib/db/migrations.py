@@ -113,6 +113,19 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     (
         6,
         [
+            # Cache writes that could not be delivered (chalicelib/filecache.py), replayed
+            # into the cache before it is trusted again.
+            """CREATE TABLE cache_dirty (
+                file_id VARCHAR(40) NOT NULL,
+                version BIGINT NOT NULL,
+                created_us BIGINT NOT NULL,
+                PRIMARY KEY (file_id, version)
+            )""",
+        ],
+    ),
+    (
+        7,
+        [
             # Bodies no row points at any more (chalicelib/garbage.py): written in the
             # transaction that stops pointing at one, deleted by the collector after
             # `due_us`, once no file row references the key.
