@@ -300,3 +300,28 @@ def test_a_connection_refused_for_too_many_connections_is_a_503(
     reset_drivers()
     direct.run(f"DROP OWNED BY {role}")
     direct.run(f"DROP ROLE {role}")
+
+
+def test_an_idle_tls_connection_is_reused_not_reopened(
+    backend: str, fault_proxy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check for a connection the server closed must not mistake TLS traffic for it."""
+    from chalicelib.db import database
+
+    server = PostgresServer(tls_only=True)
+    server.start()
+    try:
+        url = server.create_database("tls_reuse")
+        proxy: FaultProxy = fault_proxy((HOST, server.port or 0))
+        monkeypatch.setenv("DATABASE_URL", url.replace(f":{server.port}/", f":{proxy.port}/"))
+        reset_drivers()
+        db = database()
+        for _ in range(5):
+            assert db.query("SELECT 1 AS one") == [{"one": 1}]
+            with db.transaction():
+                db.execute("SELECT 1")
+            time.sleep(0.05)
+        assert proxy.connections == 1
+        reset_drivers()
+    finally:
+        server.stop()
