@@ -25,7 +25,7 @@ _LOST_CODES = ("08", "57P")
 # deadlock or serialization failure (class 40), too many connections (53300).
 _RETRY_LATER_CODES = ("57014", "40", "53", "55P03")
 _SETTLE_S = 2.0
-SQL_SESSION_ALIVE = "SELECT pid FROM pg_stat_activity WHERE pid = :pid"
+SQL_SESSION_STATE = "SELECT state FROM pg_stat_activity WHERE pid = :pid"
 
 
 class AuthenticationFailed(BackendUnavailable):
@@ -167,13 +167,15 @@ class PostgresDatabase(Transactions):
             self._drop()
 
     def settle(self, outcome: OutcomeUnknown) -> bool:
-        """The COMMIT's server process has exited once it is no longer listed: its
-        transaction is then committed or rolled back for good, and a read tells which."""
+        """The COMMIT's server session is done with it once it has exited or sits idle
+        (waiting for a next command that will never come): its transaction is then
+        committed or rolled back for good, and a read tells which."""
         if outcome.session is None:
             return False
         deadline = time.monotonic() + _SETTLE_S
         while True:
-            if not self.query(SQL_SESSION_ALIVE, pid=outcome.session):
+            rows = self.query(SQL_SESSION_STATE, pid=outcome.session)
+            if not rows or rows[0]["state"] == "idle":
                 return True
             if time.monotonic() >= deadline:
                 return False
