@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -245,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outputs", type=Path, help="the infra stack's outputs (JSON)")
     args = parser.parse_args(argv)
     outputs = stage_mod.load_outputs(args.outputs) if args.outputs else {}
+    if outputs.get("Region"):  # the stage's region is the infra stack's
+        os.environ["AWS_DEFAULT_REGION"] = outputs["Region"]
     try:
         if args.step == "preflight":
             preflight(args.project, args.stage)

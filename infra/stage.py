@@ -200,9 +200,15 @@ def render(stage: str, outputs: dict[str, str], out: Path, root: Path = ROOT) ->
     """Write OUT/project and OUT/merge.json; returns the project folder."""
     config = stage_config(stage, outputs, root)
     project = out / "project"
+    cache = out / "deployments-cache"  # chalice deploy's dependency zips, kept across renders
+    if (project / ".chalice" / "deployments").exists():
+        shutil.rmtree(cache, ignore_errors=True)
+        (project / ".chalice" / "deployments").rename(cache)
     if project.exists():
         shutil.rmtree(project)
     (project / ".chalice").mkdir(parents=True)
+    if cache.exists():
+        cache.rename(project / ".chalice" / "deployments")
     for name in COPIED:
         source = root / name
         if source.is_dir():

@@ -13,7 +13,7 @@ DOMAIN_NAME ?=
 HOSTED_ZONE_ID ?=
 ALARM_EMAIL ?=
 
-.PHONY: checkov-venv package deploy-check infra-deploy infra-outputs infra-dns app-deploy \
+.PHONY: checkov-venv package render deploy-check infra-deploy infra-outputs infra-dns app-deploy \
   deploy-health-key deploy healthcheck clean-deploy
 
 # checkov pins an old boto3: its own virtualenv, ignored by git (the .gitignore inside it).
@@ -33,8 +33,7 @@ test: checkov-venv
 # which no code of ours needs, and with libraries as bytecode only: docs/bench.md), build/STAGE/infra.yaml, and build/STAGE/project
 # (the rendered Chalice project that `make deploy` runs `chalice deploy` in).
 # Offline: make package STAGE=prod INFRA_OUTPUTS=infra/example-outputs.json
-package: deps $(INFRA_OUTPUTS)
-	$(PY) infra/stage.py render --stage $(STAGE) --outputs $(INFRA_OUTPUTS) --out $(BUILD)
+package: deps $(INFRA_OUTPUTS) render
 	rm -rf $(BUILD)/app
 	cd $(BUILD)/project && AWS_DEFAULT_REGION=$$($(CURDIR)/$(PY) $(CURDIR)/infra/stage.py output \
 	  --outputs $(abspath $(INFRA_OUTPUTS)) Region) $(CURDIR)/$(VENV)/bin/chalice package --stage $(STAGE) \
@@ -78,7 +77,11 @@ infra-outputs $(BUILD)/infra-outputs.json:
 # X-Ray, metrics, the SQS source's maximum concurrency, the default endpoint off behind
 # the custom domain, each function's 7-day log group, the health check's URL).
 STEPS = $(PY) infra/deploy_steps.py --stage $(STAGE) --project $(BUILD)/project --outputs $(INFRA_OUTPUTS)
-app-deploy: package
+# (chalice deploy builds its own zip from the rendered project: `package` is the lint gate.)
+render: deps $(INFRA_OUTPUTS)
+	$(PY) infra/stage.py render --stage $(STAGE) --outputs $(INFRA_OUTPUTS) --out $(BUILD)
+
+app-deploy: deps $(INFRA_OUTPUTS) render
 	$(STEPS) preflight
 	$(STEPS) chalice-deploy
 	$(STEPS) finish
@@ -98,7 +101,7 @@ deploy-health-key:
 	  $(PY) -m chalicelib.operator --stage $(STAGE) health-key; \
 	else echo "health-check key: no operator command yet: put it by hand (docs/deploy.md, First key)"; fi
 
-deploy: deps deploy-check infra-deploy infra-outputs app-deploy infra-dns deploy-health-key
+deploy: deps deploy-check infra-deploy infra-outputs package app-deploy infra-dns deploy-health-key
 
 # The daily health check, once, against `make run` (another terminal), with a fresh key.
 healthcheck: deps
