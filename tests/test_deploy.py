@@ -383,39 +383,6 @@ def test_every_concurrency_bound_is_the_stage_setting(packaged: dict[str, Any]) 
     assert (throttle["ResourcePath"], throttle["HttpMethod"]) == ("/*", "*")
 
 
-def test_chalice_deploy_gets_the_same_sqs_cap(tmp_path: Path) -> None:
-    """`make deploy` sets MaximumConcurrency on what `chalice deploy` created (its state)."""
-    state = {
-        "resources": [
-            {"name": "api_handler", "resource_type": "lambda_function"},
-            {
-                "name": "task_worker-sqs-event-source",
-                "resource_type": "sqs_event",
-                "event_uuid": "1234-abcd",
-                "queue": "textfiles-tasks",
-            },
-        ]
-    }
-    path = tmp_path / "prod.json"
-    path.write_text(json.dumps(state))
-    result = subprocess.run(
-        [
-            str(VENV_BIN / "python"),
-            str(ROOT / "infra" / "stage.py"),
-            "sqs-mappings",
-            "--stage",
-            STAGE,
-            "--deployed",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    maximum = infra_stage().stage_limits(STAGE)["sqs_maximum_concurrency"]
-    assert result.stdout.split() == ["1234-abcd", str(maximum)]
-
-
 def test_the_zip_ships_bytecode_and_stays_lean(packaged: dict[str, Any], tmp_path: Path) -> None:
     """What `make package` ships: every module precompiled for the Lambda Python, ≤ 1.2 MB."""
     import zipfile
