@@ -10,9 +10,11 @@ from the state in the deploy bucket; then the deployed state is asserted through
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +222,45 @@ def test_daily_schedules(moto: MotoServer, deployed: dict[str, Any]) -> None:
 
 def test_the_whole_scenario_stays_fast(deployed: dict[str, Any]) -> None:
     assert deployed["seconds"] < 90
+
+
+def test_a_small_concurrency_quota_stops_the_deploy_before_it_starts(
+    moto: MotoServer, deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """prod reserves 107 and Lambda keeps 100 unreserved: an account below 207 is refused
+    up front with the numbers and the fix, instead of failing half-way."""
+    monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "150")  # read by the moto server
+    project = deployed["build"] / "project"
+    env = {**os.environ, **AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "deploy_steps.py"),
+         "preflight", "--stage", STAGE, "--project", str(project)],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    for figure in ("150", "reserves 107", "at least 207", "L-B99A9384", "reserved_concurrency"):
+        assert figure in result.stderr
+    monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "207")
+    ok = subprocess.run(result.args, env=env, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_without_a_domain_the_health_check_calls_the_execute_api_url(
+    moto: MotoServer, deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage without a custom domain (dev) renders an empty URL; `finish` sets it to the
+    stage's own execute-api URL, which exists (the default endpoint stays on there)."""
+    for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("deploy_steps", ROOT / "infra" / "deploy_steps.py")
+    assert spec and spec.loader
+    steps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(steps)
+    outputs = {k: v for k, v in deployed["outputs"].items() if k != "HealthcheckBaseUrl"}
+    steps.point_health_check(outputs, deployed["build"] / "project", STAGE)
+    (api,) = client(moto, "apigateway").get_rest_apis()["items"]
+    config = client(moto, "lambda").get_function_configuration(
+        FunctionName="textfiles-prod-daily_health_check"
+    )
+    url = config["Environment"]["Variables"]["HEALTHCHECK_BASE_URL"]
+    assert url == f"https://{api['id']}.execute-api.us-east-1.amazonaws.com/api"
