@@ -19,6 +19,7 @@ boto3 and botocore honour AWS_ENDPOINT_URL, which is how the tests point them at
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -173,7 +174,7 @@ def tune_api(outputs: dict[str, str], project: Path, stage: str) -> None:
     client.update_stage(
         restApiId=api["rest_api_id"],
         stageName=stage_name,
-        patchOperations=stage_mod.stage_patch(stage),  # type: ignore[arg-type]
+        patchOperations=stage_mod.stage_patch(stage),
     )
 
 
@@ -193,19 +194,15 @@ def keep_logs(project: Path, stage: str) -> None:
     names = [r["lambda_arn"].split(":")[-1] for r in _resources(project, stage, "lambda_function")]
     logs = boto3.client("logs")
     for name in names:
-        try:
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=f"/aws/lambda/{name}")
-        except logs.exceptions.ResourceAlreadyExistsException:
-            pass
         logs.put_retention_policy(
             logGroupName=f"/aws/lambda/{name}", retentionInDays=RETENTION_DAYS
         )
     misnamed = f"/aws/lambda/{app}-{stage}-{stage_mod.API_HANDLER}"
     if misnamed.removeprefix("/aws/lambda/") not in names:
-        try:
+        with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
             logs.delete_log_group(logGroupName=misnamed)
-        except logs.exceptions.ResourceNotFoundException:
-            pass
 
 
 def point_health_check(outputs: dict[str, str], project: Path, stage: str) -> None:

@@ -49,7 +49,9 @@ def _patch_rest_api_import() -> None:
     def import_rest_api(self: Any, api_doc: dict[str, Any], fail_on_warnings: bool) -> Any:
         return original_import(self, as_openapi3(api_doc), fail_on_warnings)
 
-    def put_rest_api(self: Any, function_id: str, api_doc: dict[str, Any], *a: Any, **k: Any) -> Any:
+    def put_rest_api(
+        self: Any, function_id: str, api_doc: dict[str, Any], *a: Any, **k: Any
+    ) -> Any:
         return original_put(self, function_id, as_openapi3(api_doc), *a, **k)
 
     APIGatewayBackend.import_rest_api = import_rest_api  # type: ignore[method-assign]
@@ -96,7 +98,10 @@ def _patch_account_settings() -> None:
         limit = int(os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000"))
         backend = lambda_backends[self.current_account][self.region]
         reserved = sum(int(f.reserved_concurrency or 0) for f in backend.list_functions())
-        settings = {"ConcurrentExecutions": limit, "UnreservedConcurrentExecutions": limit - reserved}
+        settings = {
+            "ConcurrentExecutions": limit,
+            "UnreservedConcurrentExecutions": limit - reserved,
+        }
         return 200, {}, json.dumps({"AccountLimit": settings, "AccountUsage": {}})
 
     LambdaResponse.get_account_settings = get_account_settings  # type: ignore[attr-defined]

@@ -541,14 +541,18 @@ def test_bootstrap_template_lints_and_grants_what_the_deploy_needs() -> None:
         for policy in resources(template, "AWS::IAM::ManagedPolicy").values()
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
     }
-    assert "serverlessrepo:CreateCloudFormationTemplate" in statements["RotationApplication"]["Action"]
+    assert (
+        "serverlessrepo:CreateCloudFormationTemplate" in statements["RotationApplication"]["Action"]
+    )
     assert "lambda:CreateFunction" in statements["RotationFunction"]["Action"]
     passed = statements["PassTheFlowLogAndRotationRoles"]
     assert passed["Action"] == "iam:PassRole" and any(
         "FlowLogRole" in r["Fn::Sub"] for r in passed["Resource"]
     )
     assert "lambda:GetAccountSettings" in statements["EventSourceMappingsAndQuota"]["Action"]
-    wildcard = [s["Sid"] for s in statements.values() if "*" in str(s["Action"]).replace("Describe*", "")]
+    wildcard = [
+        s["Sid"] for s in statements.values() if "*" in str(s["Action"]).replace("Describe*", "")
+    ]
     assert wildcard == [], wildcard
 
 

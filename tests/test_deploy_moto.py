@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import moto_patches
 import pytest
 
-import moto_patches
 from servers import AWS_ENV, MotoServer, ServerUnavailable, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +77,11 @@ def create_infra(moto: MotoServer, stage: str, domain: str | None) -> dict[str, 
     queue = sqs.create_queue(QueueName="textfiles-tasks")["QueueUrl"]
 
     def arn(url: str) -> str:
-        return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-                   ["Attributes"]["QueueArn"])
+        return str(
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+        )
 
     def secret(name: str) -> str:
         return str(secrets.create_secret(Name=f"textfiles/{stage}/{name}", SecretString="x")["ARN"])
@@ -136,7 +139,9 @@ def test_a_failed_deploy_saves_its_state_and_a_rerun_converges(deployed: dict[st
     assert update.returncode == 0, update.stdout[-3000:] + update.stderr[-3000:]
 
 
-def test_one_rest_api_and_one_event_source_mapping(moto: MotoServer, deployed: dict[str, Any]) -> None:
+def test_one_rest_api_and_one_event_source_mapping(
+    moto: MotoServer, deployed: dict[str, Any]
+) -> None:
     apis = client(moto, "apigateway").get_rest_apis()["items"]
     assert [a["name"] for a in apis] == [APP]
     mappings = client(moto, "lambda").list_event_source_mappings()["EventSourceMappings"]
@@ -154,7 +159,9 @@ def test_the_state_is_in_the_deploy_bucket(moto: MotoServer, deployed: dict[str,
     assert kinds.count("lambda_function") == len(FUNCTIONS)
 
 
-def test_functions_and_their_reserved_concurrency(moto: MotoServer, deployed: dict[str, Any]) -> None:
+def test_functions_and_their_reserved_concurrency(
+    moto: MotoServer, deployed: dict[str, Any]
+) -> None:
     lam = client(moto, "lambda")
     names = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
     assert names == set(FUNCTIONS)
@@ -182,7 +189,10 @@ def test_every_function_logs_7_days_to_a_group_named_after_it(
     assert retention == {f"/aws/lambda/{name}": 7 for name in FUNCTIONS}
     for name in FUNCTIONS:
         (grant,) = _log_grants(moto, name)
-        assert grant["Resource"] == f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{name}:*"
+        assert (
+            grant["Resource"]
+            == f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{name}:*"
+        )
         assert "logs:CreateLogStream" in grant["Action"]
 
 
@@ -252,7 +262,9 @@ def test_without_a_domain_the_health_check_calls_the_execute_api_url(
     stage's own execute-api URL, which exists (the default endpoint stays on there)."""
     for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
         monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("deploy_steps", ROOT / "infra" / "deploy_steps.py")
+    spec = importlib.util.spec_from_file_location(
+        "deploy_steps", ROOT / "infra" / "deploy_steps.py"
+    )
     assert spec and spec.loader
     steps = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(steps)
