@@ -12,8 +12,13 @@ ALERT_URL ?=
 DOMAIN_NAME ?=
 HOSTED_ZONE_ID ?=
 ALARM_EMAIL ?=
+MONTHLY_BUDGET_USD ?= 50
+# Parameters of the bootstrap stack (make bootstrap, once per account).
+GITHUB_REPOSITORY ?=
+GITHUB_ENVIRONMENT ?= prod
+CREATE_OIDC_PROVIDER ?= true
 
-.PHONY: checkov-venv package render deploy-check infra-deploy infra-outputs infra-dns app-deploy \
+.PHONY: checkov-venv bootstrap package render deploy-check infra-deploy infra-outputs infra-dns app-deploy \
   deploy-health-key deploy healthcheck clean-deploy
 
 # checkov pins an old boto3: its own virtualenv, ignored by git (the .gitignore inside it).
@@ -57,7 +62,18 @@ infra-deploy: deploy-check
 	$(AWS) cloudformation deploy --stack-name $(INFRA_STACK) --template-file infra/infra.yaml \
 	  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
 	  --parameter-overrides Stage=$(STAGE) AlertUrl=$(ALERT_URL) DomainName=$(DOMAIN_NAME) \
-	  HostedZoneId=$(HOSTED_ZONE_ID) AlarmEmail=$(ALARM_EMAIL)
+	  HostedZoneId=$(HOSTED_ZONE_ID) AlarmEmail=$(ALARM_EMAIL) MonthlyBudgetUsd=$(MONTHLY_BUDGET_USD)
+
+# Once per account, by an administrator: GitHub's OIDC provider and the deploy role.
+bootstrap:
+	@test -n "$(GITHUB_REPOSITORY)" || { echo "GITHUB_REPOSITORY=owner/name is required"; exit 2; }
+	$(AWS) cloudformation deploy --stack-name $(APP)-bootstrap --template-file infra/bootstrap.yaml \
+	  --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset \
+	  --parameter-overrides GitHubRepository=$(GITHUB_REPOSITORY) \
+	  GitHubEnvironment=$(GITHUB_ENVIRONMENT) CreateOidcProvider=$(CREATE_OIDC_PROVIDER) \
+	  HostedZoneId=$(HOSTED_ZONE_ID)
+	$(AWS) cloudformation describe-stacks --stack-name $(APP)-bootstrap \
+	  --query 'Stacks[0].Outputs' --output table
 
 # Without AWS access there are no outputs to read: say how to package offline instead.
 infra-outputs $(BUILD)/infra-outputs.json:
