@@ -12,7 +12,7 @@ ALERT_URL ?=
 DOMAIN_NAME ?=
 HOSTED_ZONE_ID ?=
 ALARM_EMAIL ?=
-MONTHLY_BUDGET_USD ?= 50
+MONTHLY_BUDGET_USD ?= 150
 # Parameters of the bootstrap stack (make bootstrap, once per account).
 GITHUB_REPOSITORY ?=
 GITHUB_ENVIRONMENT ?= prod
