@@ -52,7 +52,7 @@ package: deps $(INFRA_OUTPUTS) render
 deploy-check:
 	@if [ "$(STAGE)" = prod ] && [ -z "$(DOMAIN_NAME)" -o -z "$(HOSTED_ZONE_ID)" ]; then \
 	  echo "make deploy STAGE=prod needs DOMAIN_NAME (the API's custom domain, e.g. api.example.com)"; \
-	  echo "and HOSTED_ZONE_ID (its Route 53 hosted zone): see docs/deploy.md, 'Before the first deploy'"; \
+	  echo "and HOSTED_ZONE_ID (its Route 53 hosted zone): see docs/deploy.md, 'From an empty account'"; \
 	  exit 2; fi
 
 # Create or update the stage's infra stack (needs AWS credentials, see docs/deploy.md).
