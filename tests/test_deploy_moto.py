@@ -144,7 +144,11 @@ def test_one_rest_api_and_one_event_source_mapping(
 ) -> None:
     apis = client(moto, "apigateway").get_rest_apis()["items"]
     assert [a["name"] for a in apis] == [APP]
-    mappings = client(moto, "lambda").list_event_source_mappings()["EventSourceMappings"]
+    mappings = [
+        m
+        for m in client(moto, "lambda").list_event_source_mappings()["EventSourceMappings"]
+        if m["FunctionArn"].endswith(":function:textfiles-prod-task_worker")
+    ]
     assert len(mappings) == 1
     assert mappings[0]["EventSourceArn"] == deployed["outputs"]["TaskQueueArn"]
     assert mappings[0]["ScalingConfig"] == {"MaximumConcurrency": 5}
@@ -163,7 +167,11 @@ def test_functions_and_their_reserved_concurrency(
     moto: MotoServer, deployed: dict[str, Any]
 ) -> None:
     lam = client(moto, "lambda")
-    names = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
+    names = {
+        f["FunctionName"]
+        for f in lam.list_functions()["Functions"]
+        if f["FunctionName"].startswith("textfiles-prod")
+    }
     assert names == set(FUNCTIONS)
     for name, reserved in FUNCTIONS.items():
         got = lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"]
@@ -184,7 +192,9 @@ def _log_grants(moto: MotoServer, function: str) -> list[dict[str, Any]]:
 def test_every_function_logs_7_days_to_a_group_named_after_it(
     moto: MotoServer, deployed: dict[str, Any]
 ) -> None:
-    groups = client(moto, "logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")
+    groups = client(moto, "logs").describe_log_groups(
+        logGroupNamePrefix="/aws/lambda/textfiles-prod"
+    )
     retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups["logGroups"]}
     assert retention == {f"/aws/lambda/{name}": 7 for name in FUNCTIONS}
     for name in FUNCTIONS:
@@ -220,7 +230,10 @@ def test_custom_domain_tls_1_2_and_default_endpoint_off(
 
 def test_daily_schedules(moto: MotoServer, deployed: dict[str, Any]) -> None:
     events = client(moto, "events")
-    rules = {r["Name"]: r["ScheduleExpression"] for r in events.list_rules()["Rules"]}
+    rules = {
+        r["Name"]: r["ScheduleExpression"]
+        for r in events.list_rules(NamePrefix="textfiles-prod")["Rules"]
+    }
     targets = {
         t["Arn"].split(":")[-1]
         for name in rules
