@@ -136,7 +136,9 @@ def chalice_deploy(project: Path, stage: str) -> dict[str, Any]:
     try:
         deployed: dict[str, Any] = deployer.deploy(config, chalice_stage_name=stage)
     except Exception:
-        recorded = deployer._executor.resource_values  # what this run created or updated
+        # What this run created or updated (Chalice 1.34's executor, pinned in
+        # requirements.txt; `chalice deploy` itself records nothing on failure).
+        recorded = deployer._executor.resource_values
         state = merged_state(before, recorded)
         deployer._recorder.record_results(state, stage, str(project))
         raise

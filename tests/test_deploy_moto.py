@@ -289,3 +289,20 @@ def test_without_a_domain_the_health_check_calls_the_execute_api_url(
     )
     url = config["Environment"]["Variables"]["HEALTHCHECK_BASE_URL"]
     assert url == f"https://{api['id']}.execute-api.us-east-1.amazonaws.com/api"
+
+
+def test_the_alias_record_gets_the_domains_regional_target(
+    moto: MotoServer, deployed: dict[str, Any]
+) -> None:
+    """`make infra-dns` passes these to the infra stack, which owns the Route 53 alias."""
+    project = deployed["build"] / "project"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "deploy_steps.py"), "dns-target",
+         "--stage", STAGE, "--project", str(project)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    domain = client(moto, "apigateway").get_domain_name(domainName=DOMAIN)
+    assert result.stdout.split() == [
+        f"ApiTargetDomainName={domain['regionalDomainName']}",
+        f"ApiTargetHostedZoneId={domain['regionalHostedZoneId']}",
+    ]
