@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from typing import Any
 
 from chalicelib import auth
 from chalicelib.db import database
@@ -53,6 +56,42 @@ def _run_schedule(args: argparse.Namespace) -> None:
         print("tasks finished" if drain() else "tasks still running after 30 s")
 
 
+HEALTHCHECK_TENANT = "healthcheck"
+# What the deployed admin function runs; the rest only makes sense on a laptop.
+REMOTE_COMMANDS = ("key", "revoke", "limits", "migrate", "health-key")
+
+
+def _health_key(_args: argparse.Namespace) -> None:
+    """A new key for the daily health check, stored in its secret; the previous one revoked."""
+    from chalicelib import config, secrets
+
+    key = auth.create_key(HEALTHCHECK_TENANT, "daily health check")
+    arn = config.get(secrets.HEALTHCHECK_API_KEY.arn_setting)
+    if not arn:
+        print(f"health-check key (set HEALTHCHECK_API_KEY to it): {key}")
+        return
+    from chalicelib import aws
+
+    previous = secrets.value(secrets.HEALTHCHECK_API_KEY, fresh=True)
+    aws.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=key)
+    revoked = previous != key and auth.revoke_key(previous)
+    print("health-check key stored in its secret" + (", previous key revoked" if revoked else ""))
+
+
+def handle(event: dict[str, Any]) -> dict[str, Any]:
+    """The admin function: one command of this CLI; its output goes back to the invoker only."""
+    argv = [str(arg) for arg in event.get("args") or []]
+    if not argv or argv[0] not in REMOTE_COMMANDS:
+        return {"status": 2, "output": f"error: commands: {', '.join(REMOTE_COMMANDS)}\n"}
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(out):
+        try:
+            status = main(argv)
+        except SystemExit as exc:  # argparse: bad arguments, usage printed
+            status = exc.code if isinstance(exc.code, int) else 2
+    return {"status": status, "output": out.getvalue()}
+
+
 def _migrate(_args: argparse.Namespace) -> None:
     print(f"schema version {migrate(database())}")
 
@@ -81,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     revoke.add_argument("key")
     revoke.set_defaults(run=_revoke)
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(run=_migrate)
+    sub.add_parser(
+        "health-key", help="a new key for the daily health check, stored in its secret"
+    ).set_defaults(run=_health_key)
     schedule = sub.add_parser("run-schedule", help="run a scheduled function now")
     schedule.add_argument("name", help="daily_purge or daily_health_check")
     schedule.set_defaults(run=_run_schedule)

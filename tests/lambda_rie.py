@@ -141,6 +141,45 @@ class LambdaFunction:
                 proc.wait()
 
 
+class LambdaApi:
+    """Lambda's Invoke API by function name (the emulator knows one function, unnamed)."""
+
+    def __init__(self, functions: dict[str, LambdaFunction]) -> None:
+        owner = self
+        self.functions = functions
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                owner.handle(self)
+
+        self.httpd = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self.url = f"http://{HOST}:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def handle(self, request: http.server.BaseHTTPRequestHandler) -> None:
+        match = re.fullmatch(r"/2015-03-31/functions/([^/]+)/invocations", request.path)
+        function = self.functions.get(match.group(1)) if match else None
+        if function is None:
+            body = json.dumps({"Type": "User", "message": "Function not found"}).encode()
+            _HttpsServer.reply(
+                request, 404, body, [("x-amzn-ErrorType", "ResourceNotFoundException")]
+            )
+            return
+        payload, _ = function.invoke(json.loads(_body(request) or b"{}"))
+        error = json.loads(payload or b"null")
+        headers = [("Content-Type", "application/json")]
+        if isinstance(error, dict) and {"errorMessage", "errorType"} <= error.keys():
+            headers.append(("X-Amz-Function-Error", "Unhandled"))
+        _HttpsServer.reply(request, 200, payload, headers)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 def _port_open(port: int) -> bool:
     import socket
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -19,7 +18,7 @@ from urllib.parse import quote
 
 import lambda_rie
 import pytest
-from lambda_rie import ApiGateway, HttpsRecorder, LambdaFunction
+from lambda_rie import ApiGateway, HttpsRecorder, LambdaApi, LambdaFunction
 
 from servers import (
     AWS_ENV,
@@ -161,30 +160,42 @@ def gateway(deployment: Deployment) -> ApiGateway:
     return gateway
 
 
+@dataclass
+class Admin:
+    function: LambdaFunction
+    endpoint: str
+
+
 @pytest.fixture(scope="module")
-def api_key(deployment: Deployment) -> str:
-    return admin_key(deployment, TENANT)
+def admin(deployment: Deployment) -> Admin:
+    function = deployment.function("admin")
+    lambda_api = LambdaApi({function.props["FunctionName"]: function})
+    deployment.running.append(lambda_api)
+    return Admin(function, lambda_api.url)
 
 
-def admin_key(dep: Deployment, tenant: str) -> str:
-    """A key made by the admin command line against the stage's database."""
-    url = json.loads(
-        dep.aws("secretsmanager").get_secret_value(SecretId=dep.endpoints["DATABASE_SECRET_ARN"])[
-            "SecretString"
-        ]
-    )
-    from chalicelib import secrets
+@pytest.fixture(scope="module")
+def api_key(deployment: Deployment, admin: Admin) -> str:
+    return make(admin, "key", f"TENANT={TENANT}").splitlines()[-1]
 
-    env = {**lambda_rie.os_environ_without_aws(), "DATABASE_URL": secrets.rds_url(url)}
+
+def make(admin: Admin, target: str, *variables: str) -> str:
+    """`make TARGET STAGE=prod ...` as an operator runs it, Lambda's endpoint the emulator."""
+    env = {
+        **lambda_rie.os_environ_without_aws(),
+        **AWS_ENV,
+        "AWS_ENDPOINT_URL_LAMBDA": admin.endpoint,
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "chalicelib.admin", "key", tenant],
+        ["make", "--no-print-directory", "-s", target, f"STAGE={STAGE}", *variables],
         cwd=lambda_rie.ROOT,
         env=env,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
-    return result.stdout.strip().splitlines()[-1]
+    assert result.returncode == 0, (result.stdout, result.stderr, admin.function.logs()[-3000:])
+    return result.stdout.strip()
 
 
 def call(
@@ -339,9 +350,11 @@ SCHEDULED = {
 }
 
 
-def test_the_health_check_passes_through_https(deployment: Deployment, gateway: ApiGateway) -> None:
+def test_the_health_check_passes_through_https(
+    deployment: Deployment, gateway: ApiGateway, admin: Admin
+) -> None:
     dep = deployment
-    _put_secret(dep, "HEALTHCHECK_API_KEY_SECRET_ARN", admin_key(dep, "healthcheck"))
+    assert "stored in its secret" in make(admin, "admin", "ARGS=health-key")
     alerts = dep.recorder()
     check = dep.function(
         "daily_health_check", HEALTHCHECK_BASE_URL=gateway.url, ALERT_URL=alerts.url
@@ -371,3 +384,17 @@ def test_a_failing_health_check_alerts_with_the_client_key(
     assert "alert-client-key-123" in headers.values()
     assert json.loads(body)["severity"] == "critical"
     assert quote("alert-client-key-123") not in check.logs()
+
+
+def test_make_key_and_revoke_in_a_stage_through_the_admin_function(
+    deployment: Deployment, gateway: ApiGateway, admin: Admin
+) -> None:
+    output = make(admin, "key", "TENANT=globex")
+    assert "New API key for tenant 'globex'" in output
+    key = output.splitlines()[-1]
+    assert call(deployment, gateway, "GET", "/files", key)[0] == 200
+    assert make(admin, "admin", f"ARGS=revoke {key}") == "revoked"
+    assert call(deployment, gateway, "GET", "/files", key)[0] == 401
+    answer = admin.function.invoke_json({"args": ["run-schedule", "daily_purge"]})
+    assert answer["status"] == 2 and "commands: key" in answer["output"]
+    assert key not in admin.function.logs()
