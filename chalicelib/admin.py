@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
-from chalicelib import auth
-from chalicelib.db import database
-from chalicelib.db.migrations import migrate
+from chalicelib import auth, secrets
+from chalicelib.db import database, postgres_settings
+from chalicelib.db.migrations import APP_ROLE, migrate
 from chalicelib.errors import DomainError
 
 
@@ -63,7 +64,7 @@ REMOTE_COMMANDS = ("key", "revoke", "limits", "migrate", "health-key")
 
 def _health_key(_args: argparse.Namespace) -> None:
     """A new key for the daily health check, stored in its secret; the previous one revoked."""
-    from chalicelib import config, secrets
+    from chalicelib import config
 
     key = auth.create_key(HEALTHCHECK_TENANT, "daily health check")
     arn = config.get(secrets.HEALTHCHECK_API_KEY.arn_setting)
@@ -92,8 +93,28 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
     return {"status": status, "output": out.getvalue()}
 
 
+# The application role's credentials, set as its login by `migrate` (run as the owner).
+APP_DATABASE = secrets.Secret("APP_DATABASE_SECRET_ARN", "APP_DATABASE_URL")
+
+
 def _migrate(_args: argparse.Namespace) -> None:
-    print(f"schema version {migrate(database())}")
+    db = database()
+    print(f"schema version {migrate(db)}")
+    raw = secrets.value(APP_DATABASE, fresh=True)
+    if db.dialect != "postgresql" or not raw:
+        print("no application role secret: the functions log in as the owner")
+        return
+    url = raw if "://" in raw else secrets.rds_url(json.loads(raw))
+    settings = postgres_settings(url)
+    if settings.user != APP_ROLE:
+        raise DomainError(f"the application secret's user must be {APP_ROLE!r}")
+    if not db.query("SELECT 1 AS found FROM pg_roles WHERE rolname = :r", r=APP_ROLE):
+        raise DomainError(f"no role {APP_ROLE}: the owner may not create roles (CREATEROLE)")
+    import pg8000.native
+
+    password = pg8000.native.literal(settings.password)
+    db.execute(f"ALTER ROLE {APP_ROLE} WITH LOGIN PASSWORD {password}")
+    print(f"role {APP_ROLE}: login set from the application secret")
 
 
 def _dev_banner(args: argparse.Namespace) -> None:

@@ -30,6 +30,7 @@ from servers import (
 )
 
 STAGE = "prod"
+APP_ROLE = "textfiles_app"
 TENANT = "acme"
 
 
@@ -45,11 +46,19 @@ class Deployment:
     endpoints: dict[str, str]
     postgres: PostgresServer
     moto: MotoServer
+    secrets: dict[str, str] = field(default_factory=dict)  # name in the stage -> moto's ARN
     running: list[Any] = field(default_factory=list)
 
     def function(self, name: str, **overrides: str) -> LambdaFunction:
         props = lambda_rie.functions(self.sam)[name]
-        fn = LambdaFunction(self.task_root, props, {**self.endpoints, **overrides})
+        variables = props.get("Environment", {}).get("Variables", {})
+        secret_arns = {
+            setting: self.secrets[_arn_name(value)]
+            for setting, value in variables.items()
+            if setting.endswith("_SECRET_ARN")
+        }
+        env = {**self.endpoints, **secret_arns, **overrides}
+        fn = LambdaFunction(self.task_root, props, env)
         fn.start()
         self.running.append(fn)
         return fn
@@ -87,17 +96,16 @@ def _arn_name(arn: str) -> str:
 
 
 def _moto_resources(dep: Deployment, env: dict[str, str]) -> dict[str, str]:
-    """The stage's bucket, queue and secrets in moto; the settings that must point at them."""
+    """The stage's bucket, queue and secrets in moto; the queue URL to point at it."""
     s3, sqs, sm = dep.aws("s3"), dep.aws("sqs"), dep.aws("secretsmanager")
     s3.create_bucket(Bucket=env["FILES_BUCKET"])
     queue = sqs.create_queue(QueueName=env["QUEUE_URL"].rsplit("/", 1)[1])["QueueUrl"]
-    overrides = {"QUEUE_URL": queue}
     for fn in lambda_rie.functions(dep.sam).values():
         for name, value in fn.get("Environment", {}).get("Variables", {}).items():
-            if name.endswith("_SECRET_ARN") and name not in overrides:
+            if name.endswith("_SECRET_ARN") and _arn_name(value) not in dep.secrets:
                 created = sm.create_secret(Name=_arn_name(value), SecretString="placeholder")
-                overrides[name] = created["ARN"]
-    return overrides
+                dep.secrets[_arn_name(value)] = created["ARN"]
+    return {"QUEUE_URL": queue}
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +132,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             **_moto_resources(dep, api_env),
         }
         url = postgres.create_database("textfiles")
-        _put_secret(dep, "DATABASE_SECRET_ARN", json.dumps(_rds_secret(url)))
+        _put_secret(dep, MASTER, json.dumps(_rds_secret(url)))
+        app_login = {**_rds_secret(url), "username": APP_ROLE, "password": "app-password"}
+        _put_secret(dep, APP, json.dumps(app_login))
         yield dep
     finally:
         for item in reversed(dep.running):
@@ -148,8 +158,12 @@ def _rds_secret(url: str) -> dict[str, Any]:
     }
 
 
-def _put_secret(dep: Deployment, setting: str, value: str) -> None:
-    dep.aws("secretsmanager").put_secret_value(SecretId=dep.endpoints[setting], SecretString=value)
+MASTER, APP = f"textfiles/{STAGE}/database", f"textfiles/{STAGE}/database-app"
+HEALTH_KEY, ALERT_KEY = f"textfiles/{STAGE}/healthcheck-api-key", f"textfiles/{STAGE}/alert-api-key"
+
+
+def _put_secret(dep: Deployment, name: str, value: str) -> None:
+    dep.aws("secretsmanager").put_secret_value(SecretId=dep.secrets[name], SecretString=value)
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +185,10 @@ def admin(deployment: Deployment) -> Admin:
     function = deployment.function("admin")
     lambda_api = LambdaApi({function.props["FunctionName"]: function})
     deployment.running.append(lambda_api)
-    return Admin(function, lambda_api.url)
+    admin = Admin(function, lambda_api.url)
+    output = make(admin, "admin", "ARGS=migrate")  # as the owner: schema and the app role
+    assert f"role {APP_ROLE}: login set" in output, output
+    return admin
 
 
 @pytest.fixture(scope="module")
@@ -371,8 +388,8 @@ def test_a_failing_health_check_alerts_with_the_client_key(
     deployment: Deployment, gateway: ApiGateway
 ) -> None:
     dep = deployment
-    _put_secret(dep, "HEALTHCHECK_API_KEY_SECRET_ARN", "revoked-or-never-made")
-    _put_secret(dep, "ALERT_API_KEY_SECRET_ARN", "alert-client-key-123")
+    _put_secret(dep, HEALTH_KEY, "revoked-or-never-made")
+    _put_secret(dep, ALERT_KEY, "alert-client-key-123")
     alerts = dep.recorder()
     check = dep.function(
         "daily_health_check", HEALTHCHECK_BASE_URL=gateway.url, ALERT_URL=alerts.url + "/v1/ev"
@@ -398,3 +415,52 @@ def test_make_key_and_revoke_in_a_stage_through_the_admin_function(
     answer = admin.function.invoke_json({"args": ["run-schedule", "daily_purge"]})
     assert answer["status"] == 2 and "commands: key" in answer["output"]
     assert key not in admin.function.logs()
+
+
+def test_the_functions_log_in_as_the_application_role_which_has_no_ddl(
+    deployment: Deployment, gateway: ApiGateway, api_key: str
+) -> None:
+    import pg8000.exceptions
+
+    assert call(deployment, gateway, "GET", "/files", api_key)[0] == 200
+    admin = deployment.postgres.connect("textfiles")
+    try:
+        users = admin.run(
+            "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'textfiles'"
+            " AND backend_type = 'client backend' AND usename <> 'postgres'"
+        )
+    finally:
+        admin.close()
+    assert users == [[APP_ROLE]]
+    app = deployment.postgres.connect("textfiles", user=APP_ROLE)
+    try:
+        assert app.run("SELECT count(*) FROM tenants")[0][0] >= 1
+        for ddl in (
+            "CREATE TABLE sneaky (id int)",
+            "DROP TABLE files",
+            "ALTER TABLE files ADD x int",
+            "TRUNCATE api_keys",
+        ):
+            with pytest.raises(pg8000.exceptions.DatabaseError) as refused:
+                app.run(ddl)
+            assert refused.value.args[0]["C"] == "42501", ddl  # insufficient_privilege
+    finally:
+        app.close()
+
+
+def test_only_the_admin_function_may_read_the_owners_credentials(deployment: Deployment) -> None:
+    master_arn = next(
+        v["Environment"]["Variables"]["DATABASE_SECRET_ARN"]
+        for v in lambda_rie.functions(deployment.sam).values()
+        if v["Handler"] == "app.admin"
+    )
+    assert _arn_name(master_arn) == MASTER
+    for name, props in lambda_rie.functions(deployment.sam).items():
+        mentions = master_arn in json.dumps(props) + json.dumps(_role_of(deployment.sam, props))
+        assert mentions == (name == "admin"), name
+
+
+def _role_of(sam: dict[str, Any], props: dict[str, Any]) -> Any:
+    role = props.get("Role", {})
+    logical = role.get("Fn::GetAtt", [None])[0] if isinstance(role, dict) else None
+    return sam["Resources"].get(logical, {}) if logical else {}
