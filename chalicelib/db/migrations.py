@@ -116,6 +116,19 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     ),
     (
         6,
+        [
+            # Cache writes that could not be delivered (chalicelib/filecache.py), replayed
+            # into the cache before it is trusted again.
+            """CREATE TABLE cache_dirty (
+                file_id VARCHAR(40) NOT NULL,
+                version BIGINT NOT NULL,
+                created_us BIGINT NOT NULL,
+                PRIMARY KEY (file_id, version)
+            )""",
+        ],
+    ),
+    (
+        7,
         {
             # Least privilege: the application role reads and writes rows, never the schema.
             # Default privileges cover the tables later migrations create (as the owner).
