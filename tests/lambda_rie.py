@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 import zipfile
@@ -113,7 +114,8 @@ class LambdaFunction:
     def invoke(self, event: dict[str, Any]) -> tuple[bytes, float]:
         """The raw response payload of one invoke, and its duration in seconds."""
         request = urllib.request.Request(
-            f"http://{HOST}:{self.port}{INVOKE_PATH}", data=json.dumps(event).encode()
+            f"http://{HOST}:{self.port}{INVOKE_PATH}",
+            data=json.dumps(event, ensure_ascii=False).encode(),  # as API Gateway sends it
         )
         with self._lock:
             started = time.perf_counter()
@@ -302,7 +304,10 @@ class ApiGateway(_HttpsServer):
         if route is None:
             return _gateway_error(403, "Missing Authentication Token")
         event = self.event(request, url.path, url.query, route, body)
-        payload, _ = self.api.invoke(event)
+        try:
+            payload, _ = self.api.invoke(event)
+        except urllib.error.HTTPError:  # the invoke failed: payload too large, runtime exited
+            return _gateway_error(502, "Internal server error")
         if len(payload) > MAX_RESPONSE_BYTES:
             return _gateway_error(502, "Internal server error")  # Lambda refused the payload
         return _http_response(json.loads(payload))
