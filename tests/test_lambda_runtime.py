@@ -59,7 +59,10 @@ class Deployment:
         }
         env = {**self.endpoints, **secret_arns, **overrides}
         fn = LambdaFunction(self.task_root, props, env)
-        fn.start()
+        try:
+            fn.start()
+        except ServerUnavailable as exc:
+            unavailable("the Lambda Runtime Interface Emulator", str(exc))
         self.running.append(fn)
         return fn
 
