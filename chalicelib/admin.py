@@ -6,8 +6,8 @@ import argparse
 import io
 import json
 import sys
-from contextlib import redirect_stderr, redirect_stdout
-from typing import Any
+from contextlib import redirect_stderr
+from typing import Any, TextIO
 
 from chalicelib import auth, secrets
 from chalicelib.db import database, postgres_settings
@@ -17,12 +17,15 @@ from chalicelib.errors import DomainError
 
 def _key(args: argparse.Namespace) -> None:
     key = auth.create_key(args.tenant, args.label)
-    print(f"New API key for tenant {args.tenant!r} (shown once, stored only as a hash):")
-    print(key)
+    print(
+        f"New API key for tenant {args.tenant!r} (shown once, stored only as a hash):",
+        file=args.out,
+    )
+    print(key, file=args.out)
 
 
 def _revoke(args: argparse.Namespace) -> None:
-    print("revoked" if auth.revoke_key(args.key) else "no such active key")
+    print("revoked" if auth.revoke_key(args.key) else "no such active key", file=args.out)
 
 
 def _limits(args: argparse.Namespace) -> None:
@@ -37,7 +40,7 @@ def _limits(args: argparse.Namespace) -> None:
         if value is not None
     }
     auth.set_limits(args.tenant, **changes)
-    print(f"limits of {args.tenant!r} updated: {changes or 'nothing to change'}")
+    print(f"limits of {args.tenant!r} updated: {changes or 'nothing to change'}", file=args.out)
 
 
 def _run_schedule(args: argparse.Namespace) -> None:
@@ -62,21 +65,24 @@ HEALTHCHECK_TENANT = "healthcheck"
 REMOTE_COMMANDS = ("key", "revoke", "limits", "migrate", "health-key")
 
 
-def _health_key(_args: argparse.Namespace) -> None:
+def _health_key(args: argparse.Namespace) -> None:
     """A new key for the daily health check, stored in its secret; the previous one revoked."""
     from chalicelib import config
 
     key = auth.create_key(HEALTHCHECK_TENANT, "daily health check")
     arn = config.get(secrets.HEALTHCHECK_API_KEY.arn_setting)
     if not arn:
-        print(f"health-check key (set HEALTHCHECK_API_KEY to it): {key}")
+        print(f"health-check key (set HEALTHCHECK_API_KEY to it): {key}", file=args.out)
         return
     from chalicelib import aws
 
     previous = secrets.value(secrets.HEALTHCHECK_API_KEY, fresh=True)
     aws.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=key)
     revoked = previous != key and auth.revoke_key(previous)
-    print("health-check key stored in its secret" + (", previous key revoked" if revoked else ""))
+    print(
+        "health-check key stored in its secret" + (", previous key revoked" if revoked else ""),
+        file=args.out,
+    )
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:
@@ -85,9 +91,9 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
     if not argv or argv[0] not in REMOTE_COMMANDS:
         return {"status": 2, "output": f"error: commands: {', '.join(REMOTE_COMMANDS)}\n"}
     out = io.StringIO()
-    with redirect_stdout(out), redirect_stderr(out):
+    with redirect_stderr(out):  # argparse's usage and errors; log lines stay on stdout
         try:
-            status = main(argv)
+            status = main(argv, out)
         except SystemExit as exc:  # argparse: bad arguments, usage printed
             status = exc.code if isinstance(exc.code, int) else 2
     return {"status": status, "output": out.getvalue()}
@@ -97,12 +103,12 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
 APP_DATABASE = secrets.Secret("APP_DATABASE_SECRET_ARN", "APP_DATABASE_URL")
 
 
-def _migrate(_args: argparse.Namespace) -> None:
+def _migrate(args: argparse.Namespace) -> None:
     db = database()
-    print(f"schema version {migrate(db)}")
+    print(f"schema version {migrate(db)}", file=args.out)
     raw = secrets.value(APP_DATABASE, fresh=True)
     if db.dialect != "postgresql" or not raw:
-        print("no application role secret: the functions log in as the owner")
+        print("no application role secret: the functions log in as the owner", file=args.out)
         return
     url = raw if "://" in raw else secrets.rds_url(json.loads(raw))
     settings = postgres_settings(url)
@@ -114,7 +120,7 @@ def _migrate(_args: argparse.Namespace) -> None:
 
     password = pg8000.native.literal(settings.password)
     db.execute(f"ALTER ROLE {APP_ROLE} WITH LOGIN PASSWORD {password}")
-    print(f"role {APP_ROLE}: login set from the application secret")
+    print(f"role {APP_ROLE}: login set from the application secret", file=args.out)
 
 
 def _dev_banner(args: argparse.Namespace) -> None:
@@ -130,7 +136,7 @@ def _dev_banner(args: argparse.Namespace) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="textfiles-admin")
     sub = parser.add_subparsers(dest="command", required=True)
     key = sub.add_parser("key", help="create an API key for a tenant")
@@ -162,10 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     banner.add_argument("--port", default="8000")
     banner.set_defaults(run=_dev_banner)
     args = parser.parse_args(argv)
+    args.out = out or sys.stdout
     try:
         args.run(args)
     except DomainError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {exc.message}", file=sys.stderr if out is None else out)
         return 2
     return 0
 
