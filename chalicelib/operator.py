@@ -53,7 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.command:
         parser.error("an admin command is required, e.g. key acme")
-    status, output = invoke(args.stage, args.command, args.endpoint_url, args.region)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        status, output = invoke(args.stage, args.command, args.endpoint_url, args.region)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"error: cannot invoke {function_name(args.stage)}: {exc}", file=sys.stderr)
+        return 1
     sys.stdout.write(output)
     return status
 
