@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice.app import Chalice, Response
 
 from chalicelib import web
@@ -167,3 +169,11 @@ def openapi_document() -> Response:
     from chalicelib import openapi
 
     return web.json_response(openapi.document())
+
+
+@app.lambda_function(name="admin")
+def admin(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Operator commands (keys, limits, migrations): invoked with IAM only, never routed."""
+    from chalicelib import admin as commands
+
+    return commands.handle(event)
