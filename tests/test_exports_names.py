@@ -9,10 +9,10 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from test_tasks import download
 
 from api import Api
 from conftest import FakeClock
-from test_tasks import download
 
 # Names that a careless mapping sends to one entry ("." and "_." once did), and names that
 # unpack badly or hold the escape character itself.
