@@ -23,5 +23,5 @@ def require(value: str, what: str) -> str:
     if not is_id(value):
         from chalicelib.errors import NotFound
 
-        raise NotFound(f"No {what} {value!r}.")
+        raise NotFound(f"No {what} {value}.")
     return value
