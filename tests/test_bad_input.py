@@ -52,7 +52,6 @@ def test_bad_limit_is_400(api: Api, limit: str) -> None:
     ],
 )
 def test_bad_cursor_is_400(api: Api, cursor: str) -> None:
-    api.created("a.txt")
     reply = api.get(f"/files?cursor={cursor}")
     assert reply.status == 400, reply.body
     assert reply.json["Code"] == "BadRequest"
@@ -69,7 +68,6 @@ def test_a_real_cursor_still_pages(api: Api) -> None:
 
 @pytest.mark.parametrize("prefix", ["%00", "a%00b", "%01", "%7F"])
 def test_prefix_with_a_control_character_is_400(api: Api, prefix: str) -> None:
-    api.created("a.txt")
     reply = api.get(f"/files?prefix={prefix}")
     assert reply.status == 400, reply.body
     assert "control" in reply.json["Message"]
