@@ -54,7 +54,8 @@ def schedule(proxies: dict[str, FaultProxy], log: Callable[[str], None]) -> None
         log(f"restored {name}")
         time.sleep(PHASE_S)
     log("database: lose the replies to 3 COMMITs")
-    proxies["database"].drop_reply_after(b"COMMIT", times=3).wait(PHASE_S)
+    lost_one = proxies["database"].drop_reply_after(b"COMMIT", times=3).wait(PHASE_S)
+    log("a COMMIT's reply was lost" if lost_one else "no COMMIT was seen to lose its reply")
     time.sleep(PHASE_S)
 
 
