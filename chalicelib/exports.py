@@ -52,9 +52,7 @@ def start(tenant_id: str, overrides: dict[str, int | None] | None = None) -> Tas
     running = tasks.active("export", tenant_id)
     if running:
         return running[0]
-    db = database()
-    with db.transaction():
-        limits.check_exports(db, tenant_id)
+    limits.check_exports(database(), tenant_id)
     return tasks.create(tenant_id, "export", overrides=overrides)
 
 
