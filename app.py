@@ -93,10 +93,11 @@ def replace_file(file_id: str) -> Response:
 @app.route("/files/{file_id}", methods=["PATCH"], content_types=["application/json"])
 @web.guarded
 def rename_file(file_id: str) -> Response:
-    from chalicelib import files
+    from chalicelib import files, ids
 
     request = web.current(app)
     tenant, _ = web.authenticate(request)
+    ids.require(file_id, "file")
     meta = files.rename(tenant, file_id, web.json_field(request, "name"))
     return web.json_response(meta.public(), headers={"ETag": meta.etag})
 
@@ -104,9 +105,10 @@ def rename_file(file_id: str) -> Response:
 @app.route("/files/{file_id}", methods=["DELETE"])
 @web.guarded
 def delete_file(file_id: str) -> Response:
-    from chalicelib import files
+    from chalicelib import files, ids
 
     tenant, _ = web.authenticate(web.current(app))
+    ids.require(file_id, "file")
     files.delete(tenant, file_id)
     return web.response("", 204)
 
@@ -125,9 +127,10 @@ def start_upload() -> Response:
 @app.route("/files/uploads/{upload_id}/complete", methods=["POST"], content_types=["*/*"])
 @web.guarded
 def complete_upload(upload_id: str) -> Response:
-    from chalicelib import uploads
+    from chalicelib import ids, uploads
 
     tenant, _ = web.authenticate(web.current(app))
+    ids.require(upload_id, "upload")
     meta, created = uploads.complete(tenant, upload_id)
     headers = {"Location": f"/files/{meta.id}", "ETag": meta.etag}
     return web.json_response(meta.public(), 201 if created else 200, headers)
