@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -272,8 +273,12 @@ def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
     return insert(tenant, file_id, name, body, blob_key)
 
 
-def insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) -> FileMeta:
-    """The row, written only once its body is stored: a row never points at a missing body."""
+def insert(
+    tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str, reserved: int = 0
+) -> FileMeta:
+    """The row, written only once its body is stored: a row never points at a missing body.
+
+    `reserved`: bytes the quota already counts for this body (a pending upload's)."""
     now = clock.now_us()
     meta = FileMeta(
         id=file_id,
@@ -291,7 +296,8 @@ def insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) 
     try:
         with db.transaction():
             stale = _free_expired_name(db, tenant, name, now)
-            limits.check_storage(db, tenant.id, tenant.overrides, files=1, size=meta.size)
+            growth = meta.size - reserved
+            limits.check_storage(db, tenant.id, tenant.overrides, files=1, size=growth)
             db.execute(
                 SQL_INSERT,
                 id=meta.id,
@@ -332,10 +338,16 @@ def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None)
 
 
 def read(
-    tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None
-) -> tuple[FileMeta, bytes]:
+    tenant: Tenant,
+    file_id: str,
+    hits: dict[str, bytes] | None = None,
+    wanted: Callable[[FileMeta], bool] | None = None,
+) -> tuple[FileMeta, bytes | None]:
+    """The metadata and the body; no body (None) when `wanted` says the metadata suffices."""
     hits = hits or {}
     meta = get_meta(tenant, file_id, hits)
+    if wanted is not None and not wanted(meta):
+        return meta, None
     cached = hits.get(body_key(file_id))
     if cached is not None and cached[:64] == meta.sha256.encode():
         return meta, cached[64:]

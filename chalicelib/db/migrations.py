@@ -110,6 +110,15 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             "CREATE INDEX tasks_updated ON tasks (updated_us)",
         ],
     ),
+    (
+        6,
+        [
+            # Uploads: the declared size (reserved against the byte quota until completed).
+            "ALTER TABLE uploads ADD COLUMN size BIGINT",
+            "ALTER TABLE uploads ADD COLUMN completed_us BIGINT",
+            "CREATE INDEX uploads_tenant ON uploads (tenant_id, expires_us)",
+        ],
+    ),
 ]
 
 _LOCK = {
