@@ -141,6 +141,7 @@ def test_a_completed_upload_cannot_be_changed_through_its_link(
 ) -> None:
     """Issue #10, 1: another PUT to the link after completion used to replace the live body."""
     monkeypatch.setenv("MAX_INLINE_BYTES", "16")
+    monkeypatch.setenv("CACHE_BODY_MAX_BYTES", "0")  # every read goes to the stored object
     body = "первая версия\n".encode() * 8
     upload = _start(api, "kept.txt", len(body))
     assert _put(api, upload, body) == 200
