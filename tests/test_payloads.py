@@ -161,8 +161,14 @@ def test_worst_bodies_at_the_inline_limit_round_trip_through_lambda(
 def test_invalid_utf8_is_checked_exactly_and_text_kept_byte_for_byte(
     embedded_env: Path,
 ) -> None:
+    from chalice.deploy.swagger import CFNSwaggerGenerator
+
+    from app import app
     from chalicelib import auth
 
+    # What API Gateway is told: every body travels base64, whatever its media type.
+    swagger = CFNSwaggerGenerator().generate_swagger(app)
+    assert swagger["x-amazon-apigateway-binary-media-types"] == ["*/*"]
     key = auth.create_key("payload-exact")
     assert create(key, "bad.txt", b"caf\xc3").status == 415
     assert create(key, "surrogate.txt", b"\xed\xa0\x80").status == 415
