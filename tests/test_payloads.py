@@ -258,5 +258,9 @@ def test_with_s3_the_local_blob_routes_do_not_exist_and_nothing_is_written(
     upload = api.call("POST", "/files/uploads?name=up.txt&size=3").json
     assert upload["url"].startswith("http://127.0.0.1:") and "X-Amz-Signature" in upload["url"]
     assert api.delete(meta["id"]).status == 204
+    from chalicelib import config, signing
+
+    with pytest.raises(config.MissingSetting):  # no key file is ever made inside Lambda
+        signing.sign({"get": "tenants/x"}, 60)
     assert list(tmp_path.iterdir()) == []
     assert disk_writes == []
