@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -209,3 +210,32 @@ def test_two_completions_at_once_file_one_intact_body(
     assert (first[0].status, first[0].json) == (200, second.json)
     assert [m["id"] for m in api.get("/files").json["items"]] == [second.json["id"]]
     assert read_body(api, second.json["id"]) == body
+
+
+def test_two_completions_held_together_then_released_file_one_file(
+    api: Api, backend: str, pause_points: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #10, 2: both calls past validation, then let go at once: 201 and 200, body kept."""
+    monkeypatch.setenv("MAX_INLINE_BYTES", "16")
+    monkeypatch.setenv("CACHE_BODY_MAX_BYTES", "0")
+    body = "две попытки сразу\n".encode() * 4
+    upload = _start(api, "both.txt", len(body))
+    assert _put(api, upload, body) == 200
+    held = pause_points.arm("uploads.complete.filing", times=2)
+    replies: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: replies.append(api.call("POST", upload["complete_url"])))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while held.arrivals < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert held.arrivals == 2, "both completions should wait at the pause"
+    held.release()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(r.status for r in replies) == [200, 201]
+    assert replies[0].json == replies[1].json
+    assert read_body(api, replies[0].json["id"]) == body
