@@ -113,6 +113,19 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     (
         6,
         [
+            # Cache writes that could not be delivered (chalicelib/filecache.py), replayed
+            # into the cache before it is trusted again.
+            """CREATE TABLE cache_dirty (
+                file_id VARCHAR(40) NOT NULL,
+                version BIGINT NOT NULL,
+                created_us BIGINT NOT NULL,
+                PRIMARY KEY (file_id, version)
+            )""",
+        ],
+    ),
+    (
+        7,
+        [
             # Uploads: the declared size (reserved against the byte quota until completed).
             "ALTER TABLE uploads ADD COLUMN size BIGINT",
             "ALTER TABLE uploads ADD COLUMN completed_us BIGINT",
