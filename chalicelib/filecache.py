@@ -125,6 +125,7 @@ def deleted(file_id: str) -> None:
 def _mark_dirty(file_id: str, version: int) -> None:
     """Record a write the cache missed; this process checks before it serves entries again."""
     cache().trusted_until = 0.0
+    cache().failed_at_us = clock.now_us()
     cache().delete_many([CLEAN_KEY])  # reachable but contended: no process trusts it longer
     try:
         database().execute(SQL_DIRTY_MARK, id=file_id, v=version, now=clock.now_us())
@@ -184,7 +185,7 @@ def usable(hits: dict[str, bytes] | None = None) -> bool:
     store = cache()
     if time.monotonic() < store.trusted_until:
         return True
-    left = _shared_trust((hits or {}).get(CLEAN_KEY))
+    left = _shared_trust((hits or {}).get(CLEAN_KEY), store.failed_at_us)
     if left > 0 and not store.bypassed():
         store.trusted_until = time.monotonic() + left
         return True
@@ -193,11 +194,15 @@ def usable(hits: dict[str, bytes] | None = None) -> bool:
     return False
 
 
-def _shared_trust(raw: bytes | None) -> float:
-    """Seconds left of the trust another process's check shares (0 when none)."""
+def _shared_trust(raw: bytes | None, failed_at_us: int) -> float:
+    """Seconds left of the trust a check shares (0 when none, or when it may predate what
+    this process saw fail: a write it could not deliver may be newer than that check)."""
     try:
         until_us = int(raw or b"0")
     except ValueError:
+        return 0.0
+    check_us = int(_check_seconds() * 1e6)
+    if until_us - check_us <= failed_at_us:
         return 0.0
     return min((until_us - clock.now_us()) / 1e6, _check_seconds())
 

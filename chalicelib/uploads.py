@@ -21,6 +21,7 @@ from chalicelib.errors import (
     DomainError,
     NotFound,
     NotPlaintext,
+    QuotaExceeded,
     TooLarge,
 )
 
@@ -151,9 +152,13 @@ def _file(tenant: Tenant, row: Row) -> files.FileMeta:
     blob_key = f"tenants/{tenant.id}/files/{row['file_id']}/{ids.new_id()}"
     blobs().put(blob_key, body)
     pauses.point("uploads.complete.filing")
-    meta = files.insert(
-        tenant, row["file_id"], row["name"], body, blob_key, reserved=int(row["size"] or 0)
-    )
+    try:
+        meta = files.insert(
+            tenant, row["file_id"], row["name"], body, blob_key, reserved=int(row["size"] or 0)
+        )
+    except (Conflict, QuotaExceeded):
+        files.drop_blobs([blob_key])  # certainly refused: no row points at this copy
+        raise
     # The upload row stays until the purge removes it, so a retried completion finds the file.
     database().execute(SQL_COMPLETED, id=row["id"], now=clock.now_us())
     files.drop_blobs([row["blob_key"]])
