@@ -69,7 +69,7 @@ def _signed_client(service: str) -> Any:
     """The signed client, or None where botocore must decide (profiles, FIPS, other partitions)."""
     from chalicelib import sigv4
 
-    region = config.get("AWS_REGION") or config.get("AWS_DEFAULT_REGION")
+    region = config.get("AWS_DEFAULT_REGION")  # botocore reads this one, not AWS_REGION
     if not (region and _credentials()[0]) or _true("AWS_USE_FIPS_ENDPOINT"):
         return None
     if _true("AWS_USE_DUALSTACK_ENDPOINT"):
