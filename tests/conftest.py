@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from faults import FaultProxy
 from servers import (
     AWS_ENV,
     MemcachedServer,
@@ -211,3 +212,28 @@ def other_api(client: Client, new_key: Callable[[str | None], str]) -> Any:
     from api import Api
 
     return Api(client, new_key(None))
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[Callable[[tuple[str, int]], FaultProxy]]:
+    """Start a fault-injecting TCP proxy in front of a (host, port); all stop at teardown."""
+    proxies: list[FaultProxy] = []
+
+    def start(upstream: tuple[str, int]) -> FaultProxy:
+        proxy = FaultProxy(upstream).start()
+        proxies.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in proxies:
+        proxy.stop()
+
+
+@pytest.fixture
+def pause_points() -> Iterator[Any]:
+    """chalicelib.pauses, disarmed (and every held thread freed) after the test."""
+    from chalicelib import pauses
+
+    pauses.reset()
+    yield pauses
+    pauses.reset()
