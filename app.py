@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from chalice.app import Chalice, Response
+import gc
+
+from chalicelib import config
+
+if config.in_lambda():
+    # No garbage collection during a cold start: web.install resumes it, frozen, once the
+    # first event is answered (docs/bench.md: 60-110 ms of collections otherwise).
+    gc.disable()
+
+from chalice.app import Chalice, Response  # after the pause, on purpose
 
 from chalicelib import web
 from chalicelib.ops_api import ops

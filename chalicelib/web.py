@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import gc
 import json
 import logging
 import time
@@ -177,10 +178,30 @@ class _JsonLines(logging.Handler):
         )
 
 
+def _resume_collection() -> None:
+    """Garbage collection back on, with everything the cold start built frozen out of it."""
+    gc.freeze()
+    gc.enable()
+
+
 def install(app: Chalice) -> None:
     """Log one JSON line per request: id, tenant, method, route, status, latency."""
     app.log.handlers[:] = [_JsonLines()]
     app.log.propagate = False
+
+    @app.middleware("all")
+    def first_event(event: Any, get_response: Callable[[Any], Any]) -> Any:
+        """app.py pauses collection in Lambda; it resumes after the first HTTP answer, or
+        before any other first event (a task may run for minutes)."""
+        if gc.isenabled():
+            return get_response(event)
+        if not isinstance(event, Request):
+            _resume_collection()
+            return get_response(event)
+        try:
+            return get_response(event)
+        finally:
+            _resume_collection()
 
     @app.middleware("http")
     def access_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
