@@ -213,13 +213,36 @@ def render(stage: str, outputs: dict[str, str], out: Path, root: Path = ROOT) ->
     for name, document in policies(config, stage, outputs, root).items():
         _write(project / ".chalice" / name, document)
     functions = app_functions(project)
-    _write(
-        out / "merge.json",
-        merge_template(
-            config["app_name"], stage, functions, stage_limits(stage, root), sqs_functions(project)
-        ),
+    template = merge_template(
+        config["app_name"], stage, functions, stage_limits(stage, root), sqs_functions(project)
     )
+    _write(out / "merge.json", merge(template, architectures(functions)))
     return project
+
+
+# --- arm64 (Graviton) -----------------------------------------------------------------------
+# Chalice cannot set a function's architecture: the packaged template gets it from the merge
+# template, and `make deploy` sets it after `chalice deploy` (`lambda-functions` below). The
+# package is pure Python, so the same zip runs on both.
+ARCHITECTURE = "arm64"
+
+
+def architectures(functions: list[str]) -> dict[str, Any]:
+    """The merge-template part that runs every function on arm64."""
+    return {
+        "Resources": {
+            logical_id(f): {"Properties": {"Architectures": [ARCHITECTURE]}} for f in functions
+        }
+    }
+
+
+def deployed_functions(deployed: dict[str, Any]) -> list[str]:
+    """The ARNs of the functions `chalice deploy` made (from its state file)."""
+    return [
+        str(resource["lambda_arn"])
+        for resource in deployed.get("resources", [])
+        if resource.get("resource_type") == "lambda_function" and resource.get("lambda_arn")
+    ]
 
 
 def stage_patch(stage: str, root: Path = ROOT) -> list[dict[str, str]]:
@@ -270,12 +293,16 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("sqs-mappings", help="print 'UUID MAXIMUM' per SQS event source mapping")
     e.add_argument("--stage", required=True)
     e.add_argument("--deployed", required=True, type=Path, help=".chalice/deployed/STAGE.json")
+    f = sub.add_parser("lambda-functions", help="print each deployed function's ARN")
+    f.add_argument("--deployed", required=True, type=Path, help=".chalice/deployed/STAGE.json")
     args = parser.parse_args(argv)
     try:
         if args.command == "render":
             print(render(args.stage, load_outputs(args.outputs), args.out))
         elif args.command == "output":
             print(load_outputs(args.outputs)[args.name])
+        elif args.command == "lambda-functions":
+            print("\n".join(deployed_functions(json.loads(args.deployed.read_text()))))
         elif args.command == "sqs-mappings":
             maximum = stage_limits(args.stage)["sqs_maximum_concurrency"]
             for uuid in sqs_mapping_uuids(json.loads(args.deployed.read_text())):

@@ -58,7 +58,8 @@ infra-outputs $(BUILD)/infra-outputs.json:
 
 # infra stack -> its outputs -> rendered project -> chalice deploy (its state kept in the
 # stage's deploy bucket) -> stage throttling, X-Ray and metrics on the API stage -> the
-# SQS event source's maximum concurrency (Chalice cannot set either).
+# SQS event source's maximum concurrency, and arm64 for every function (Chalice cannot set
+# any of these).
 deploy: deps infra-deploy infra-outputs package
 	$(eval STATE := s3://$(shell $(PY) infra/stage.py output --outputs $(INFRA_OUTPUTS) DeployStateBucketName)/chalice/deployed/$(STAGE).json)
 	mkdir -p $(BUILD)/project/.chalice/deployed
@@ -73,6 +74,10 @@ deploy: deps infra-deploy infra-outputs package
 	$(PY) infra/stage.py sqs-mappings --stage $(STAGE) --deployed $(BUILD)/project/.chalice/deployed/$(STAGE).json \
 	  | while read uuid maximum; do $(AWS) lambda update-event-source-mapping --uuid "$$uuid" \
 	      --scaling-config "MaximumConcurrency=$$maximum" >/dev/null; done
+	# arm64 (Chalice cannot set it): each function's code again, the packaged zip, on arm64.
+	$(PY) infra/stage.py lambda-functions --deployed $(BUILD)/project/.chalice/deployed/$(STAGE).json \
+	  | while read arn; do $(AWS) lambda update-function-code --function-name "$$arn" \
+	      --architectures arm64 --zip-file fileb://$(BUILD)/app/deployment.zip >/dev/null; done
 
 # The daily health check, once, against `make run` (another terminal), with a fresh key.
 healthcheck: deps
