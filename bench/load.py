@@ -1,0 +1,253 @@
+"""`make load`: mixed reads and writes against `make run` on real backends (docs/scale.md).
+
+Starts throwaway PostgreSQL (every statement logged), memcached (behind a counting TCP relay)
+and moto servers as the tests do, then `make run` on a free 127.0.0.1 port with them, seeds
+files, and sends LOAD_CLIENTS concurrent clients for LOAD_SECONDS: 70% GET /files/{id},
+10% GET /files (list), 10% POST /files, 10% PUT /files/{id}. It prints throughput, p50/p99
+latency per operation, and database statements, transactions and cache round trips per
+request; bench/load.json keeps them. Traffic goes to 127.0.0.1 only; never part of make test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests")]
+
+from servers import AWS_ENV, HOST, MemcachedServer, MotoServer, PostgresServer, free_port  # noqa: E402
+
+SECONDS = float(os.environ.get("LOAD_SECONDS", "20"))
+CLIENTS = int(os.environ.get("LOAD_CLIENTS", "8"))
+SEED_FILES = 50
+MIX = [("get", 70), ("list", 10), ("create", 10), ("replace", 10)]
+
+
+class CountingRelay:
+    """A TCP relay in front of memcached that counts the client's request writes (round trips)."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.trips = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server((HOST, 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            for args in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pump, args=args, daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, count: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if count:
+                    with self._lock:
+                        self.trips += 1
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                sock.close()
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def statements(log: Path) -> tuple[int, int]:
+    """(statements, commits) the server has logged (log_statement = all)."""
+    text = log.read_text(errors="replace")
+    run = re.findall(r"LOG:  (?:statement|execute [^:]*): (\w+)", text)
+    control = {"BEGIN", "START", "COMMIT", "ROLLBACK"}
+    return sum(1 for s in run if s.upper() not in control), sum(
+        1 for s in run if s.upper() == "COMMIT"
+    )
+
+
+def request(base: str, key: str, method: str, path: str, body: bytes | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "text/plain"}
+    req = urllib.request.Request(base + path, data=body, method=method, headers=headers)
+    with urllib.request.urlopen(req, timeout=30) as reply:
+        return reply.status, reply.read()
+
+
+def start_app(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`make run`, in its own process group (make -> chalice local), until it answers."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["make", "--no-print-directory", "run", f"PORT={port}"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=2).close()
+            return proc
+        except urllib.error.HTTPError:
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                tail = log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"make run exited:\n{tail}") from None
+            time.sleep(0.2)
+    raise RuntimeError("make run did not answer")
+
+
+def worker(
+    base: str, key: str, ids: list[str], until: float, out: list[tuple[str, float, int]]
+) -> None:
+    rng = random.Random()
+    ops, weights = zip(*MIX, strict=True)
+    while time.monotonic() < until:
+        op = rng.choices(ops, weights)[0]
+        body = (f"line {rng.random()}\n" * 20).encode()
+        started = time.perf_counter()
+        try:
+            if op == "get":
+                status, _ = request(base, key, "GET", f"/files/{rng.choice(ids)}")
+            elif op == "list":
+                status, _ = request(base, key, "GET", "/files?limit=20")
+            elif op == "create":
+                status, _ = request(
+                    base, key, "POST", f"/files?name=load-{rng.getrandbits(64):x}", body
+                )
+            else:
+                status, _ = request(base, key, "PUT", f"/files/{rng.choice(ids)}", body)
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        out.append((op, (time.perf_counter() - started) * 1000, status))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def drive(base: str, key: str, ids: list[str]) -> list[tuple[str, float, int]]:
+    results: list[tuple[str, float, int]] = []
+    until = time.monotonic() + SECONDS
+    threads = [
+        threading.Thread(target=worker, args=(base, key, ids, until, results))
+        for _ in range(CLIENTS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def report(
+    results: list[tuple[str, float, int]], db: tuple[int, int], trips: int
+) -> dict[str, Any]:
+    count = len(results)
+    summary: dict[str, Any] = {
+        "clients": CLIENTS,
+        "seconds": SECONDS,
+        "requests": count,
+        "throughput_rps": count / SECONDS,
+        "errors": sum(1 for _, _, s in results if s >= 500),
+        "statements_per_request": db[0] / count,
+        "transactions_per_request": db[1] / count,
+        "cache_round_trips_per_request": trips / count,
+        "latency_ms": {},
+    }
+    for op in ["all", *(name for name, _ in MIX)]:
+        times = [ms for o, ms, _ in results if op in ("all", o)]
+        summary["latency_ms"][op] = {
+            "n": len(times),
+            "p50": statistics.median(times) if times else 0.0,
+            "p99": percentile(times, 0.99),
+        }
+    return summary
+
+
+def main() -> int:
+    postgres, memcached, moto = PostgresServer(), MemcachedServer(), MotoServer()
+    app: subprocess.Popen[bytes] | None = None
+    relay: CountingRelay | None = None
+    try:
+        for server in (postgres, memcached, moto):
+            server.start()
+        database = postgres.create_database("textfiles_load")
+        assert postgres.base_dir is not None
+        postgres_log = postgres.base_dir / "log"
+        import pg8000.native
+
+        admin = pg8000.native.Connection(
+            "postgres", host=HOST, port=postgres.port, ssl_context=False
+        )
+        admin.run("ALTER SYSTEM SET log_statement = 'all'")
+        admin.run("SELECT pg_reload_conf()")
+        admin.close()
+        relay = CountingRelay(memcached.address)
+        import boto3
+
+        boto3.client(
+            "s3", endpoint_url=moto.endpoint, region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        ).create_bucket(Bucket="textfiles-load")  # fmt: skip
+        env = {
+            **os.environ, **AWS_ENV,
+            "DATABASE_URL": database + "?sslmode=disable",
+            "MEMCACHED_SERVERS": f"{HOST}:{relay.port}",
+            "FILES_BUCKET": "textfiles-load",
+            "AWS_ENDPOINT_URL": moto.endpoint,
+            "RATE_LIMIT_PER_WINDOW": "1000000000",
+            "QUOTA_MAX_FILES": "1000000000",
+            "QUOTA_MAX_BYTES": str(1 << 40),
+            "LOG_LEVEL": "warning",
+        }  # fmt: skip
+        port = free_port()
+        app = start_app(env, port, postgres_log.with_name("make-run.log"))
+        base = f"http://{HOST}:{port}"
+        key = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "chalicelib.admin", "key", "load"],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        ids = []
+        for n in range(SEED_FILES):
+            _, reply = request(base, key, "POST", f"/files?name=seed-{n}.txt", b"seed\n" * 40)
+            ids.append(json.loads(reply)["id"])
+        before_db, before_trips = statements(postgres_log), relay.trips
+        print(f"load: {CLIENTS} clients for {SECONDS:.0f} s against {base}", file=sys.stderr)
+        results = drive(base, key, ids)
+        after_db = statements(postgres_log)
+        db = (after_db[0] - before_db[0], after_db[1] - before_db[1])
+        summary = report(results, db, relay.trips - before_trips)
+    finally:
+        if app is not None:
+            os.killpg(app.pid, signal.SIGTERM)
+            app.wait(timeout=15)
+        if relay is not None:
+            relay.close()
+        for server in (moto, memcached, postgres):
+            server.stop()
+    (ROOT / "bench" / "load.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
