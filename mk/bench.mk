@@ -23,7 +23,7 @@ clean-bench:
 clean: clean-bench
 
 # `make load`: mixed reads and writes against `make run` on throwaway real backends, on
-# 127.0.0.1 only (docs/scale.md). LOAD_SECONDS (20) and LOAD_CLIENTS (8). Not in make test.
+# 127.0.0.1 only (docs/scale.md). LOAD_SECONDS (20) and LOAD_CLIENTS (4). Not in make test.
 .PHONY: load
 load: deps services
 	$(PY) bench/load.py
