@@ -178,6 +178,12 @@ class _JsonLines(logging.Handler):
         )
 
 
+# Chalice's middleware kinds other than "http" (no extra layer on the HTTP path).
+_OTHER_EVENTS = (
+    "sqs", "scheduled", "pure_lambda", "s3", "sns", "cloudwatch", "kinesis", "dynamodb",
+)  # fmt: skip
+
+
 def _resume_collection() -> None:
     """Garbage collection back on, with everything the cold start built frozen out of it."""
     gc.freeze()
@@ -189,19 +195,15 @@ def install(app: Chalice) -> None:
     app.log.handlers[:] = [_JsonLines()]
     app.log.propagate = False
 
-    @app.middleware("all")
     def first_event(event: Any, get_response: Callable[[Any], Any]) -> Any:
-        """app.py pauses collection in Lambda; it resumes after the first HTTP answer, or
-        before any other first event (a task may run for minutes)."""
-        if gc.isenabled():
-            return get_response(event)
-        if not isinstance(event, Request):
+        """app.py pauses collection in Lambda; a first event that is not HTTP (a task may
+        run for minutes) resumes it before it runs; access_log does after an HTTP answer."""
+        if not gc.isenabled():
             _resume_collection()
-            return get_response(event)
-        try:
-            return get_response(event)
-        finally:
-            _resume_collection()
+        return get_response(event)
+
+    for kind in _OTHER_EVENTS:
+        app.register_middleware(first_event, kind)
 
     @app.middleware("http")
     def access_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
@@ -215,7 +217,11 @@ def install(app: Chalice) -> None:
             route=context.get("resourcePath"),
         )
         _rate.set({})
-        response = get_response(event)
+        try:
+            response = get_response(event)
+        finally:
+            if not gc.isenabled():
+                _resume_collection()  # the first answer of a cold start is out
         for name, value in _rate.get().items():
             response.headers.setdefault(name, value)
         logs.info(
