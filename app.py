@@ -165,7 +165,7 @@ def get_local_blob(token: str) -> Response:
 def health_check() -> Response:
     from chalicelib import health
 
-    healthy, report = health.check()
+    healthy, report = health.check(web.source_ip(web.current(app)))
     return web.json_response(report, 200 if healthy else 503, web.retry_after(healthy))
 
 

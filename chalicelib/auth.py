@@ -8,12 +8,13 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from chalicelib import clock, limits
+from chalicelib import clock, config, limits, pauses
 from chalicelib.cache import cache
 from chalicelib.db import database
 from chalicelib.errors import BadRequest, Unauthorized
 
 KEY_PREFIX = "tf_"
+REVOKED = b"revoked"
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -29,6 +30,12 @@ def hash_key(key: str) -> str:
 
 def cache_key(key_hash: str) -> str:
     return f"tf:k:{key_hash}"
+
+
+def key_cache_seconds() -> int:
+    """How long a key's lookup is cached: the bound on how long a revoked key still works in
+    a process whose cache the revoking process cannot reach (the in-process cache)."""
+    return max(1, config.get_int("KEY_CACHE_SECONDS", 2))
 
 
 def validate_tenant(tenant_id: str) -> str:
@@ -68,7 +75,9 @@ def revoke_key(key: str) -> bool:
         now=clock.now_us(),
         h=key_hash,
     )
-    cache().delete_many([cache_key(key_hash)])
+    # A revocation is final: the mark replaces the cached lookup, and a lookup still in
+    # flight cannot `add` its older answer over it.
+    cache().set_many({cache_key(key_hash): REVOKED})
     return revoked > 0
 
 
@@ -121,25 +130,31 @@ def authenticate(
     cached = hits.pop(wanted[0], None)
     failures = hits.pop(failures_key, None)
     limits.check_auth_failures(source, int(failures or 0))
-    if not key:
-        limits.count_auth_failure(source or "unknown")
-        raise Unauthorized("An API key is required: 'Authorization: Bearer <key>'.")
-    if cached is not None:
-        data = json.loads(cached)
-        tenant = Tenant(data["tenant"], data["overrides"])
-    else:
-        found = _lookup(key_hash)
-        if found is None:
-            _known.pop(key_hash, None)  # revoked: it no longer names anyone's counter
-            limits.count_auth_failure(source or "unknown")
-            raise Unauthorized("The API key is not valid.")
-        tenant = found
-        entry = {"tenant": tenant.id, "overrides": tenant.overrides}
-        cache().add(wanted[0], json.dumps(entry).encode())
+    tenant = _tenant(key, key_hash, cached, source or "unknown")
     if len(_known) >= _KNOWN_MAX:
         _known.clear()
     _known[key_hash] = tenant.id
     return tenant, hits, counted if known == tenant.id else None
+
+
+def _tenant(key: str | None, key_hash: str, cached: bytes | None, source: str) -> Tenant:
+    """The key's tenant, from the cache or the database; a missing or bad key is a 401."""
+    if not key:
+        limits.count_auth_failure(source)
+        raise Unauthorized("An API key is required: 'Authorization: Bearer <key>'.")
+    if cached is not None and cached != REVOKED:
+        data = json.loads(cached)
+        return Tenant(data["tenant"], data["overrides"])
+    limits.count_auth_failure(source)  # counted before the lookup: see limits
+    found = None if cached == REVOKED else _lookup(key_hash)
+    if found is None:
+        _known.pop(key_hash, None)  # revoked: it no longer names anyone's counter
+        raise Unauthorized("The API key is not valid.")
+    limits.refund_auth_failure(source)
+    pauses.point("auth.looked_up")
+    entry = {"tenant": found.id, "overrides": found.overrides}
+    cache().add(cache_key(key_hash), json.dumps(entry).encode(), key_cache_seconds())
+    return found
 
 
 def set_limits(tenant_id: str, **overrides: int | None) -> None:

@@ -11,10 +11,9 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from chalicelib import clock, config, ids, limits, logs
+from chalicelib import clock, config, filecache, ids, limits, logs
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, blobs
-from chalicelib.cache import cache
 from chalicelib.db import Database, IntegrityError, Row, database
 from chalicelib.errors import (
     BackendUnavailable,
@@ -32,9 +31,11 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 MAX_QUERY = 1000  # characters of q
 MAX_TERMS = 32  # words of q
-_TOMBSTONE = b"-"
 _WORD = re.compile(r"\w+")
-_ID = re.compile(r"[0-9a-f]{32}")
+# The cache keys a request prefetches with its key lookup (app.py, bench/).
+is_id = filecache.is_id
+meta_key, body_key = filecache.meta_key, filecache.body_key
+read_cache_keys, metadata_cache_keys = filecache.read_cache_keys, filecache.metadata_cache_keys
 
 COLUMNS = "id, tenant_id, name, size, sha256, version, blob_key, created_us, updated_us, expires_us"
 SQL_GET = f"SELECT {COLUMNS} FROM files WHERE id = :id AND tenant_id = :t AND expires_us > :now"
@@ -173,54 +174,20 @@ def search_terms(q: str) -> list[str]:
     return terms
 
 
-# --- cache ------------------------------------------------------------------
-
-
-def meta_key(file_id: str) -> str:
-    return f"tf:m:{file_id}"
-
-
-def body_key(file_id: str) -> str:
-    return f"tf:b:{file_id}"
-
-
-def is_id(value: str) -> bool:
-    """Ids are 32 hex digits; anything else names no file and never reaches the cache."""
-    return len(value) == 32 and _ID.fullmatch(value) is not None
-
-
-def read_cache_keys(file_id: str) -> list[str]:
-    return [meta_key(file_id), body_key(file_id)] if is_id(file_id) else []
-
-
-def metadata_cache_keys(file_id: str) -> list[str]:
-    return [meta_key(file_id)] if is_id(file_id) else []
-
-
-def _cached_meta(meta: FileMeta) -> bytes:
-    return json.dumps(asdict(meta)).encode()
+# --- cache (the protocol: chalicelib/filecache.py) ---------------------------
 
 
 def _cache_written(meta: FileMeta, body: bytes | None = None) -> None:
-    """Write-through after commit: a slow reader's later `add` cannot put an older copy back.
-
-    With no body (a rename) the cached body stays: it is checked against the sha256 anyway.
-    """
-    items = {meta_key(meta.id): _cached_meta(meta)}
-    if body is not None and len(body) <= config.cache_body_max_bytes():
-        items[body_key(meta.id)] = meta.sha256.encode() + body
-    cache().set_many(items)
-    if body is not None and body_key(meta.id) not in items:
-        cache().delete_many([body_key(meta.id)])
+    filecache.written(asdict(meta), body)
 
 
 def _from_cache(tenant: Tenant, file_id: str, hits: dict[str, bytes]) -> FileMeta | None:
-    raw = hits.get(meta_key(file_id))
-    if raw is None:
+    fields = filecache.cached(file_id, hits)
+    if fields is None:
         return None
-    if raw == _TOMBSTONE:
+    if fields == "deleted":
         raise NotFound(f"No file {file_id}.")
-    meta = FileMeta(**json.loads(raw))
+    meta = FileMeta(**fields)
     if meta.tenant_id != tenant.id or meta.expires_us <= clock.now_us():
         raise NotFound(f"No file {file_id}.")
     return meta
@@ -327,7 +294,7 @@ def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None)
     if not rows:
         raise NotFound(f"No file {file_id}.")
     meta = _meta(rows[0])
-    cache().add(meta_key(file_id), _cached_meta(meta))
+    filecache.read_through(asdict(meta))
     return meta
 
 
@@ -336,16 +303,15 @@ def read(
 ) -> tuple[FileMeta, bytes]:
     hits = hits or {}
     meta = get_meta(tenant, file_id, hits)
-    cached = hits.get(body_key(file_id))
-    if cached is not None and cached[:64] == meta.sha256.encode():
-        return meta, cached[64:]
+    cached = filecache.cached_body(file_id, meta.sha256, hits)
+    if cached is not None:
+        return meta, cached
     try:
         body = blobs().get(meta.blob_key)
     except BlobMissing as exc:
         # Only a concurrent replace or delete moves a body; the row we read is stale.
         raise NotFound(f"No file {file_id}.") from exc
-    if len(body) <= config.cache_body_max_bytes():
-        cache().add(body_key(file_id), meta.sha256.encode() + body)
+    filecache.read_through_body(file_id, meta.sha256, body, hits)
     return meta, body
 
 
@@ -487,6 +453,5 @@ def delete(tenant: Tenant, file_id: str) -> None:
             _remove_row(db, tenant, file_id)
     if not rows:
         raise NotFound(f"No file {file_id}.")
-    cache().set_many({meta_key(file_id): _TOMBSTONE})
-    cache().delete_many([body_key(file_id)])
+    filecache.deleted(file_id)
     drop_blobs([rows[0]["blob_key"]])

@@ -1,15 +1,23 @@
-"""The deep health check: every backend answers, or the service is not healthy."""
+"""The deep health check: every backend answers, or the service is not healthy.
+
+Anyone may call it, so it is bounded: a healthy report is reused for HEALTH_CACHE_SECONDS
+(5 s), one check runs at a time in a process, and each address may ask
+HEALTH_PER_WINDOW times (60) per rate-limit window. It only observes: a check never ends
+the cache's bypass or makes its entries trusted again.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import logs
+from chalicelib import config, limits, logs
 from chalicelib.blobs import blobs
 from chalicelib.cache import cache
 from chalicelib.db import database
+from chalicelib.errors import RateLimited
 from chalicelib.queue import queue
 
 
@@ -44,7 +52,37 @@ CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
-def check() -> tuple[bool, dict[str, Any]]:
+def _deep() -> tuple[bool, dict[str, Any]]:
     checks = {name: _timed(fn) for name, fn in CHECKS.items()}
     healthy = all(c["status"] == "ok" for c in checks.values())
     return healthy, {"status": "ok" if healthy else "unavailable", "checks": checks}
+
+
+_lock = threading.Lock()
+# The last healthy report: (the cache it was made with, until when, the report).
+_last: tuple[object, float, dict[str, Any]] | None = None
+
+
+def check(source: str = "unknown") -> tuple[bool, dict[str, Any]]:
+    """The deep check, or a healthy report at most HEALTH_CACHE_SECONDS old."""
+    global _last
+    _limit(source)
+    with _lock:
+        owner, now = cache(), time.monotonic()
+        if _last is not None and _last[0] is owner and now < _last[1]:
+            return True, _last[2]
+        healthy, report = _deep()
+        ttl = config.get_float("HEALTH_CACHE_SECONDS", 5.0)
+        _last = (owner, now + ttl, report) if healthy else None
+        return healthy, report
+
+
+def _limit(source: str) -> None:
+    allowed = config.get_int("HEALTH_PER_WINDOW", 60)
+    number, reset_s = limits.window()
+    used = limits.count(f"tf:hl:{source}:{number}", 1, limits.window_s() + 60)
+    if used > allowed:
+        raise RateLimited(
+            f"At most {allowed} health checks per {limits.window_s()} s; retry in {reset_s} s.",
+            retry_after=reset_s,
+        )

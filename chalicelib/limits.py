@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from chalicelib import clock, config, logs
@@ -63,6 +64,32 @@ def rate_ttl() -> int:
     return window_s() + 60
 
 
+# Counts of this process only, used while the shared cache is unreachable. Keys carry their
+# window's number, so a new window starts from zero; the map is cleared when it fills.
+_LOCAL_MAX = 10_000
+_local: dict[str, int] = {}
+_local_lock = threading.Lock()
+
+
+def _count_locally(key: str, delta: int) -> int:
+    with _local_lock:
+        if len(_local) >= _LOCAL_MAX:
+            _local.clear()
+        value = max(0, _local.get(key, 0) + delta)
+        _local[key] = value
+        return value
+
+
+def count(key: str, delta: int, ttl: int) -> int:
+    """Add delta to a shared counter (atomic memcached incr); this process's own count when
+    the cache is down, so a guard never switches off (each process then allows the limit)."""
+    value = cache().incr(key, delta, ttl)
+    if value is None:
+        logs.warning_throttled("count-local", "spend guards counted per process: cache unavailable")
+        return _count_locally(key, delta)
+    return value
+
+
 def check_rate(
     tenant_id: str, overrides: dict[str, int | None], counted: tuple[int | None] | None = None
 ) -> RateState:
@@ -70,16 +97,15 @@ def check_rate(
 
     The counter is an atomic memcached incr, so every process shares one limit; `counted`
     holds its result when the caller already sent the incr (pipelined with its reads). If
-    the cache is down the request is let through (availability first) and a warning logged.
+    the cache is down each process counts on its own (`count`).
     """
     allowed = limit(overrides, "rate_limit")
     _, reset_s = window()
-    count = counted[0] if counted else cache().incr(rate_key(tenant_id), 1, rate_ttl())
-    if count is None:
-        logs.warning_throttled("rate-off", "rate limit not enforced: cache unavailable")
-        return RateState(allowed, allowed, reset_s)
-    state = RateState(allowed, max(0, allowed - count), reset_s)
-    if count > allowed:
+    used = counted[0] if counted else None
+    if used is None:
+        used = count(rate_key(tenant_id), 1, rate_ttl())
+    state = RateState(allowed, max(0, allowed - used), reset_s)
+    if used > allowed:
         raise RateLimited(
             f"Rate limit of {allowed} requests per {window_s()} s exceeded; retry in {reset_s} s.",
             retry_after=reset_s,
@@ -95,8 +121,7 @@ def auth_failure_key(source: str, current: tuple[int, int] | None = None) -> str
 
 def check_auth_failures(source: str, failures: int) -> None:
     """Refuse an address that failed authentication too often in this window."""
-    allowed = config.get_int("AUTH_FAILURES_PER_WINDOW", 20)
-    if failures >= allowed:
+    if failures >= config.get_int("AUTH_FAILURES_PER_WINDOW", 20):
         _, reset_s = window()
         raise RateLimited(
             f"Too many failed authentications from your address; retry in {reset_s} s.",
@@ -105,7 +130,15 @@ def check_auth_failures(source: str, failures: int) -> None:
 
 
 def count_auth_failure(source: str) -> None:
-    cache().incr(auth_failure_key(source), 1, window_s() + 60)
+    """Count one attempt that may fail, then check: past the limit it is a 429. Counted
+    before the key is looked up, so a parallel burst cannot try more keys than the limit."""
+    failures = count(auth_failure_key(source), 1, window_s() + 60)
+    check_auth_failures(source, failures - 1)
+
+
+def refund_auth_failure(source: str) -> None:
+    """The attempt counted by `count_auth_failure` presented a valid key after all."""
+    count(auth_failure_key(source), -1, window_s() + 60)
 
 
 SQL_LOCK_TENANT = "UPDATE tenants SET id = id WHERE id = :t"

@@ -329,12 +329,12 @@ def _paths() -> dict[str, Any]:
         "/health": {
             "get": _op(
                 "health",
-                "Deep check of every backend.",
+                "Deep check of every backend (a healthy report may be up to 5 s old).",
                 {
                     "200": _json(_ref("Health"), "Every backend answers."),
                     "503": _json(_ref("Health"), "A backend failed.", ["Retry-After"]),
                 },
-                (),
+                ("429",),
                 secured=False,
             ),
         },

@@ -19,6 +19,7 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -28,7 +29,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, NoReturn, Self
+from typing import IO, TYPE_CHECKING, Any, NoReturn, Self
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
@@ -205,11 +206,37 @@ def find_pg_bin() -> Path:
     raise ServerUnavailable(f"PostgreSQL initdb/pg_ctl not found in {where}")
 
 
-class PostgresServer(_Server):
-    """A throwaway PostgreSQL cluster (trust auth, user ``postgres``) on 127.0.0.1."""
+def _self_signed_cert(key: Path, cert: Path) -> None:
+    """Write a throwaway self-signed certificate for 127.0.0.1 (``openssl`` CLI)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise ServerUnavailable("openssl not found: a TLS-only server needs a certificate")
+    cmd = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+    cmd += ["-subj", f"/CN={HOST}", "-keyout", str(key), "-out", str(cert)]
+    result = subprocess.run(cmd, capture_output=True, timeout=30, check=False)
+    if result.returncode != 0:
+        raise ServerUnavailable(f"openssl failed: {result.stderr.decode(errors='replace')}")
 
-    def __init__(self, start_timeout: float = 30.0) -> None:
+
+def client_ssl_context() -> ssl.SSLContext:
+    """TLS without verification, as ``sslmode=require`` means to libpq."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class PostgresServer(_Server):
+    """A throwaway PostgreSQL cluster (trust auth, user ``postgres``) on 127.0.0.1.
+
+    With ``tls_only=True`` the server has a self-signed certificate, ``ssl=on`` and a
+    pg_hba.conf of ``hostssl`` lines only: a TCP client without TLS is refused, as RDS
+    with ``rds.force_ssl`` refuses it. Its URLs carry ``sslmode=require``.
+    """
+
+    def __init__(self, start_timeout: float = 30.0, tls_only: bool = False) -> None:
         self.start_timeout = start_timeout
+        self.tls_only = tls_only
         self.port: int | None = None
         self.base_dir: Path | None = None
         self._running = False
@@ -231,7 +258,8 @@ class PostgresServer(_Server):
         """URL of database *name* on this server."""
         if self.port is None:
             raise RuntimeError("PostgresServer is not started")
-        return f"postgresql://postgres@{HOST}:{self.port}/{name}"
+        query = "?sslmode=require" if self.tls_only else ""
+        return f"postgresql://postgres@{HOST}:{self.port}/{name}{query}"
 
     @property
     def running(self) -> bool:
@@ -299,6 +327,8 @@ class PostgresServer(_Server):
                 "--no-sync",
                 timeout=self.start_timeout,
             )
+            if self.tls_only:
+                self._configure_tls()
             last: ServerUnavailable | None = None
             for _ in range(3):  # a "free" port can be taken before postgres binds it
                 self.port = free_port()
@@ -312,6 +342,30 @@ class PostgresServer(_Server):
         except BaseException:
             self.stop()
             raise
+
+    def _configure_tls(self) -> None:
+        """A certificate, ``ssl=on`` and only ``hostssl`` lines for TCP clients."""
+        data = self.data_dir
+        _self_signed_cert(data / "server.key", data / "server.crt")
+        lines = ["local all all trust", f"hostssl all all {HOST}/32 trust"]
+        (data / "pg_hba.conf").write_text("\n".join([*lines, "hostssl all all ::1/128 trust\n"]))
+        with (data / "postgresql.conf").open("a") as conf:
+            conf.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+        os.chmod(data / "server.key", 0o600)
+        if self._as_postgres:
+            for name in ("server.key", "server.crt", "pg_hba.conf"):
+                shutil.chown(data / name, "postgres", "postgres")
+
+    def connect(self, database: str = "postgres", user: str = "postgres") -> Any:
+        """A pg8000 native connection (over TLS when the server is TLS-only)."""
+        import pg8000.native
+
+        if self.port is None:
+            raise RuntimeError("PostgresServer is not started")
+        context: ssl.SSLContext | bool = client_ssl_context() if self.tls_only else False
+        return pg8000.native.Connection(
+            user, host=HOST, port=self.port, database=database, ssl_context=context
+        )
 
     def _pg_start(self, bin_dir: Path | None = None) -> None:
         assert self.base_dir is not None and self.port is not None
@@ -403,9 +457,7 @@ class PostgresServer(_Server):
         """Create database *name* and return its URL."""
         import pg8000.native
 
-        if self.port is None:
-            raise RuntimeError("PostgresServer is not started")
-        conn = pg8000.native.Connection("postgres", host=HOST, port=self.port, database="postgres")
+        conn = self.connect()
         try:
             conn.run(f"CREATE DATABASE {pg8000.native.identifier(name)}")
         finally:

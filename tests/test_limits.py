@@ -132,19 +132,24 @@ def test_quota_override_per_tenant(api: Api, monkeypatch: pytest.MonkeyPatch) ->
 # --- with memcached -----------------------------------------------------------
 
 
-def test_cache_down_fails_open_with_a_warning(
+def test_cache_down_counts_per_process_with_a_warning(
     own_memcached: MemcachedServer, api: Api, limited: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The limit never switches off: without the shared counter each process counts alone."""
     from chalicelib import logs
 
     assert [api.get("/files").status for _ in range(5)] == [200] * 5
     assert api.get("/files").status == 429
     own_memcached.kill()
     logs._last_warning.clear()
-    assert [api.get("/files").status for _ in range(10)] == [200] * 10
+    replies = [api.get("/files") for _ in range(8)]
+    assert [r.status for r in replies] == [200] * 5 + [429] * 3
+    assert replies[-1].headers["Retry-After"] == "45"
     out = capsys.readouterr().out
     warnings = [json.loads(x) for x in out.splitlines() if '"warning"' in x]
-    assert any(w["message"] == "rate limit not enforced: cache unavailable" for w in warnings)
+    assert any(
+        w["message"] == "spend guards counted per process: cache unavailable" for w in warnings
+    )
 
 
 def _status(url: str, key: str) -> int:

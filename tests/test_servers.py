@@ -182,3 +182,34 @@ def test_missing_binary_raises_server_unavailable(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PG_BIN", "/nonexistent")
     with pytest.raises(ServerUnavailable, match="PG_BIN=/nonexistent"):
         PostgresServer().start()
+
+
+def test_postgres_tls_only_refuses_plain_tcp() -> None:
+    import pg8000.exceptions
+    import pg8000.native
+
+    from chalicelib.db import postgres_settings
+    from chalicelib.db.postgres import PostgresDatabase
+
+    server = PostgresServer(tls_only=True)
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        unavailable("PostgreSQL", str(exc))
+    try:
+        assert server.url.endswith("/postgres?sslmode=require")
+        with pytest.raises(pg8000.exceptions.DatabaseError, match="no encryption"):
+            pg8000.native.Connection(
+                "postgres", host="127.0.0.1", port=server.port, ssl_context=False
+            )
+        conn = server.connect()
+        try:
+            assert conn.run("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == [[True]]
+        finally:
+            conn.close()
+        url = server.create_database("tlsonly")
+        db = PostgresDatabase(postgres_settings(url))
+        assert db.query("SELECT 1 AS one") == [{"one": 1}]
+        db.close()
+    finally:
+        server.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from chalicelib import config, logs
 
@@ -23,6 +23,14 @@ class CacheDriver(Protocol):
 
     def delete_many(self, keys: list[str]) -> None: ...
 
+    def gets(self, key: str) -> tuple[bytes | None, Any]:
+        """The value and its cas token; (None, None) when absent."""
+        ...
+
+    def cas(self, key: str, value: bytes, token: Any, ttl: int) -> bool | None:
+        """Store only if unchanged since `gets`: True stored, False changed, None gone."""
+        ...
+
     def incr(self, key: str, delta: int, ttl: int) -> int: ...
 
     def get_many_incr(
@@ -39,7 +47,10 @@ class Cache:
     """Counts hits, misses, round trips and errors; turns every failure into a miss.
 
     After a failure the cache is bypassed for CACHE_RETRY_SECONDS (2 s), so a dead or
-    hanging server costs one short timeout now and then, not one per operation.
+    hanging server costs one short timeout now and then, not one per operation. A write
+    that is skipped or fails says so (`set_forward` answers False): the caller records what
+    it could not deliver. `trusted_until` is for the caller too (chalicelib/filecache.py):
+    every failure clears it, so entries are not served again before a check says so.
     """
 
     def __init__(self, driver: CacheDriver, name: str) -> None:
@@ -50,6 +61,10 @@ class Cache:
         self.errors = 0
         self.round_trips = 0
         self._down_until = 0.0
+        self.trusted_until = 0.0
+
+    def bypassed(self) -> bool:
+        return time.monotonic() < self._down_until
 
     def _call(self, op: str, action: Callable[[], T], default: T) -> T:
         if time.monotonic() < self._down_until:
@@ -59,6 +74,7 @@ class Cache:
             return action()
         except Exception as exc:  # noqa: BLE001 - any cache fault is a miss
             self.errors += 1
+            self.trusted_until = 0.0
             self._down_until = time.monotonic() + config.get_float("CACHE_RETRY_SECONDS", 2.0)
             logs.warning_throttled(
                 f"cache-{op}", "cache unavailable, bypassed", op=op, error=type(exc).__name__
@@ -82,6 +98,30 @@ class Cache:
         expire = ttl or config.cache_ttl_seconds()
         self._call("add", lambda: self.driver.add(key, value, expire), False)
 
+    def set_forward(
+        self, key: str, value: bytes, newer: Callable[[bytes], bool], ttl: int | None = None
+    ) -> bool:
+        """Store value unless the entry there is as new (`newer(entry)` is False): gets/cas,
+        so two writers that finish out of order leave the newer one. False when the cache
+        could not be reached or stayed contended: the value may not be there."""
+        expire = ttl or config.cache_ttl_seconds()
+        return self._call("cas", lambda: self._forward(key, value, newer, expire), False)
+
+    def _forward(self, key: str, value: bytes, newer: Callable[[bytes], bool], ttl: int) -> bool:
+        for attempt in range(4):
+            self.round_trips += 1 if attempt else 0  # _call counted the first trip
+            current, token = self.driver.gets(key)
+            if current is not None and not newer(current):
+                return True
+            self.round_trips += 1
+            if current is None:
+                stored = self.driver.add(key, value, ttl)
+            else:
+                stored = bool(self.driver.cas(key, value, token, ttl))
+            if stored:
+                return True
+        return False
+
     def delete_many(self, keys: list[str]) -> None:
         if keys:
             self._call("delete", lambda: self.driver.delete_many(keys), None)
@@ -104,9 +144,14 @@ class Cache:
         return found, count
 
     def health(self) -> dict[str, object]:
-        """Asks the server even while bypassed: health reports what is true now."""
-        self._down_until = 0.0
-        status = "ok" if self._call("ping", self._ping, False) else "unavailable"
+        """Asks the server even while bypassed (health reports what is true now), but leaves
+        the bypass as it is: only the cache's own users decide to trust it again."""
+        try:
+            self.driver.ping()
+            status = "ok"
+        except Exception as exc:  # noqa: BLE001 - a failing cache is what we report
+            status = "unavailable"
+            logs.warning_throttled("cache-ping", "cache ping failed", error=type(exc).__name__)
         return {
             "status": status,
             "driver": self.name,
@@ -114,10 +159,6 @@ class Cache:
             "misses": self.misses,
             "errors": self.errors,
         }
-
-    def _ping(self) -> bool:
-        self.driver.ping()
-        return True
 
 
 @functools.cache

@@ -58,11 +58,28 @@ class MemcachedDriver:
     def add(self, key: str, value: bytes, ttl: int) -> bool:
         return bool(self.client.add(key, value, expire=ttl, noreply=False))
 
+    def gets(self, key: str) -> tuple[bytes | None, bytes | None]:
+        value, token = self.client.gets(key)
+        if value is False:  # HashClient with every server dead
+            raise ConnectionError("no memcached server answered")
+        return value, token
+
+    def cas(self, key: str, value: bytes, token: bytes, ttl: int) -> bool | None:
+        """True: stored; False: changed since `gets`; None: gone."""
+        result = self.client.cas(key, value, token, expire=ttl, noreply=False)
+        return None if result is None else bool(result)
+
     def delete_many(self, keys: list[str]) -> None:
         self.client.delete_many(keys, noreply=False)
 
     def incr(self, key: str, delta: int, ttl: int) -> int:
-        """Atomic across processes: add the key if new, then incr it on the server."""
+        """Atomic across processes: add the key if new, then incr it on the server.
+
+        A negative delta is a `decr` (memcached stops at zero); a missing key stays missing.
+        """
+        if delta < 0:
+            left = self.client.decr(key, -delta, noreply=False)
+            return int(left or 0)
         value = self.client.incr(key, delta, noreply=False)
         if value is None:  # NOT_FOUND: create it, then count
             self.client.add(key, b"0", expire=ttl, noreply=False)

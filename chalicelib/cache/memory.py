@@ -1,19 +1,23 @@
-"""The in-process cache: a bounded LRU dictionary with expiry times."""
+"""The in-process cache: a bounded LRU dictionary with expiry times and cas tokens."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import OrderedDict
 
 
 class MemoryDriver:
+    """Same semantics as memcached: `add` only if absent, `cas` only if unchanged since `gets`."""
+
     def __init__(self, max_items: int = 10_000) -> None:
         self.max_items = max_items
-        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[float, bytes, int]] = OrderedDict()
         self._lock = threading.Lock()
+        self._tokens = itertools.count(1)
 
-    def _live(self, key: str, now: float) -> bytes | None:
+    def _item(self, key: str, now: float) -> tuple[float, bytes, int] | None:
         item = self._items.get(key)
         if item is None:
             return None
@@ -21,10 +25,14 @@ class MemoryDriver:
             del self._items[key]
             return None
         self._items.move_to_end(key)
-        return item[1]
+        return item
 
-    def _store(self, key: str, value: bytes, ttl: int) -> None:
-        self._items[key] = (time.monotonic() + ttl, value)
+    def _live(self, key: str, now: float) -> bytes | None:
+        item = self._item(key, now)
+        return None if item is None else item[1]
+
+    def _store(self, key: str, value: bytes, ttl: int, expiry: float | None = None) -> None:
+        self._items[key] = (expiry or time.monotonic() + ttl, value, next(self._tokens))
         self._items.move_to_end(key)
         while len(self._items) > self.max_items:
             self._items.popitem(last=False)
@@ -47,17 +55,35 @@ class MemoryDriver:
             self._store(key, value, ttl)
             return True
 
+    def gets(self, key: str) -> tuple[bytes | None, int | None]:
+        with self._lock:
+            item = self._item(key, time.monotonic())
+        return (None, None) if item is None else (item[1], item[2])
+
+    def cas(self, key: str, value: bytes, token: int, ttl: int) -> bool | None:
+        """True: stored; False: changed since `gets`; None: gone."""
+        with self._lock:
+            item = self._item(key, time.monotonic())
+            if item is None:
+                return None
+            if item[2] != token:
+                return False
+            self._store(key, value, ttl)
+            return True
+
     def delete_many(self, keys: list[str]) -> None:
         with self._lock:
             for key in keys:
                 self._items.pop(key, None)
 
     def incr(self, key: str, delta: int, ttl: int) -> int:
+        """Like memcached: never below zero."""
         with self._lock:
-            current = self._live(key, time.monotonic())
-            value = int(current or b"0") + delta
-            expiry = self._items[key][0] if current is not None else time.monotonic() + ttl
-            self._items[key] = (expiry, str(value).encode())
+            item = self._item(key, time.monotonic())
+            if item is None and delta < 0:
+                return 0
+            value = max(0, int(item[1] if item else b"0") + delta)
+            self._store(key, str(value).encode(), ttl, item[0] if item else None)
             return value
 
     def get_many_incr(

@@ -110,6 +110,19 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             "CREATE INDEX tasks_updated ON tasks (updated_us)",
         ],
     ),
+    (
+        6,
+        [
+            # Cache writes that could not be delivered (chalicelib/filecache.py), replayed
+            # into the cache before it is trusted again.
+            """CREATE TABLE cache_dirty (
+                file_id VARCHAR(40) NOT NULL,
+                version BIGINT NOT NULL,
+                created_us BIGINT NOT NULL,
+                PRIMARY KEY (file_id, version)
+            )""",
+        ],
+    ),
 ]
 
 _LOCK = {

@@ -1,0 +1,210 @@
+"""The file cache: entries only move forward, and writes the cache missed are replayed.
+
+`tf:m:<id>` holds a file's metadata (JSON, with its version), `tf:b:<id>` the sha256 of a
+body followed by the body. Order between metadata entries:
+
+- a full entry is ordered by its version (+1 on every write of the file);
+- a tombstone (`-`, the file was deleted) is newer than every version: ids are never reused;
+- a marker `~<version>` says "version <version> exists, but not here": readers go to the
+  database and may replace it with a full entry of that version or newer.
+
+Every write to `tf:m:` is a compare-and-swap (`Cache.set_forward`), by writers after
+commit and by readers after a database read alike, so a writer that committed first but
+reaches the cache last cannot put an older entry back, and a delete cannot be undone. A
+body entry is served only when its sha256 is the one in the metadata served with it, so
+a body entry needs no order of its own.
+
+A write the cache did not take (down, bypassed, contended) is recorded in the database
+(`cache_dirty`). A process serves cache entries only within CACHE_CHECK_SECONDS of a check
+that found nothing to replay; any cache error ends that trust. A check writes a marker
+(or a tombstone) forward for each recorded write, then forgets the record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any, Literal
+
+from chalicelib import clock, config, logs, pauses
+from chalicelib.cache import Cache, cache
+from chalicelib.db import database
+from chalicelib.errors import BackendUnavailable
+
+TOMBSTONE = b"-"
+DELETED = 2**62  # the order of a tombstone: newer than every version
+REPLAY_BATCH = 500
+_ID = re.compile(r"[0-9a-f]{32}")
+
+SQL_DIRTY_MARK = (
+    "INSERT INTO cache_dirty (file_id, version, created_us) VALUES (:id, :v, :now)"
+    " ON CONFLICT (file_id, version) DO NOTHING"
+)
+SQL_DIRTY = f"SELECT file_id, version FROM cache_dirty ORDER BY created_us LIMIT {REPLAY_BATCH}"
+SQL_DIRTY_DONE = "DELETE FROM cache_dirty WHERE file_id = :id AND version <= :v"
+
+Entry = dict[str, Any] | Literal["deleted"] | None
+
+
+def meta_key(file_id: str) -> str:
+    return f"tf:m:{file_id}"
+
+
+def body_key(file_id: str) -> str:
+    return f"tf:b:{file_id}"
+
+
+def is_id(value: str) -> bool:
+    """Ids are 32 hex digits; anything else names no file and never reaches the cache."""
+    return len(value) == 32 and _ID.fullmatch(value) is not None
+
+
+def read_cache_keys(file_id: str) -> list[str]:
+    return [meta_key(file_id), body_key(file_id)] if is_id(file_id) else []
+
+
+def metadata_cache_keys(file_id: str) -> list[str]:
+    return [meta_key(file_id)] if is_id(file_id) else []
+
+
+def encode(fields: dict[str, Any]) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def order(raw: bytes) -> tuple[int, int]:
+    """(version, rank): a full entry outranks the marker of its own version."""
+    try:
+        if raw == TOMBSTONE:
+            return DELETED, 1
+        if raw[:1] == b"~":
+            return int(raw[1:]), 0
+        return int(json.loads(raw)["version"]), 1
+    except (ValueError, KeyError, TypeError):
+        return -1, 0  # unreadable: anything replaces it
+
+
+def _forward(file_id: str, raw: bytes) -> bool:
+    mine = order(raw)
+    return cache().set_forward(meta_key(file_id), raw, lambda current: order(current) < mine)
+
+
+# --- writers ----------------------------------------------------------------
+
+
+def written(fields: dict[str, Any], body: bytes | None = None) -> None:
+    """After commit: move the entry forward to this version, or record that it could not.
+
+    With no body (a rename) the cached body stays: it is checked against the sha256 anyway.
+    """
+    pauses.point("filecache.written")
+    file_id = str(fields["id"])
+    if not _forward(file_id, encode(fields)):
+        _mark_dirty(file_id, int(fields["version"]))
+        return
+    if body is None:
+        return
+    if len(body) <= config.cache_body_max_bytes():
+        cache().set_many({body_key(file_id): str(fields["sha256"]).encode() + body})
+    else:
+        cache().delete_many([body_key(file_id)])
+
+
+def deleted(file_id: str) -> None:
+    """After commit: a tombstone, newer than any entry a slow reader or writer still holds."""
+    if not _forward(file_id, TOMBSTONE):
+        _mark_dirty(file_id, DELETED)
+        return
+    cache().delete_many([body_key(file_id)])
+
+
+def _mark_dirty(file_id: str, version: int) -> None:
+    """Record a write the cache missed; this process checks before it serves entries again."""
+    cache().trusted_until = 0.0
+    try:
+        database().execute(SQL_DIRTY_MARK, id=file_id, v=version, now=clock.now_us())
+    except BackendUnavailable as exc:
+        # Committed, but neither the cache nor the record took it: CACHE_TTL_SECONDS bounds it.
+        logs.error("cache write not recorded", file_id=file_id, error=exc.detail)
+
+
+# --- readers ----------------------------------------------------------------
+
+
+def cached(file_id: str, hits: dict[str, bytes]) -> Entry:
+    """The metadata fields the cache holds for the file, "deleted", or None (ask the database)."""
+    raw = hits.get(meta_key(file_id))
+    if raw is None or raw[:1] == b"~" or not usable():
+        return None
+    if raw == TOMBSTONE:
+        return "deleted"
+    fields: dict[str, Any] = json.loads(raw)
+    return fields
+
+
+def cached_body(file_id: str, sha256: str, hits: dict[str, bytes]) -> bytes | None:
+    raw = hits.get(body_key(file_id))
+    if raw is not None and raw[:64] == sha256.encode():
+        return raw[64:]
+    return None
+
+
+def read_through(fields: dict[str, Any]) -> None:
+    """A database read, offered to the cache: taken only if nothing as new is there."""
+    _forward(str(fields["id"]), encode(fields))
+
+
+def read_through_body(file_id: str, sha256: str, body: bytes, hits: dict[str, bytes]) -> None:
+    """A body read from storage; it replaces a cached body of another sha256."""
+    if len(body) > config.cache_body_max_bytes():
+        return
+    value = sha256.encode() + body
+    if body_key(file_id) in hits:
+        cache().set_many({body_key(file_id): value})
+    else:
+        cache().add(body_key(file_id), value)
+
+
+# --- trust --------------------------------------------------------------------
+
+
+def usable() -> bool:
+    """Whether entries fetched from the cache may be served now.
+
+    Outside a fresh check this answers False (the entries in hand were fetched before the
+    check) and checks: replays what the database records as missed, then trusts the cache
+    for CACHE_CHECK_SECONDS. A bypassed cache is not checked until it answers again.
+    """
+    store = cache()
+    if time.monotonic() < store.trusted_until:
+        return True
+    if not store.bypassed():
+        replay(store)
+    return False
+
+
+def replay(store: Cache | None = None) -> bool:
+    """Deliver every recorded write the cache missed; True if the cache is trusted now."""
+    store = store or cache()
+    started, errors = time.monotonic(), store.errors
+    db = database()
+    try:
+        for _batch in range(10):
+            rows = db.query(SQL_DIRTY)
+            for row in rows:
+                version = int(row["version"])
+                raw = TOMBSTONE if version >= DELETED else b"~%d" % version
+                if not _forward(str(row["file_id"]), raw):
+                    return False
+                db.execute(SQL_DIRTY_DONE, id=row["file_id"], v=version)
+            if len(rows) < REPLAY_BATCH:
+                break
+        else:
+            return False  # still more: the next check goes on
+    except BackendUnavailable as exc:
+        logs.warning_throttled("cache-replay", "cache check failed", error=exc.detail)
+        return False
+    if store.errors != errors:
+        return False
+    store.trusted_until = started + config.get_float("CACHE_CHECK_SECONDS", 2.0)
+    return True
