@@ -37,7 +37,7 @@ BUILD = ROOT / "build" / "bench"
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(BENCH), str(ROOT / "tools")]
 
 from events import Context, create_file_event, get_file_event  # noqa: E402
-from tls import HttpsMoto, tls_only  # noqa: E402
+from tls import HttpsMoto  # noqa: E402
 
 from servers import AWS_ENV, MemcachedServer, PostgresServer  # noqa: E402
 
@@ -165,13 +165,13 @@ def start_backends() -> Backends:
     import boto3
 
     log("starting PostgreSQL (TLS only), memcached and moto (HTTPS)")
-    postgres, memcached, moto = PostgresServer(), MemcachedServer(), HttpsMoto()
+    postgres, memcached, moto = PostgresServer(tls_only=True), MemcachedServer(), HttpsMoto()
     postgres.start()
-    tls_only(postgres)
     memcached.start()
     moto.start()
-    # As RDS: TLS required, the certificate not verified (sslmode=require).
-    database_url = postgres.create_database("textfiles_bench") + "?sslmode=require"
+    # As RDS: TLS required, the certificate not verified (the URL says sslmode=require).
+    database_url = postgres.create_database("textfiles_bench")
+    assert "sslmode=require" in database_url
     aws = {k: v for k, v in LAMBDA_ENV.items() if k.startswith("AWS_") and "LAMBDA" not in k}
     session = boto3.session.Session(
         aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],

@@ -1,14 +1,12 @@
-"""TLS for the bench's backends, as in production: moto over HTTPS, PostgreSQL TLS-only.
+"""moto over HTTPS for the bench and `make load`, as AWS's endpoints are in production.
 
-AWS endpoints in Lambda are HTTPS and RDS is reached with ``sslmode=require``; the bench
-pays the same handshakes. The certificate is self-signed for 127.0.0.1 and handed to the
-measured processes as ``AWS_CA_BUNDLE`` (botocore and the read path both honour it), so
-certificates are verified as in production.
+The certificate is self-signed for 127.0.0.1 and handed to the measured processes as
+``AWS_CA_BUNDLE`` (botocore and the read path both honour it), so it is verified as AWS's
+would be. PostgreSQL's TLS-only server is ``PostgresServer(tls_only=True)`` (tests/servers.py).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -16,9 +14,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-from servers import HOST, PostgresServer, ServerUnavailable, free_port
+from servers import HOST, ServerUnavailable, free_port
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:
@@ -73,26 +70,3 @@ class HttpsMoto:
             self._proc.wait(timeout=10)
             self._proc = None
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def tls_only(server: PostgresServer) -> None:
-    """TLS on, and every clear-text connection refused (a bench-local stand-in until
-    tests/servers.py offers ``PostgresServer(tls_only=True)``)."""
-    data = server.data_dir
-    cert, key = make_certificate(data)
-    cert.rename(data / "server.crt")
-    key.rename(data / "server.key")
-    os.chmod(data / "server.key", 0o600)
-    if os.geteuid() == 0:
-        for name in ("server.crt", "server.key"):
-            shutil.chown(data / name, "postgres", "postgres")
-    hba = data / "pg_hba.conf"
-    hba.write_text("hostnossl all all all reject\n" + hba.read_text())
-    import pg8000.native
-
-    conn: Any = pg8000.native.Connection("postgres", host=HOST, port=server.port, ssl_context=False)
-    try:
-        conn.run("ALTER SYSTEM SET ssl = on")
-        conn.run("SELECT pg_reload_conf()")
-    finally:
-        conn.close()
