@@ -13,6 +13,7 @@ import base64
 import hashlib
 import http.client
 import json
+import os
 import re
 import socket
 import ssl
@@ -63,16 +64,17 @@ class FlexibleChecksumError(TransportError): ...
 
 
 def _ssl_context(ca_bundle: str) -> ssl.SSLContext:
-    """Verifying context; certificates from the hashed directory are read only as needed."""
+    """A verifying context. Where the system keeps a hashed certificate directory, OpenSSL
+    reads the certificates it needs from it one by one instead of parsing the whole bundle."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if ca_bundle:
         context.load_verify_locations(cafile=ca_bundle)
+        return context
+    capath = ssl.get_default_verify_paths().capath
+    if capath and any(name.endswith(".0") for name in os.listdir(capath)):
+        context.load_verify_locations(capath=capath)
     else:
-        paths = ssl.get_default_verify_paths()
-        if paths.capath:
-            context.load_verify_locations(capath=paths.capath)
-        if paths.cafile or not paths.capath:
-            context.load_default_certs()
+        context.load_default_certs()
     return context
 
 
@@ -94,6 +96,7 @@ class SignedClient:
         self.credentials, self.timeout, self.max_attempts = credentials, timeout, max_attempts
         self.ca_bundle = ca_bundle
         self.quota = sigv4.RetryQuota()
+        self.calls = 0  # API calls made (retries not counted), for the bench
         self.sleep: Callable[[float], None] = time.sleep
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
@@ -146,6 +149,7 @@ class SignedClient:
         parse_error: Callable[[int, dict[str, str], bytes], tuple[str, str]],
     ) -> tuple[int, dict[str, str], bytes]:
         spent = 0
+        self.calls += 1
         for attempt in range(1, self.max_attempts + 1):
             error: Exception
             try:

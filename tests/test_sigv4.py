@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -300,3 +301,15 @@ def test_reply_checksum_is_checked(scripted: Any) -> None:
     with pytest.raises(FlexibleChecksumError):
         client.get_object(Bucket="b", Key="k")
     assert client.get_object(Bucket="b", Key="k")["Body"].read() == b"multipart"
+
+
+def test_https_verifies_certificates_without_parsing_the_whole_store() -> None:
+    import ssl
+
+    from chalicelib.aws_http import _ssl_context
+
+    context = _ssl_context("")
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    capath = ssl.get_default_verify_paths().capath
+    if capath and any(n.endswith(".0") for n in os.listdir(capath)):
+        assert context.cert_store_stats()["x509_ca"] == 0, "certificates are read on demand"
