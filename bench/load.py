@@ -15,7 +15,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 
+from relay import Relay  # noqa: E402
 from tls import HttpsMoto  # noqa: E402
 
 from servers import AWS_ENV, HOST, MemcachedServer, PostgresServer, free_port  # noqa: E402
@@ -37,77 +37,6 @@ SECONDS = float(os.environ.get("LOAD_SECONDS", "20"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "4"))
 SEED_FILES = 50
 MIX = [("get", 70), ("list", 10), ("create", 10), ("replace", 10)]
-
-
-class CountingRelay:
-    """A TCP relay in front of memcached that counts the client's request writes (round trips)."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.trips = 0
-        self._lock = threading.Lock()
-        self._listener = socket.create_server((HOST, 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.upstream)
-            for args in ((client, upstream, True), (upstream, client, False)):
-                threading.Thread(target=self._pump, args=args, daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, count: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                if count:
-                    with self._lock:
-                        self.trips += 1
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                sock.close()
-
-    def close(self) -> None:
-        self._listener.close()
-
-
-def relay_process(upstream_port: int, count_file: Path) -> None:
-    """The relay in a process of its own (no GIL shared with the clients), its count in a file."""
-    relay = CountingRelay((HOST, upstream_port))
-    print(relay.port, flush=True)
-    partial = count_file.with_suffix(".partial")
-    while True:
-        partial.write_text(str(relay.trips))
-        partial.replace(count_file)  # atomic: a reader never sees a half-written count
-        time.sleep(0.05)
-
-
-class Relay:
-    """The counting relay's process: its port, and the round trips it has seen."""
-
-    def __init__(self, upstream_port: int, folder: Path) -> None:
-        self.count_file = folder / "cache-trips"
-        self._proc = subprocess.Popen(
-            [sys.executable, __file__, "relay", str(upstream_port), str(self.count_file)],
-            stdout=subprocess.PIPE,
-        )
-        assert self._proc.stdout is not None
-        self.port = int(self._proc.stdout.readline())
-
-    @property
-    def trips(self) -> int:
-        time.sleep(0.2)  # the file is rewritten every 50 ms
-        return int(self.count_file.read_text())
-
-    def close(self) -> None:
-        self._proc.terminate()
-        self._proc.wait(timeout=10)
 
 
 def statements(log: Path) -> tuple[int, int]:
@@ -220,6 +149,68 @@ def report(
     return summary
 
 
+def log_every_statement(postgres: PostgresServer) -> Path:
+    import pg8000.native
+
+    admin = pg8000.native.Connection("postgres", host=HOST, port=postgres.port, ssl_context=False)
+    admin.run("ALTER SYSTEM SET log_statement = 'all'")
+    admin.run("SELECT pg_reload_conf()")
+    admin.close()
+    return Path(str(postgres.base_dir)) / "log"
+
+
+def app_env(database: str, cache_port: int, moto: HttpsMoto) -> dict[str, str]:
+    import boto3
+
+    boto3.client(
+        "s3", endpoint_url=moto.endpoint, region_name="us-east-1", verify=str(moto.cert),
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ).create_bucket(Bucket="textfiles-load")  # fmt: skip
+    return {
+        **os.environ, **AWS_ENV,
+        "DATABASE_URL": database + "?sslmode=disable",
+        "MEMCACHED_SERVERS": f"{HOST}:{cache_port}",
+        "FILES_BUCKET": "textfiles-load",
+        "AWS_ENDPOINT_URL": moto.endpoint,
+        "AWS_CA_BUNDLE": str(moto.cert),
+        "RATE_LIMIT_PER_WINDOW": "1000000000",
+        "QUOTA_MAX_FILES": "1000000000",
+        "QUOTA_MAX_BYTES": str(1 << 40),
+        "LOG_LEVEL": "warning",
+        # chalice local serves every client in one process (Lambda: one request per
+        # process): its memcached reads wait for the GIL behind other requests.
+        "MEMCACHED_TIMEOUT_SECONDS": "2",
+    }  # fmt: skip
+
+
+def seed(base: str, env: dict[str, str]) -> tuple[str, list[str]]:
+    """A key made by the admin CLI, and SEED_FILES files made through the API."""
+    key = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "chalicelib.admin", "key", "load"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    ids = []
+    for n in range(SEED_FILES):
+        _, reply = request(base, key, "POST", f"/files?name=seed-{n}.txt", b"seed\n" * 40)
+        ids.append(json.loads(reply)["id"])
+    return key, ids
+
+
+def measure(base: str, env: dict[str, str], log: Path, relay: Relay) -> dict[str, Any]:
+    key, ids = seed(base, env)
+    before_db, before_trips = statements(log), relay.trips
+    print(f"load: {CLIENTS} clients for {SECONDS:.0f} s against {base}", file=sys.stderr)
+    results = drive(base, key, ids)
+    after_db, after_trips = statements(log), relay.trips
+    db = (after_db[0] - before_db[0], after_db[1] - before_db[1])
+    summary = report(results, db, after_trips - before_trips)
+    try:
+        summary["health"] = json.loads(urllib.request.urlopen(f"{base}/health").read())
+    except urllib.error.HTTPError as exc:
+        summary["health"] = json.loads(exc.read())
+    return summary
+
+
 def main() -> int:
     postgres, memcached, moto = PostgresServer(), MemcachedServer(), HttpsMoto()
     app: subprocess.Popen[bytes] | None = None
@@ -228,59 +219,12 @@ def main() -> int:
         for server in (postgres, memcached, moto):
             server.start()
         database = postgres.create_database("textfiles_load")
-        assert postgres.base_dir is not None
-        postgres_log = postgres.base_dir / "log"
-        import pg8000.native
-
-        admin = pg8000.native.Connection(
-            "postgres", host=HOST, port=postgres.port, ssl_context=False
-        )
-        admin.run("ALTER SYSTEM SET log_statement = 'all'")
-        admin.run("SELECT pg_reload_conf()")
-        admin.close()
-        relay = Relay(memcached.address[1], postgres.base_dir)
-        import boto3
-
-        boto3.client(
-            "s3", endpoint_url=moto.endpoint, region_name="us-east-1", verify=str(moto.cert),
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-        ).create_bucket(Bucket="textfiles-load")  # fmt: skip
-        env = {
-            **os.environ, **AWS_ENV,
-            "DATABASE_URL": database + "?sslmode=disable",
-            "MEMCACHED_SERVERS": f"{HOST}:{relay.port}",
-            "FILES_BUCKET": "textfiles-load",
-            "AWS_ENDPOINT_URL": moto.endpoint,
-            "AWS_CA_BUNDLE": str(moto.cert),
-            "RATE_LIMIT_PER_WINDOW": "1000000000",
-            "QUOTA_MAX_FILES": "1000000000",
-            "QUOTA_MAX_BYTES": str(1 << 40),
-            "LOG_LEVEL": "warning",
-            # chalice local serves every client in one process (Lambda: one request per
-            # process): its memcached reads wait for the GIL behind other requests.
-            "MEMCACHED_TIMEOUT_SECONDS": "2",
-        }  # fmt: skip
+        log = log_every_statement(postgres)
+        relay = Relay(memcached.address[1], log.parent)
+        env = app_env(database, relay.port, moto)
         port = free_port()
-        app = start_app(env, port, postgres_log.with_name("make-run.log"))
-        base = f"http://{HOST}:{port}"
-        key = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "python"), "-m", "chalicelib.admin", "key", "load"],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
-        ).stdout.strip().splitlines()[-1]  # fmt: skip
-        ids = []
-        for n in range(SEED_FILES):
-            _, reply = request(base, key, "POST", f"/files?name=seed-{n}.txt", b"seed\n" * 40)
-            ids.append(json.loads(reply)["id"])
-        before_db, before_trips = statements(postgres_log), relay.trips
-        print(f"load: {CLIENTS} clients for {SECONDS:.0f} s against {base}", file=sys.stderr)
-        results = drive(base, key, ids)
-        after_db, after_trips = statements(postgres_log), relay.trips
-        db = (after_db[0] - before_db[0], after_db[1] - before_db[1])
-        summary = report(results, db, after_trips - before_trips)
-        try:
-            summary["health"] = json.loads(urllib.request.urlopen(f"{base}/health").read())
-        except urllib.error.HTTPError as exc:
-            summary["health"] = json.loads(exc.read())
+        app = start_app(env, port, log.with_name("make-run.log"))
+        summary = measure(f"http://{HOST}:{port}", env, log, relay)
     finally:
         if app is not None:
             os.killpg(app.pid, signal.SIGTERM)
@@ -295,6 +239,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["relay"]:
-        relay_process(int(sys.argv[2]), Path(sys.argv[3]))
     raise SystemExit(main())

@@ -105,6 +105,25 @@ def signing_key(secret_key: str, day: str, region: str, service: str) -> bytes:
     return _hmac(_hmac(_hmac(k, region), service), "aws4_request")
 
 
+def _canonical_request(
+    method: str, url: str, headers: dict[str, str], body: bytes, service: str
+) -> tuple[str, str]:
+    """The canonical request and its signed-header list; S3 gets X-Amz-Content-SHA256."""
+    payload = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    parts = urlsplit(url)
+    if service == "s3":
+        headers["X-Amz-Content-SHA256"] = payload
+        path = parts.path or "/"
+    else:
+        payload = headers.get("X-Amz-Content-SHA256", payload)
+        path = quote(_remove_dot_segments(parts.path), safe="/~")
+    header_lines, signed = _canonical_headers(headers, url)
+    canonical = "\n".join(
+        [method.upper(), path, canonical_query(parts.query), header_lines, signed, payload]
+    )
+    return canonical, signed
+
+
 def sign(
     method: str,
     url: str,
@@ -127,18 +146,7 @@ def sign(
     out["X-Amz-Date"] = amz_date
     if token:
         out["X-Amz-Security-Token"] = token
-    payload = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
-    parts = urlsplit(url)
-    if service == "s3":
-        out["X-Amz-Content-SHA256"] = payload
-        path = parts.path or "/"
-    else:
-        payload = out.get("X-Amz-Content-SHA256", payload)
-        path = quote(_remove_dot_segments(parts.path), safe="/~")
-    header_lines, signed = _canonical_headers(out, url)
-    canonical = "\n".join(
-        [method.upper(), path, canonical_query(parts.query), header_lines, signed, payload]
-    )
+    canonical, signed = _canonical_request(method, url, out, body, service)
     scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
     to_sign = "\n".join(
         ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
@@ -150,11 +158,6 @@ def sign(
         f"SignedHeaders={signed}, Signature={signature}"
     )
     return out
-
-
-def query_string(params: list[tuple[str, str]]) -> str:
-    """A query string encoded the way botocore serialises one (RFC 3986 unreserved kept)."""
-    return "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in params)
 
 
 # --- botocore's standard retry mode (botocore.retries.standard) -----------------------

@@ -190,20 +190,21 @@ def _resume_collection() -> None:
     gc.enable()
 
 
+def _first_event(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """app.py pauses collection in Lambda; a first event that is not HTTP (a task may run
+    for minutes) resumes it before it runs; access_log does so after an HTTP answer."""
+    if not gc.isenabled():
+        _resume_collection()
+    return get_response(event)
+
+
 def install(app: Chalice) -> None:
     """Log one JSON line per request: id, tenant, method, route, status, latency."""
     app.log.handlers[:] = [_JsonLines()]
     app.log.propagate = False
 
-    def first_event(event: Any, get_response: Callable[[Any], Any]) -> Any:
-        """app.py pauses collection in Lambda; a first event that is not HTTP (a task may
-        run for minutes) resumes it before it runs; access_log does after an HTTP answer."""
-        if not gc.isenabled():
-            _resume_collection()
-        return get_response(event)
-
     for kind in _OTHER_EVENTS:
-        app.register_middleware(first_event, kind)
+        app.register_middleware(_first_event, kind)
 
     @app.middleware("http")
     def access_log(event: Request, get_response: Callable[[Request], Response]) -> Response:

@@ -213,36 +213,16 @@ def render(stage: str, outputs: dict[str, str], out: Path, root: Path = ROOT) ->
     for name, document in policies(config, stage, outputs, root).items():
         _write(project / ".chalice" / name, document)
     functions = app_functions(project)
-    template = merge_template(
-        config["app_name"], stage, functions, stage_limits(stage, root), sqs_functions(project)
-    )
+    limits, sqs = stage_limits(stage, root), sqs_functions(project)
+    template = merge_template(config["app_name"], stage, functions, limits, sqs)
     _write(out / "merge.json", merge(template, architectures(functions)))
     return project
 
 
-# --- arm64 (Graviton) -----------------------------------------------------------------------
-# Chalice cannot set a function's architecture: the packaged template gets it from the merge
-# template, and `make deploy` sets it after `chalice deploy` (`lambda-functions` below). The
-# package is pure Python, so the same zip runs on both.
-ARCHITECTURE = "arm64"
-
-
 def architectures(functions: list[str]) -> dict[str, Any]:
-    """The merge-template part that runs every function on arm64."""
-    return {
-        "Resources": {
-            logical_id(f): {"Properties": {"Architectures": [ARCHITECTURE]}} for f in functions
-        }
-    }
-
-
-def deployed_functions(deployed: dict[str, Any]) -> list[str]:
-    """The ARNs of the functions `chalice deploy` made (from its state file)."""
-    return [
-        str(resource["lambda_arn"])
-        for resource in deployed.get("resources", [])
-        if resource.get("resource_type") == "lambda_function" and resource.get("lambda_arn")
-    ]
+    """arm64 for every function (Chalice cannot set it; `make deploy` uses lambda-functions)."""
+    arm64 = {"Properties": {"Architectures": ["arm64"]}}
+    return {"Resources": {logical_id(f): arm64 for f in functions}}
 
 
 def stage_patch(stage: str, root: Path = ROOT) -> list[dict[str, str]]:
@@ -302,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "output":
             print(load_outputs(args.outputs)[args.name])
         elif args.command == "lambda-functions":
-            print("\n".join(deployed_functions(json.loads(args.deployed.read_text()))))
+            deployed = json.loads(args.deployed.read_text()).get("resources", [])
+            print("\n".join(r["lambda_arn"] for r in deployed if "lambda_arn" in r))
         elif args.command == "sqs-mappings":
             maximum = stage_limits(args.stage)["sqs_maximum_concurrency"]
             for uuid in sqs_mapping_uuids(json.loads(args.deployed.read_text())):
