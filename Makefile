@@ -8,7 +8,7 @@ DATA_DIR ?= $(CURDIR)/.data
 TENANT ?= dev
 export DATA_DIR PORT
 
-.PHONY: run key schedule test check format clean deps services
+.PHONY: run key schedule test check format clean deps services cli
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,18 @@ services:
 	    echo "installing memcached (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq memcached >/dev/null; \
 	  else echo "memcached is missing: install it (apt-get install memcached)"; fi; }
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium for the browser tests (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: install it (apt-get install chromium)"; fi; }
+
+# The command-line client (cli/, its own package): `textfiles` in .venv/bin, editable.
+$(VENV)/.cli-installed: cli/pyproject.toml | $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ./cli
+	touch $@
+
+cli: $(VENV)/.cli-installed
 
 run: deps
 	$(PY) -m chalicelib.admin migrate
@@ -36,7 +48,7 @@ NAME ?= daily_purge
 schedule: deps
 	$(PY) -m chalicelib.admin run-schedule $(NAME)
 
-test: deps services
+test: deps services cli
 	$(PY) -m pytest -q
 
 check: deps

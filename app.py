@@ -16,6 +16,7 @@ from chalice.app import Chalice, Response  # after the pause, on purpose
 from chalicelib import web
 from chalicelib.ops_api import ops
 from chalicelib.tasks_api import bp as tasks
+from chalicelib.ui_api import bp as ui
 
 # Use cases are imported inside the handlers that need them: a cold start loads only what
 # its first request uses (docs/bench.md).
@@ -24,6 +25,7 @@ app = Chalice(app_name="textfiles")
 web.install(app)
 app.register_blueprint(tasks)  # /exports, /tasks, the task worker, the daily purge
 app.register_blueprint(ops)  # the daily health check
+app.register_blueprint(ui)  # the web page, the API reference, GET /usage
 
 
 @app.route("/files", methods=["POST"], content_types=["text/plain"])

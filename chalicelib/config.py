@@ -188,8 +188,9 @@ def purge_batch() -> int:
 
 
 def purge_orphan_grace_seconds() -> int:
-    """A body without a row is removed only once older than this (an upload may be on its way)."""
-    return get_int("PURGE_ORPHAN_GRACE_SECONDS", 3600)
+    """A body without a row is removed only once older than this (an upload may be on its way,
+    or a write whose outcome was unknown may still be settling)."""
+    return get_int("PURGE_ORPHAN_GRACE_SECONDS", 86_400)
 
 
 def task_retention_days() -> int:
@@ -200,3 +201,29 @@ def task_retention_days() -> int:
 def export_fetch_threads() -> int:
     """Bodies an export fetches at once (bounded: each holds a body in memory)."""
     return max(1, get_int("EXPORT_FETCH_THREADS", 8))
+
+
+# --- database timeouts and the body collector (chalicelib/db, chalicelib/garbage.py) --------
+
+
+def db_connect_timeout_seconds() -> float:
+    """How long opening a database connection may take (TCP, TLS, authentication)."""
+    return max(0.1, get_float("DB_CONNECT_TIMEOUT_SECONDS", 5.0))
+
+
+def db_statement_timeout_seconds() -> float:
+    """How long one statement may run: the server cancels it then, and the client gives up
+    one second later (a COMMIT whose reply does not come back in time has an unknown outcome,
+    resolved by reading the row again)."""
+    return max(0.1, get_float("DB_STATEMENT_TIMEOUT_SECONDS", 10.0))
+
+
+def garbage_grace_seconds() -> int:
+    """A replaced or deleted body is kept this long, so a reader that loaded the old row (or
+    a download link made from it) can still read it."""
+    return max(0, get_int("GARBAGE_GRACE_SECONDS", 3600))
+
+
+def garbage_batch() -> int:
+    """Bodies a write request collects after itself (the daily purge collects the rest)."""
+    return max(0, get_int("GARBAGE_BATCH", 5))

@@ -15,9 +15,12 @@ body entry is served only when its sha256 is the one in the metadata served with
 a body entry needs no order of its own.
 
 A write the cache did not take (down, bypassed, contended) is recorded in the database
-(`cache_dirty`). A process serves cache entries only within CACHE_CHECK_SECONDS of a check
-that found nothing to replay; any cache error ends that trust. A check writes a marker
-(or a tombstone) forward for each recorded write, then forgets the record.
+(`cache_dirty`). Cache entries are served only within CACHE_CHECK_SECONDS of a check
+that found nothing to replay; any cache error ends this process's trust. A check writes a
+marker (or a tombstone) forward for each recorded write, then forgets the record, and
+shares its result as `tf:clean` (the wall-clock time until which entries may be trusted):
+a process fetches it with the entries it reads, so a cold process serves a cached read
+without asking the database while some process checked less than CACHE_CHECK_SECONDS ago.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from chalicelib.db import database
 from chalicelib.errors import BackendUnavailable
 
 TOMBSTONE = b"-"
+CLEAN_KEY = "tf:clean"
 DELETED = 2**62  # the order of a tombstone: newer than every version
 REPLAY_BATCH = 500
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -61,11 +65,11 @@ def is_id(value: str) -> bool:
 
 
 def read_cache_keys(file_id: str) -> list[str]:
-    return [meta_key(file_id), body_key(file_id)] if is_id(file_id) else []
+    return [meta_key(file_id), body_key(file_id), CLEAN_KEY] if is_id(file_id) else []
 
 
 def metadata_cache_keys(file_id: str) -> list[str]:
-    return [meta_key(file_id)] if is_id(file_id) else []
+    return [meta_key(file_id), CLEAN_KEY] if is_id(file_id) else []
 
 
 def encode(fields: dict[str, Any]) -> bytes:
@@ -121,6 +125,8 @@ def deleted(file_id: str) -> None:
 def _mark_dirty(file_id: str, version: int) -> None:
     """Record a write the cache missed; this process checks before it serves entries again."""
     cache().trusted_until = 0.0
+    cache().failed_at_us = clock.now_us()
+    cache().delete_many([CLEAN_KEY])  # reachable but contended: no process trusts it longer
     try:
         database().execute(SQL_DIRTY_MARK, id=file_id, v=version, now=clock.now_us())
     except BackendUnavailable as exc:
@@ -134,7 +140,7 @@ def _mark_dirty(file_id: str, version: int) -> None:
 def cached(file_id: str, hits: dict[str, bytes]) -> Entry:
     """The metadata fields the cache holds for the file, "deleted", or None (ask the database)."""
     raw = hits.get(meta_key(file_id))
-    if raw is None or raw[:1] == b"~" or not usable():
+    if raw is None or raw[:1] == b"~" or not usable(hits):
         return None
     if raw == TOMBSTONE:
         return "deleted"
@@ -168,25 +174,47 @@ def read_through_body(file_id: str, sha256: str, body: bytes, hits: dict[str, by
 # --- trust --------------------------------------------------------------------
 
 
-def usable() -> bool:
+def usable(hits: dict[str, bytes] | None = None) -> bool:
     """Whether entries fetched from the cache may be served now.
 
-    Outside a fresh check this answers False (the entries in hand were fetched before the
-    check) and checks: replays what the database records as missed, then trusts the cache
-    for CACHE_CHECK_SECONDS. A bypassed cache is not checked until it answers again.
+    They may within CACHE_CHECK_SECONDS of a check by this process, or of one by any process
+    (`tf:clean`, fetched with the entries). Otherwise this answers False (the entries in hand
+    were fetched before the check) and checks: replays what the database records as missed,
+    then trusts the cache. A bypassed cache is not checked until it answers again.
     """
     store = cache()
     if time.monotonic() < store.trusted_until:
+        return True
+    left = _shared_trust((hits or {}).get(CLEAN_KEY), store.failed_at_us)
+    if left > 0 and not store.bypassed():
+        store.trusted_until = time.monotonic() + left
         return True
     if not store.bypassed():
         replay(store)
     return False
 
 
+def _shared_trust(raw: bytes | None, failed_at_us: int) -> float:
+    """Seconds left of the trust a check shares (0 when none, or when it may predate what
+    this process saw fail: a write it could not deliver may be newer than that check)."""
+    try:
+        until_us = int(raw or b"0")
+    except ValueError:
+        return 0.0
+    check_us = int(_check_seconds() * 1e6)
+    if until_us - check_us <= failed_at_us:
+        return 0.0
+    return min((until_us - clock.now_us()) / 1e6, _check_seconds())
+
+
+def _check_seconds() -> float:
+    return config.get_float("CACHE_CHECK_SECONDS", 2.0)
+
+
 def replay(store: Cache | None = None) -> bool:
     """Deliver every recorded write the cache missed; True if the cache is trusted now."""
     store = store or cache()
-    started, errors = time.monotonic(), store.errors
+    started, started_us, errors = time.monotonic(), clock.now_us(), store.errors
     db = database()
     try:
         for _batch in range(10):
@@ -206,5 +234,7 @@ def replay(store: Cache | None = None) -> bool:
         return False
     if store.errors != errors:
         return False
-    store.trusted_until = started + config.get_float("CACHE_CHECK_SECONDS", 2.0)
-    return True
+    store.trusted_until = started + _check_seconds()
+    until_us = started_us + int(_check_seconds() * 1e6)
+    store.set_many({CLEAN_KEY: str(until_us).encode()})
+    return store.errors == errors

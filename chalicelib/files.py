@@ -8,13 +8,16 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from dataclasses import replace as replace_dc
 from typing import Any
 
-from chalicelib import clock, config, filecache, ids, limits, logs
+from chalicelib import clock, config, filecache, garbage, ids, limits, logs, pauses
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, blobs
-from chalicelib.db import Database, IntegrityError, Row, database
+from chalicelib.db import Database, IntegrityError, OutcomeUnknown, Row, database
 from chalicelib.errors import (
     BackendUnavailable,
     BadRequest,
@@ -22,7 +25,6 @@ from chalicelib.errors import (
     NotFound,
     NotPlaintext,
     PreconditionFailed,
-    QuotaExceeded,
     TooLarge,
 )
 
@@ -31,6 +33,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 MAX_QUERY = 1000  # characters of q
 MAX_TERMS = 32  # words of q
+READ_ATTEMPTS = 3  # rows followed when a body is gone under a reader
 _WORD = re.compile(r"\w+")
 # The cache keys a request prefetches with its key lookup (app.py, bench/).
 is_id = filecache.is_id
@@ -39,6 +42,7 @@ read_cache_keys, metadata_cache_keys = filecache.read_cache_keys, filecache.meta
 
 COLUMNS = "id, tenant_id, name, size, sha256, version, blob_key, created_us, updated_us, expires_us"
 SQL_GET = f"SELECT {COLUMNS} FROM files WHERE id = :id AND tenant_id = :t AND expires_us > :now"
+SQL_BLOB_KEY = "SELECT blob_key FROM files WHERE id = :id"
 SQL_INSERT = (
     f"INSERT INTO files ({COLUMNS}) VALUES"
     " (:id, :t, :name, :size, :sha256, :version, :blob_key, :created, :updated, :expires)"
@@ -208,12 +212,51 @@ def _index(db: Database, file_id: str, body: bytes, replace: bool) -> None:
 
 
 def drop_blobs(keys: list[str]) -> None:
-    """Delete bodies no row points at any more; a failure leaves an orphan the purge removes."""
+    """Delete bodies no row ever pointed at; a failure leaves an orphan the purge removes."""
     for key in keys:
         try:
             blobs().delete(key)
         except BackendUnavailable as exc:
             logs.warning("orphan body left for the purge", blob_key=key, error=exc.detail)
+
+
+@contextmanager
+def _new_body(tenant: Tenant, file_id: str, body: bytes) -> Iterator[str]:
+    """Store a new body for a write of `file_id`'s row and yield its key.
+
+    The one cleanup of a failed write: the body is deleted again only when it is certain
+    that no committed row references it. A write whose outcome stayed unknown (the
+    database could not be asked) leaves it to the purge, which checks the database first.
+    """
+    key = _new_blob_key(tenant, file_id)
+    blobs().put(key, body)
+    try:
+        yield key
+    except OutcomeUnknown as exc:
+        logs.warning("new body left for the purge: outcome unknown", blob_key=key, error=exc.detail)
+        raise
+    except BaseException:
+        drop_blobs([key])
+        raise
+
+
+def _settled(db: Database, outcome: OutcomeUnknown, file_id: str, blob_key: str) -> None:
+    """After a COMMIT whose reply was lost: return if it committed the row pointing at
+    `blob_key`; raise BackendUnavailable if it certainly did not (the new body may go), or
+    the OutcomeUnknown again if the database cannot tell (the body stays)."""
+    try:
+        if not db.settle(outcome):
+            raise outcome
+        rows = db.query(SQL_BLOB_KEY, id=file_id)
+        # Recorded as garbage: it committed, and another write replaced or deleted it since.
+        committed = bool(rows and rows[0]["blob_key"] == blob_key) or garbage.recorded(db, blob_key)
+    except OutcomeUnknown:
+        raise
+    except BackendUnavailable as exc:
+        logs.warning("the write's outcome could not be read", error=exc.detail)
+        raise outcome from exc
+    if not committed:
+        raise BackendUnavailable("database", outcome.detail) from outcome
 
 
 def _remove_row(db: Database, tenant: Tenant, file_id: str) -> None:
@@ -222,24 +265,41 @@ def _remove_row(db: Database, tenant: Tenant, file_id: str) -> None:
     db.execute(SQL_DELETE, id=file_id, t=tenant.id)
 
 
-def _free_expired_name(db: Database, tenant: Tenant, name: str, now: int) -> list[str]:
-    """An expired file no longer holds its name: remove its row, return its body key."""
+def _free_expired_name(db: Database, tenant: Tenant, name: str, now: int) -> None:
+    """An expired file no longer holds its name: remove its row, its body goes to garbage."""
     rows = db.query(SQL_EXPIRED_NAMED, t=tenant.id, name=name, now=now)
     for row in rows:
         _remove_row(db, tenant, row["id"])
-    return [row["blob_key"] for row in rows]
+    garbage.record(db, [row["blob_key"] for row in rows], now)
+
+
+def _written(meta: FileMeta, body: bytes | None = None, collect: bool = False) -> None:
+    """After a committed write: the cache; after one that made garbage, a few due bodies
+    collected (a create stays one transaction)."""
+    _cache_written(meta, body)
+    if collect:
+        garbage.collect_quietly()
 
 
 def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
     validate_name(name)
     validate_body(body, config.max_inline_bytes())
     file_id = ids.new_id()
-    blob_key = _new_blob_key(tenant, file_id)
-    blobs().put(blob_key, body)
-    return insert(tenant, file_id, name, body, blob_key)
+    with _new_body(tenant, file_id, body) as blob_key:
+        meta = _insert_row(tenant, file_id, name, body, blob_key)
+    _written(meta, body)
+    return meta
 
 
 def insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) -> FileMeta:
+    """The row for a body already stored under `blob_key` (an upload's); on failure the
+    body stays where it is (the upload can be completed again, or the purge removes it)."""
+    meta = _insert_row(tenant, file_id, name, body, blob_key)
+    _written(meta, body)
+    return meta
+
+
+def _insert_row(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) -> FileMeta:
     """The row, written only once its body is stored: a row never points at a missing body."""
     now = clock.now_us()
     meta = FileMeta(
@@ -257,31 +317,29 @@ def insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) 
     db = database()
     try:
         with db.transaction():
-            stale = _free_expired_name(db, tenant, name, now)
+            _free_expired_name(db, tenant, name, now)
             limits.check_storage(db, tenant.id, tenant.overrides, files=1, size=meta.size)
-            db.execute(
-                SQL_INSERT,
-                id=meta.id,
-                t=meta.tenant_id,
-                name=meta.name,
-                size=meta.size,
-                sha256=meta.sha256,
-                version=meta.version,
-                blob_key=meta.blob_key,
-                created=meta.created_us,
-                updated=meta.updated_us,
-                expires=meta.expires_us,
-            )
+            db.execute(SQL_INSERT, t=meta.tenant_id, **_row_params(meta))
             _index(db, meta.id, body, replace=False)
     except IntegrityError as exc:
-        drop_blobs([blob_key])
         raise Conflict(f"A file named {name!r} already exists.") from exc
-    except (BackendUnavailable, QuotaExceeded):
-        drop_blobs([blob_key])
-        raise
-    drop_blobs(stale)
-    _cache_written(meta, body)
+    except OutcomeUnknown as exc:
+        _settled(db, exc, file_id, blob_key)
     return meta
+
+
+def _row_params(meta: FileMeta) -> dict[str, Any]:
+    return {
+        "id": meta.id,
+        "name": meta.name,
+        "size": meta.size,
+        "sha256": meta.sha256,
+        "version": meta.version,
+        "blob_key": meta.blob_key,
+        "created": meta.created_us,
+        "updated": meta.updated_us,
+        "expires": meta.expires_us,
+    }
 
 
 def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None) -> FileMeta:
@@ -306,13 +364,29 @@ def read(
     cached = filecache.cached_body(file_id, meta.sha256, hits)
     if cached is not None:
         return meta, cached
-    try:
-        body = blobs().get(meta.blob_key)
-    except BlobMissing as exc:
-        # Only a concurrent replace or delete moves a body; the row we read is stale.
-        raise NotFound(f"No file {file_id}.") from exc
+    pauses.point("files.read.loaded")
+    meta, body = _fetch_body(tenant, meta)
     filecache.read_through_body(file_id, meta.sha256, body, hits)
     return meta, body
+
+
+def _fetch_body(tenant: Tenant, meta: FileMeta) -> tuple[FileMeta, bytes]:
+    """The row's body. A body gone means the row we hold is stale (a concurrent replace or
+    delete, or a cached row): read the row again, from the database, and follow it; a row
+    that still points at a missing body is a storage fault, never a 404."""
+    for _attempt in range(READ_ATTEMPTS):
+        try:
+            return meta, blobs().get(meta.blob_key)
+        except BlobMissing:
+            rows = database().query(SQL_GET, id=meta.id, t=tenant.id, now=clock.now_us())
+            if not rows:
+                raise NotFound(f"No file {meta.id}.") from None
+            fresh = _meta(rows[0])
+            if fresh.blob_key == meta.blob_key:
+                break
+            meta = fresh
+    logs.error("a file's body is missing from storage", file=meta.id, blob_key=meta.blob_key)
+    raise BackendUnavailable("storage", "body missing")
 
 
 def list_files(
@@ -348,16 +422,19 @@ def _fts5_query(terms: list[str]) -> str:
     return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
-def etag_matches(meta: FileMeta, header: str | None) -> bool:
-    """Whether an If-Match / If-None-Match list names this file's current body."""
+def etag_matches(meta: FileMeta, header: str | None, weak: bool = True) -> bool:
+    """Whether an If-None-Match (weak comparison) or, with `weak=False`, an If-Match list
+    (strong comparison: a `W/` tag never matches, RFC 9110 13.1.1) names the current body."""
     if header is None:
         return False
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    tags = [t.strip() for t in header.split(",")]
+    if weak:
+        tags = [t.removeprefix("W/") for t in tags]
     return "*" in tags or meta.etag in tags
 
 
 def _matches(meta: FileMeta, if_match: str | None) -> bool:
-    return if_match is None or etag_matches(meta, if_match)
+    return if_match is None or etag_matches(meta, if_match, weak=False)
 
 
 def replace(tenant: Tenant, file_id: str, body: bytes, if_match: str | None = None) -> FileMeta:
@@ -365,65 +442,62 @@ def replace(tenant: Tenant, file_id: str, body: bytes, if_match: str | None = No
     meta = get_meta(tenant, file_id)
     if not _matches(meta, if_match):
         raise PreconditionFailed("The file changed since you read it (If-Match does not match).")
-    blob_key = _new_blob_key(tenant, file_id)
-    blobs().put(blob_key, body)
-    return _switch_body(tenant, meta, body, blob_key, if_match)
+    with _new_body(tenant, file_id, body) as blob_key:
+        new = _switch_body(tenant, meta, body, blob_key, if_match)
+    _written(new, body, collect=True)
+    return new
 
 
 def _switch_body(
     tenant: Tenant, meta: FileMeta, body: bytes, blob_key: str, if_match: str | None
 ) -> FileMeta:
-    """Point the row at the new body if nobody wrote in between; then drop the old body."""
+    """Point the row at the new body if nobody wrote in between; the old body goes to garbage."""
     db = database()
     for _attempt in range(3):
         now = clock.now_us()
-        new = FileMeta(
-            **{
-                **asdict(meta),
-                "size": len(body),
-                "sha256": hashlib.sha256(body).hexdigest(),
-                "version": meta.version + 1,
-                "blob_key": blob_key,
-                "updated_us": now,
-                "expires_us": now + config.retention_days() * clock.DAY_US,
-            }
+        new = replace_dc(
+            meta,
+            size=len(body),
+            sha256=hashlib.sha256(body).hexdigest(),
+            version=meta.version + 1,
+            blob_key=blob_key,
+            updated_us=now,
+            expires_us=now + config.retention_days() * clock.DAY_US,
         )
-        try:
-            with db.transaction():
-                growth = new.size - meta.size
-                limits.check_storage(db, tenant.id, tenant.overrides, files=0, size=growth)
-                changed = db.execute(
-                    SQL_REPLACE,
-                    size=new.size,
-                    sha256=new.sha256,
-                    blob_key=blob_key,
-                    now=now,
-                    expires=new.expires_us,
-                    id=meta.id,
-                    t=tenant.id,
-                    version=meta.version,
-                )
-                if changed:
-                    _index(db, meta.id, body, replace=True)
-        except (BackendUnavailable, QuotaExceeded):
-            drop_blobs([blob_key])
-            raise
-        if changed:
-            drop_blobs([meta.blob_key])
-            _cache_written(new, body)
+        if _update_row(db, tenant, meta, new, body):
             return new
-        try:
-            meta = get_meta(tenant, meta.id)
-        except NotFound:
-            drop_blobs([blob_key])
-            raise
+        meta = get_meta(tenant, meta.id)
         if if_match is not None and not _matches(meta, if_match):
-            drop_blobs([blob_key])
             raise PreconditionFailed(
                 "The file changed since you read it (If-Match does not match)."
             )
-    drop_blobs([blob_key])
     raise Conflict("The file is being changed by others; retry.")
+
+
+def _update_row(db: Database, tenant: Tenant, meta: FileMeta, new: FileMeta, body: bytes) -> bool:
+    """One attempt: whether the row still had `meta.version` and now points at the new body."""
+    try:
+        with db.transaction():
+            growth = new.size - meta.size
+            limits.check_storage(db, tenant.id, tenant.overrides, files=0, size=growth)
+            changed = db.execute(
+                SQL_REPLACE,
+                size=new.size,
+                sha256=new.sha256,
+                blob_key=new.blob_key,
+                now=new.updated_us,
+                expires=new.expires_us,
+                id=meta.id,
+                t=tenant.id,
+                version=meta.version,
+            )
+            if changed:
+                garbage.record(db, [meta.blob_key], new.updated_us)
+                _index(db, meta.id, body, replace=True)
+    except OutcomeUnknown as exc:
+        _settled(db, exc, meta.id, new.blob_key)
+        return True
+    return bool(changed)
 
 
 def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
@@ -432,26 +506,41 @@ def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
     now = clock.now_us()
     try:
         with db.transaction():
-            stale = _free_expired_name(db, tenant, name, now)
+            _free_expired_name(db, tenant, name, now)
             changed = db.execute(SQL_RENAME, name=name, now=now, id=file_id, t=tenant.id)
             rows = db.query(SQL_GET, id=file_id, t=tenant.id, now=now) if changed else []
     except IntegrityError as exc:
         raise Conflict(f"A file named {name!r} already exists.") from exc
     if not rows:
         raise NotFound(f"No file {file_id}.")
-    drop_blobs(stale)
     meta = _meta(rows[0])
-    _cache_written(meta)
+    _written(meta)
     return meta
 
 
 def delete(tenant: Tenant, file_id: str) -> None:
     db = database()
-    with db.transaction():
-        rows = db.query(SQL_GET, id=file_id, t=tenant.id, now=clock.now_us())
-        if rows:
-            _remove_row(db, tenant, file_id)
+    now = clock.now_us()
+    try:
+        with db.transaction():
+            rows = db.query(SQL_GET, id=file_id, t=tenant.id, now=now)
+            if rows:
+                _remove_row(db, tenant, file_id)
+                garbage.record(db, [rows[0]["blob_key"]], now)
+    except OutcomeUnknown as exc:
+        _settled_delete(db, exc, file_id)
     if not rows:
         raise NotFound(f"No file {file_id}.")
     filecache.deleted(file_id)
-    drop_blobs([rows[0]["blob_key"]])
+    garbage.collect_quietly()
+
+
+def _settled_delete(db: Database, outcome: OutcomeUnknown, file_id: str) -> None:
+    """After a lost COMMIT reply of a delete: return if the row is gone, raise otherwise."""
+    try:
+        gone = db.settle(outcome) and not db.query(SQL_BLOB_KEY, id=file_id)
+    except BackendUnavailable as exc:
+        logs.warning("the delete's outcome could not be read", error=exc.detail)
+        raise outcome from exc
+    if not gone:
+        raise outcome

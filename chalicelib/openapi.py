@@ -351,7 +351,11 @@ def _paths() -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
+    from chalicelib import openapi_extra as extra
+
     header = {"schema": {"type": "string"}}
+    paths = {**_paths(), **_task_paths(), **extra.paths(_op, _json, _ref, COMMON)}
+    extra.add_examples(paths)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -359,9 +363,9 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "A CRUD API for a collection of plaintext files.",
         },
-        "paths": {**_paths(), **_task_paths()},
+        "paths": paths,
         "components": {
-            "schemas": {**_schemas(), **_task_schemas()},
+            "schemas": {**_schemas(), **_task_schemas(), **extra.schemas()},
             "headers": {
                 name: {**header, "description": name}
                 for name in (

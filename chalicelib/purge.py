@@ -2,12 +2,14 @@
 archives and old finished tasks, a bounded batch per step.
 
 Phases, in order (the checkpoint says which, and where in the bucket the scan is):
-- files:   expired rows, oldest first: delete their bodies, then the rows (a re-run after a
-           crash in between finds the same rows and deletes the bodies again: a no-op);
+- files:   expired rows, oldest first: in one transaction the rows go and their bodies are
+           recorded as garbage, due at once;
+- garbage: the collector (chalicelib/garbage.py): every due body no row references;
 - uploads: upload reservations that can no longer be completed;
-- orphans: one page of the bucket listing under `tenants/`: a file body that no file row (and
-           no pending upload) points at, older than a grace period; an export's objects
-           older than the export retention;
+- orphans: one page of the bucket listing under `tenants/`: a file body that no file row, no
+           pending upload and no garbage record points at, older than a day
+           (`PURGE_ORPHAN_GRACE_SECONDS`: a write may be under way, or its outcome may have
+           been unknown); an export's objects older than the export retention;
 - tasks:   finished task rows older than the task retention.
 The bucket's 30-day lifecycle rule is the backstop for anything this misses (docs/tasks.md).
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import clock, config, logs
+from chalicelib import clock, config, garbage, logs
 from chalicelib.blobs import BlobInfo, blobs
 from chalicelib.db import Database, database
 from chalicelib.tasks import Kind, Step, Task, TaskContext, register
@@ -29,7 +31,7 @@ SQL_OLD_TASKS = (
     "SELECT id FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled')"
     " AND updated_us < :cutoff LIMIT :limit"
 )
-PHASES = ("files", "uploads", "orphans", "tasks")
+PHASES = ("files", "garbage", "uploads", "orphans", "tasks")
 
 
 def start() -> Task:
@@ -57,6 +59,8 @@ def step(ctx: TaskContext) -> Step:
     phase = cp["phase"]
     if phase == "files":
         removed, more = _files()
+    elif phase == "garbage":
+        removed, more = _garbage()
     elif phase == "uploads":
         removed, more = _uploads()
     elif phase == "orphans":
@@ -81,13 +85,12 @@ def _files() -> tuple[int, bool]:
     now = clock.now_us()
     db = database()
     rows = db.query(SQL_EXPIRED, now=now, limit=limit)
-    store = blobs()
-    for row in rows:
-        store.delete(row["blob_key"])
     ids = [row["id"] for row in rows]
     if ids:
         placeholders, params = _in("i", ids)
         with db.transaction():
+            # An expired file is already 404: its body needs no grace period.
+            garbage.record(db, [row["blob_key"] for row in rows], now, grace=False)
             db.execute(f"DELETE FROM file_search WHERE file_id IN {placeholders}", **params)
             db.execute(
                 f"DELETE FROM files WHERE expires_us <= :now AND id IN {placeholders}",
@@ -95,6 +98,12 @@ def _files() -> tuple[int, bool]:
                 **params,
             )
     return len(rows), len(rows) == limit
+
+
+def _garbage() -> tuple[int, bool]:
+    limit = config.purge_batch()
+    looked_at = garbage.collect(limit)
+    return looked_at, looked_at == limit
 
 
 def _uploads() -> tuple[int, bool]:
@@ -108,7 +117,8 @@ def _uploads() -> tuple[int, bool]:
 
 
 def _live_bodies(found: list[BlobInfo]) -> set[str]:
-    """Of the listed file bodies, the keys a file row or a pending upload points at."""
+    """Of the listed file bodies, the keys a file row or a pending upload points at, and
+    those recorded as garbage (the collector deletes them when due, after its own checks)."""
     file_ids = sorted({b.key.split("/")[3] for b in found})
     if not file_ids:
         return set()
@@ -116,7 +126,9 @@ def _live_bodies(found: list[BlobInfo]) -> set[str]:
     db = database()
     live = db.query(f"SELECT blob_key FROM files WHERE id IN {placeholders}", **params)
     pending = db.query(f"SELECT blob_key FROM uploads WHERE file_id IN {placeholders}", **params)
-    return {row["blob_key"] for row in live + pending}
+    keys, key_params = _in("k", sorted(b.key for b in found))
+    due = db.query(f"SELECT blob_key FROM garbage WHERE blob_key IN {keys}", **key_params)
+    return {row["blob_key"] for row in live + pending + due}
 
 
 def _orphans(cp: dict[str, Any]) -> tuple[int, bool]:

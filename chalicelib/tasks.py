@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, Protocol
 
 from chalicelib import clock, config, ids, limits, logs
-from chalicelib.db import Row, database
+from chalicelib.db import OutcomeUnknown, Row, database
 from chalicelib.errors import BackendUnavailable, Conflict, NotFound
 from chalicelib.queue import message, queue
 
@@ -71,6 +71,11 @@ SQL_CANCEL = (
     " updated_us = :now WHERE id = :id AND tenant_id = :t AND state IN ('queued', 'running')"
 )
 SQL_CLEARED = "UPDATE tasks SET checkpoint = '{}' WHERE id = :id AND state = :state"
+SQL_RESUME = (
+    "SELECT id, generation FROM tasks WHERE state IN ('queued', 'running')"
+    " AND (send_us IS NULL OR send_us <= :cutoff) ORDER BY created_us LIMIT :limit"
+)
+INTERNAL_ERROR = "An internal error stopped a step of this task."
 
 
 # --- the model ----------------------------------------------------------------------
@@ -197,6 +202,7 @@ def get(task_id: str) -> Task | None:
 
 
 def get_for(tenant_id: str, task_id: str) -> Task:
+    _wake_in_process_queue()
     task = get(task_id)
     if task is None or task.tenant_id != tenant_id:
         raise NotFound(f"No task {task_id}.")
@@ -218,18 +224,22 @@ def create(
     now = clock.now_us()
     task_id = ids.new_id()
     db = database()
-    with db.transaction():
-        if tenant_id is not None:
-            limits.check_tasks(db, tenant_id, overrides or {})
-        db.execute(
-            SQL_INSERT,
-            id=task_id,
-            t=tenant_id,
-            kind=kind,
-            message="queued",
-            checkpoint=json.dumps(checkpoint or {}),
-            now=now,
-        )
+    try:
+        with db.transaction():
+            if tenant_id is not None:
+                limits.check_tasks(db, tenant_id, overrides or {})
+            db.execute(
+                SQL_INSERT,
+                id=task_id,
+                t=tenant_id,
+                kind=kind,
+                message="queued",
+                checkpoint=json.dumps(checkpoint or {}),
+                now=now,
+            )
+    except OutcomeUnknown as exc:
+        if not (db.settle(exc) and get(task_id)):  # a read that fails is a 503 too
+            raise
     _send(task_id, 0, now)
     task = get(task_id)
     assert task is not None
@@ -238,6 +248,7 @@ def create(
 
 def active(kind: str, tenant_id: str | None = None) -> list[Task]:
     """The tenant's (or, with None, the system's) queued and running tasks of a kind."""
+    _wake_in_process_queue()
     owner = "tenant_id = :t" if tenant_id is not None else "tenant_id IS NULL"
     rows = database().query(
         f"SELECT {COLUMNS} FROM tasks WHERE {owner} AND kind = :kind"
@@ -272,6 +283,23 @@ def relay(older_than_s: float = 0, limit: int = 100) -> int:
     if rows:
         logs.info("task relay", pending=len(rows), sent=sent)
     return sent
+
+
+def resume_messages(limit: int = 1000) -> list[str]:
+    """For a queue that starts empty (the in-process one, whose messages died with the last
+    process): a message for each unfinished task whose message is not on its way (marked
+    sent, or unsent for longer than the relay waits). A running task's message meets its
+    lease and comes back when the lease ends (`_Run._wait_for_lease`)."""
+    cutoff = clock.now_us() - config.task_relay_after_seconds() * 1_000_000
+    rows = database().query(SQL_RESUME, cutoff=cutoff, limit=limit)
+    return [message(row["id"], int(row["generation"])) for row in rows]
+
+
+def _wake_in_process_queue() -> None:
+    """Without SQS (`make run`) the in-process queue starts with the first task call of a
+    process, and resumes what the previous process left unfinished."""
+    if not config.get("QUEUE_URL"):
+        queue()
 
 
 def _send(task_id: str, generation: int, mark: int) -> bool:
@@ -373,30 +401,51 @@ class _Run:
     def _claim(self, task: Task) -> Task | None:
         now = clock.now_us()
         if task.lease_until is not None and task.lease_until > now:
-            logs.info("task is running elsewhere; duplicate message dropped")
-            return None
+            self._wait_for_lease(task.lease_until - now)
         abandoned = task.lease_token is not None
         attempts = task.attempts + int(abandoned)
         error = "the worker stopped in the middle of a step" if abandoned else task.last_error
         until = now + int(self.context.get_remaining_time_in_millis()) * 1000 + 1_000_000
-        claimed = database().execute(
-            SQL_CLAIM,
-            token=self.token,
-            until=until,
-            attempts=attempts,
-            error=error,
-            now=now,
-            id=task.id,
-            gen=task.generation,
-            old=task.lease_token or "",
-        )
-        if not claimed:
+        params = {"until": until, "attempts": attempts, "error": error, "now": now}
+        if not self._claimed(task, params):
             logs.info("task claimed by another delivery; duplicate message dropped")
             return None
         task = replace(task, state="running", lease_token=self.token, attempts=attempts)
         if abandoned and attempts >= config.task_max_attempts():
             self._give_up(task, error or "", attempts)
         return replace(task, last_error=error)
+
+    def _claimed(self, task: Task, params: dict[str, Any]) -> bool:
+        """The compare-and-set of the lease. Its reply may be lost after it ran: it is never
+        sent again blindly (a second run would match nothing); the row says who holds it."""
+        try:
+            return bool(
+                database().execute(
+                    SQL_CLAIM,
+                    token=self.token,
+                    id=task.id,
+                    gen=task.generation,
+                    old=task.lease_token or "",
+                    **params,
+                )
+            )
+        except BackendUnavailable as exc:
+            logs.warning("task claim outcome unknown; reading the task", error=exc.detail)
+            now_task = get(task.id)  # raises if still unreachable: the message comes back
+            if now_task is not None and now_task.lease_token == self.token:
+                return True
+            raise  # not ours: the message comes back and meets the task as it is then
+
+    def _wait_for_lease(self, left_us: int) -> NoReturn:
+        """Another delivery holds a live lease: come back when it ends. If its holder is
+        alive it has finished or handed off by then (dropped as done or stale); if it died,
+        this delivery takes the task over. Acknowledging now could leave it stuck."""
+        wait_s = min(12 * 3600, left_us // 1_000_000 + 1)
+        logs.info(
+            "task is running elsewhere; this message comes back after its lease", wait_s=wait_s
+        )
+        _set_visibility(self.delivery, wait_s)
+        raise RetryLater(f"task {self.task_id} is leased for {wait_s} s more")
 
     def _kind(self, task: Task) -> Kind:
         try:
@@ -478,7 +527,7 @@ class _Run:
     def _step_failed(self, task: Task, exc: Exception) -> None:
         error = _describe(exc)
         attempts = task.attempts + 1
-        logs.warning("task step failed", kind=task.kind, attempts=attempts, error=error)
+        logs.warning("task step failed", kind=task.kind, attempts=attempts, error=repr(exc)[:1000])
         if isinstance(exc, TaskFailed) or attempts >= config.task_max_attempts():
             self._give_up(task, error, attempts)
         retried = database().execute(
@@ -513,11 +562,13 @@ class _Run:
 
 
 def _describe(exc: Exception) -> str:
+    """The error a tenant sees: a clear, stable sentence, never internal exception text (the
+    details go to the log, with the task's id)."""
+    if isinstance(exc, TaskFailed):
+        return str(exc)[:1000]  # written for the tenant by the task kind
     if isinstance(exc, BackendUnavailable):
-        text = f"{exc.message} ({exc.detail})" if exc.detail else exc.message
-    else:
-        text = f"{type(exc).__name__}: {exc}"
-    return text[:1000]
+        return exc.message
+    return INTERNAL_ERROR
 
 
 def _cleanup(task: Task, checkpoint: dict[str, Any]) -> None:

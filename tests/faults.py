@@ -8,10 +8,18 @@ The app is pointed at the proxy instead of the server (``DATABASE_URL``, ``MEMCA
 - ``delay(seconds)``: the server's replies are held back that long (a slow or hung server);
 - ``drop_reply_after(pattern)``: the next request that contains ``pattern`` reaches the server,
   which runs it; its reply is swallowed and the connection closed (the outcome is ambiguous to
-  the client: a COMMIT that happened, a claim that matched, a SET that was stored).
+  the client: a COMMIT that happened, a claim that matched, a SET that was stored);
+- ``delay_reply_after(pattern, seconds)``: the same request runs, and its reply is held back
+  that long (a COMMIT slower than the client's timeout); other replies pass at once.
 
 Nothing here knows a protocol: patterns are bytes as the client sends them (a statement's SQL
 text for PostgreSQL, ``b"set tf:"`` for memcached, ``b"PUT /bucket/"`` for S3 over HTTP).
+
+One caveat for PostgreSQL: pg8000 sends a statement with parameters as three requests (Parse,
+Describe, then Bind + Execute); only the last one runs it, and it does not carry the SQL text.
+``drop_reply_after(sql, then=PG_EXECUTE)`` swallows the reply to the first request at or after
+the match that contains ``then``: the statement has run. A statement without parameters
+(``COMMIT``) is one simple-query request and needs no ``then``.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from typing import Self
 
 HOST = "127.0.0.1"
 _CHUNK = 65536
+# PostgreSQL's Execute message for the unnamed portal, no row limit (pg8000's EXECUTE_MSG).
+PG_EXECUTE = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00"
 
 
 @dataclass
@@ -36,6 +46,8 @@ class _Drop:
     times: int
     seen: int = 0
     done: threading.Event = field(default_factory=threading.Event)
+    hold: float | None = None  # pass the reply on after this many seconds instead
+    then: bytes | None = None  # the reply to drop is that of a later request holding this
 
 
 class _Link:
@@ -46,6 +58,7 @@ class _Link:
         self.client = client
         self.upstream = upstream
         self.drop_next_reply: _Drop | None = None
+        self._pending: _Drop | None = None  # matched; waiting for the request holding `then`
         self.closed = threading.Event()
         self._tail = b""
 
@@ -68,10 +81,16 @@ class _Link:
             if not data:
                 break
             window = self._tail + data
+            drop = self.proxy._claim_drop(window, len(self._tail))
             self._tail = window[-256:]
-            drop = self.proxy._claim_drop(window)
-            if drop is not None:
+            if drop is not None and drop.then is not None:
+                self._pending = drop
+            elif drop is not None:
                 self.drop_next_reply = drop
+            pending = self._pending
+            if pending is not None and pending.then is not None and pending.then in data:
+                self._pending = None
+                self.drop_next_reply = pending
             if not self._send(self.upstream, data):
                 break
         self.close()
@@ -82,7 +101,12 @@ class _Link:
             if not data:
                 break
             drop = self.drop_next_reply
-            if drop is not None:
+            if drop is not None and drop.hold is not None:
+                self.drop_next_reply = None
+                time.sleep(drop.hold)
+                drop.seen += 1
+                drop.done.set()
+            elif drop is not None:
                 # The server ran the request and answered: the client never learns which.
                 drop.seen += 1
                 drop.done.set()
@@ -175,22 +199,38 @@ class FaultProxy:
         """Hold each reply back ``seconds`` before passing it on."""
         self.reply_delay = seconds
 
-    def drop_reply_after(self, pattern: bytes, times: int = 1) -> threading.Event:
+    def drop_reply_after(
+        self, pattern: bytes, times: int = 1, then: bytes | None = None
+    ) -> threading.Event:
         """Let the next ``times`` requests containing ``pattern`` run; swallow their replies.
 
-        The returned event is set once a reply has been swallowed.
+        With ``then``, the reply swallowed is that of the first request (from the matching one
+        on) that contains ``then`` (see ``PG_EXECUTE``). The returned event is set once a
+        reply has been swallowed.
         """
-        drop = _Drop(pattern=pattern, times=times)
+        drop = _Drop(pattern=pattern, times=times, then=then)
+        with self._lock:
+            self._drops.append(drop)
+        return drop.done
+
+    def delay_reply_after(
+        self, pattern: bytes, seconds: float, times: int = 1, then: bytes | None = None
+    ) -> threading.Event:
+        """Like ``drop_reply_after``, but the reply is held back ``seconds`` and then passed
+        on (the client may have given up by then). The event is set when it is passed on."""
+        drop = _Drop(pattern=pattern, times=times, hold=seconds, then=then)
         with self._lock:
             self._drops.append(drop)
         return drop.done
 
     # --- internals ----------------------------------------------------------
 
-    def _claim_drop(self, window: bytes) -> _Drop | None:
+    def _claim_drop(self, window: bytes, seen: int) -> _Drop | None:
+        """The armed drop whose pattern ends in the new bytes of ``window`` (its first ``seen``
+        bytes were already matched against, with the previous request)."""
         with self._lock:
             for drop in self._drops:
-                if drop.pattern in window:
+                if window.find(drop.pattern, max(0, seen - len(drop.pattern) + 1)) >= 0:
                     drop.times -= 1
                     if drop.times <= 0:
                         self._drops.remove(drop)

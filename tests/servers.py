@@ -672,10 +672,17 @@ class ChaliceLocal:
         self.port = free_port()
         self.start_timeout = start_timeout
         self._proc: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: a busy server's log lines never fill a buffer nobody reads.
+        self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - lives as the server
 
     @property
     def base(self) -> str:
         return f"http://{HOST}:{self.port}"
+
+    def log_tail(self, size: int = 4000) -> str:
+        """The end of what the server wrote to stderr."""
+        self._log.seek(0)
+        return self._log.read()[-size:].decode(errors="replace")
 
     def start(self) -> None:
         import sys
@@ -685,7 +692,7 @@ class ChaliceLocal:
         command = [str(chalice), "local", "--stage", "local", "--no-autoreload"]
         command += ["--host", HOST, "--port", str(self.port)]
         self._proc = subprocess.Popen(
-            command, cwd=root, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command, cwd=root, env=self.env, stdout=subprocess.DEVNULL, stderr=self._log
         )
         deadline = time.monotonic() + self.start_timeout
         while True:
@@ -697,7 +704,8 @@ class ChaliceLocal:
             except OSError:
                 if self._proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise ServerUnavailable("chalice local did not start") from None
+                    tail = self.log_tail(800)
+                    raise ServerUnavailable(f"chalice local did not start: {tail}") from None
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -710,5 +718,3 @@ class ChaliceLocal:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stderr:
-            proc.stderr.close()

@@ -368,3 +368,35 @@ def test_health_does_not_end_the_cache_bypass(
     trips = cache().round_trips
     assert api.get(f"/files/{fid}").text == "x"
     assert cache().round_trips == trips, "still bypassed: health only observes"
+
+
+def test_a_cold_process_trusts_a_recent_check_shared_through_the_cache(api: Api) -> None:
+    """A check's result is shared (`tf:clean`): a new process's cached read asks no database."""
+    from chalicelib.cache import cache
+    from chalicelib.db import database
+
+    fid = api.created("shared-trust.txt", "v1")["id"]
+    assert api.get(f"/files/{fid}").body == b"v1"  # a check ran and shared its result
+    assert _entry("tf:clean") is not None
+    cache().trusted_until = 0.0  # this process forgets its own check, as a cold one has none
+    before = database().statements
+    assert api.get(f"/files/{fid}").body == b"v1"
+    assert database().statements == before, "served from the cache on the shared check"
+
+
+def test_a_shared_check_expires_and_a_missed_write_ends_it(
+    api: Api, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import filecache
+    from chalicelib.cache import cache
+    from chalicelib.db import database
+
+    fid = api.created("shared-expiry.txt", "v1")["id"]
+    assert api.get(f"/files/{fid}").body == b"v1"
+    cache().trusted_until = 0.0
+    clock.advance(3)  # past CACHE_CHECK_SECONDS: the shared result is too old to trust
+    before = database().statements
+    assert api.get(f"/files/{fid}").body == b"v1"
+    assert database().statements > before, "checked the database again"
+    filecache._mark_dirty(fid, 99)  # a write the cache missed takes the shared result away
+    assert _entry("tf:clean") is None

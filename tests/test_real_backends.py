@@ -48,7 +48,10 @@ def backend(
     return "real"
 
 
-def test_writes_land_in_postgres_s3_and_memcached(api: Api, real: dict[str, str]) -> None:
+def test_writes_land_in_postgres_s3_and_memcached(
+    api: Api, real: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GARBAGE_GRACE_SECONDS", "0")  # old bodies collected by the next write
     meta = api.created("land.txt", "stored for real")
     rows = _rows(
         real["DATABASE_URL"],

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from chalicelib import config, logs
+from chalicelib import clock, config, logs
 
 T = TypeVar("T")
 
@@ -62,6 +62,7 @@ class Cache:
         self.round_trips = 0
         self._down_until = 0.0
         self.trusted_until = 0.0
+        self.failed_at_us = 0  # wall clock of the last failure or missed write
 
     def bypassed(self) -> bool:
         return time.monotonic() < self._down_until
@@ -75,6 +76,7 @@ class Cache:
         except Exception as exc:  # noqa: BLE001 - any cache fault is a miss
             self.errors += 1
             self.trusted_until = 0.0
+            self.failed_at_us = clock.now_us()
             self._down_until = time.monotonic() + config.get_float("CACHE_RETRY_SECONDS", 2.0)
             logs.warning_throttled(
                 f"cache-{op}", "cache unavailable, bypassed", op=op, error=type(exc).__name__

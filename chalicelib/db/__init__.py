@@ -11,12 +11,23 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
 from chalicelib import config, secrets
+from chalicelib.errors import BackendUnavailable
 
 Row = dict[str, Any]
 
 
 class IntegrityError(Exception):
     """A constraint (unique name, foreign key) refused a write."""
+
+
+class OutcomeUnknown(BackendUnavailable):
+    """A COMMIT was sent but its reply never came (a lost connection, a timeout): the
+    transaction may or may not have committed. Read the data again to find out, after
+    `Database.settle`; never assume either way."""
+
+    def __init__(self, detail: str = "", session: int | None = None) -> None:
+        super().__init__("database", detail)
+        self.session = session  # the server process that ran the COMMIT, when known
 
 
 class Database(Protocol):
@@ -29,6 +40,11 @@ class Database(Protocol):
     def execute(self, sql: str, **params: Any) -> int: ...
 
     def transaction(self) -> AbstractContextManager[None]: ...
+
+    def settle(self, outcome: OutcomeUnknown) -> bool:
+        """Wait (briefly) until the session that ran an ambiguous COMMIT has ended, so that a
+        read now shows its outcome. False: it may still be running; nothing can be known."""
+        ...
 
     def close(self) -> None: ...
 

@@ -123,6 +123,20 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             )""",
         ],
     ),
+    (
+        7,
+        [
+            # Bodies no row points at any more (chalicelib/garbage.py): written in the
+            # transaction that stops pointing at one, deleted by the collector after
+            # `due_us`, once no file row references the key.
+            """CREATE TABLE garbage (
+                blob_key VARCHAR(512) PRIMARY KEY,
+                due_us BIGINT NOT NULL
+            )""",
+            "CREATE INDEX garbage_due ON garbage (due_us)",
+            "CREATE INDEX files_blob_key ON files (blob_key)",
+        ],
+    ),
 ]
 
 _LOCK = {

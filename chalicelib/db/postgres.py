@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import select
 import ssl
+import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
-from chalicelib import logs
-from chalicelib.db import IntegrityError, PostgresSettings, Row, Transactions
+from chalicelib import config, logs
+from chalicelib.db import IntegrityError, OutcomeUnknown, PostgresSettings, Row, Transactions
 from chalicelib.errors import BackendUnavailable
 
 _INTEGRITY_CODES = {"23505", "23503", "23502", "23514"}
 _AUTH_CODES = {"28P01", "28000"}
-CONNECT_TIMEOUT_S = 5
+# The connection is gone (class 08) or the server is shutting it down (57P01-57P03).
+_LOST_CODES = ("08", "57P")
+# The statement was refused or cancelled and nothing of it stays: a timeout (57014), a
+# deadlock or serialization failure (class 40), too many connections (53300).
+_RETRY_LATER_CODES = ("57014", "40", "53", "55P03")
+_SETTLE_S = 2.0
+SQL_SESSION_STATE = "SELECT state FROM pg_stat_activity WHERE pid = :pid"
 
 
 class AuthenticationFailed(BackendUnavailable):
@@ -71,16 +80,24 @@ class PostgresDatabase(Transactions):
 
     def _open(self) -> pg8000.native.Connection:
         s = self.settings
+        statement_ms = int(config.db_statement_timeout_seconds() * 1000)
         try:
-            return pg8000.native.Connection(
+            conn = pg8000.native.Connection(
                 s.user,
                 host=s.host,
                 port=s.port,
                 database=s.database,
                 password=s.password or None,
                 ssl_context=_ssl_context(s.sslmode),
-                timeout=CONNECT_TIMEOUT_S,
+                timeout=config.db_connect_timeout_seconds(),
                 application_name="textfiles",
+                # The server cancels a long statement itself (a clean error, nothing
+                # ambiguous) and ends a session left idle inside a transaction (a frozen
+                # or killed function must not hold a tenant's lock).
+                startup_params={
+                    "statement_timeout": str(statement_ms),
+                    "idle_in_transaction_session_timeout": str(2 * statement_ms + 1000),
+                },
             )
         except DatabaseError as exc:
             code = _code(exc)
@@ -89,6 +106,10 @@ class PostgresDatabase(Transactions):
             raise BackendUnavailable("database", code) from exc
         except (InterfaceError, OSError) as exc:
             raise BackendUnavailable("database", type(exc).__name__) from exc
+        # Past the handshake, a reply may take as long as a statement may run (plus a second,
+        # so that the server's own cancel arrives first).
+        conn._usock.settimeout(statement_ms / 1000 + 1)
+        return conn
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -97,11 +118,17 @@ class PostgresDatabase(Transactions):
                 conn.close()
 
     def _run(self, sql: str, params: dict[str, Any], count: bool = True) -> Any:
-        """Run one statement; outside a transaction a dropped connection is reopened once."""
-        attempts = 1 if self._depth else 2
+        """Run one statement. Only what cannot have taken effect twice is run again on a fresh
+        connection: a read or a START TRANSACTION outside a transaction. A write whose reply was
+        lost is never re-sent (it may have run): the caller sees BackendUnavailable, or
+        OutcomeUnknown for a COMMIT."""
+        if self._conn is not None and not self._depth and _closed_by_server(self._conn):
+            self._drop()  # nothing was sent on it yet: reopening is safe for any statement
+        attempts = 2 if not self._depth and _rerunnable(sql) else 1
         for attempt in range(attempts):
             if self._conn is None:
                 self._conn = self._connect()
+            session = _session(self._conn)
             try:
                 self.statements += count
                 return self._conn.run(sql, **params)
@@ -109,18 +136,19 @@ class PostgresDatabase(Transactions):
                 code = _code(exc)
                 if code in _INTEGRITY_CODES:
                     raise IntegrityError(code) from exc
-                if code.startswith("08") or code.startswith("57P"):
-                    self._drop()
-                    if attempt + 1 < attempts:
-                        continue
-                    raise BackendUnavailable("database", code) from exc
-                raise
+                if not code.startswith(_LOST_CODES):
+                    if code.startswith(_RETRY_LATER_CODES):
+                        raise BackendUnavailable("database", code) from exc
+                    raise
+                failure = code
             except (InterfaceError, OSError) as exc:
-                self._drop()
-                logs.warning("database connection dropped", error=type(exc).__name__)
-                if attempt + 1 < attempts:
-                    continue
-                raise BackendUnavailable("database", type(exc).__name__) from exc
+                failure = type(exc).__name__
+            self._drop()
+            logs.warning("database connection dropped", error=failure)
+            if _is_commit(sql):
+                raise OutcomeUnknown(failure, session)
+            if attempt + 1 == attempts:
+                raise BackendUnavailable("database", failure)
         raise AssertionError("unreachable")
 
     def query(self, sql: str, **params: Any) -> list[Row]:
@@ -150,9 +178,56 @@ class PostgresDatabase(Transactions):
         except Exception:  # noqa: BLE001 - a broken connection rolls back by itself
             self._drop()
 
+    def settle(self, outcome: OutcomeUnknown) -> bool:
+        """The COMMIT's server session is done with it once it has exited or sits idle
+        (waiting for a next command that will never come): its transaction is then
+        committed or rolled back for good, and a read tells which."""
+        if outcome.session is None:
+            return False
+        deadline = time.monotonic() + _SETTLE_S
+        while True:
+            rows = self.query(SQL_SESSION_STATE, pid=outcome.session)
+            if not rows or rows[0]["state"] == "idle":
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+
+def _rerunnable(sql: str) -> bool:
+    """A statement that has no effect, so running it again cannot do anything twice."""
+    head = " ".join(sql.split(None, 2)[:2]).upper()
+    return head.startswith("SELECT") or head == "START TRANSACTION"
+
+
+def _is_commit(sql: str) -> bool:
+    return sql.strip().upper() == "COMMIT"
+
+
+def _closed_by_server(conn: pg8000.native.Connection) -> bool:
+    """An idle connection with something to read has been closed (or is being closed) by the
+    server: an idle session receives nothing else. Checked without sending anything."""
+    sock = getattr(conn, "_usock", None)
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _session(conn: pg8000.native.Connection) -> int | None:
+    """The server process id of a connection (from its BackendKeyData message)."""
+    data = getattr(conn, "_backend_key_data", None)
+    if not data or len(data) < 4:
+        return None
+    pid: int = struct.unpack("!i", bytes(data[:4]))[0]
+    return pid
 
 
 def _code(exc: DatabaseError) -> str:

@@ -1,6 +1,10 @@
 """The in-process queue: a daemon thread runs the worker on each message, with SQS's rules
 (a failed message comes back after its visibility timeout, and after `max_receives`
-receives it is dead-lettered) and a Lambda-like time budget per message."""
+receives it is dead-lettered) and a Lambda-like time budget per message.
+
+Its messages live in memory and die with the process. So when it starts it enqueues a
+message for every unfinished task whose message is not on its way (`tasks.resume_messages`):
+a restart of `make run` loses no task; one that was running resumes once its lease ends."""
 
 from __future__ import annotations
 
@@ -30,6 +34,20 @@ class InlineQueue:
         self._closed = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._resume()
+
+    def _resume(self) -> None:
+        from chalicelib import tasks  # the worker; imported here, the port stays below it
+
+        try:
+            bodies = tasks.resume_messages()
+        except Exception as exc:  # noqa: BLE001 - the relay sends unsent tasks later anyway
+            logs.warning("unfinished tasks not resumed", error=repr(exc)[:300])
+            return
+        if bodies:
+            logs.info("unfinished tasks resumed", count=len(bodies))
+        for body in bodies:
+            self.send(body)
 
     def send(self, body: str, delay_s: int = 0) -> None:
         with self._cond:

@@ -1,0 +1,63 @@
+"""Bodies no file row points at any more, and their collector.
+
+A body is never deleted by the request that stops using it. The transaction that stops
+pointing at a body (a replace, a delete, an expired file giving up its name or purged)
+records its key here, with the time after which it may go (`GARBAGE_GRACE_SECONDS`, so
+a reader that loaded the old row, or a download link made from it, can still read it).
+The collector deletes an object only once it is due and no `files` row references its
+key; it runs after each write (a few keys, best effort) and in the daily purge (all).
+
+So a body is deleted only when it is certain that no committed row references it, even
+when a COMMIT's reply was lost: the record is part of the commit, or it is not.
+"""
+
+from __future__ import annotations
+
+from chalicelib import clock, config, logs
+from chalicelib.blobs import blobs
+from chalicelib.db import Database, database
+from chalicelib.errors import BackendUnavailable
+
+SQL_RECORD = (
+    "INSERT INTO garbage (blob_key, due_us) VALUES (:k, :due) ON CONFLICT (blob_key) DO NOTHING"
+)
+SQL_RECORDED = "SELECT blob_key FROM garbage WHERE blob_key = :k"
+SQL_DUE = "SELECT blob_key FROM garbage WHERE due_us <= :now ORDER BY due_us LIMIT :limit"
+SQL_REFERENCED = "SELECT id FROM files WHERE blob_key = :k"
+SQL_FORGET = "DELETE FROM garbage WHERE blob_key = :k"
+
+
+def record(db: Database, keys: list[str], now: int, grace: bool = True) -> None:
+    """Inside the transaction that stops pointing at `keys`: collect them after the grace
+    period (or at once, for bodies nobody can read any more)."""
+    due = now + config.garbage_grace_seconds() * 1_000_000 if grace else now
+    for key in keys:
+        db.execute(SQL_RECORD, k=key, due=due)
+
+
+def recorded(db: Database, key: str) -> bool:
+    """Whether a committed transaction stopped pointing at `key` (it is due or collected)."""
+    return bool(db.query(SQL_RECORDED, k=key))
+
+
+def collect(limit: int) -> int:
+    """Delete up to `limit` due bodies that no row references; how many were looked at."""
+    db = database()
+    keys = [row["blob_key"] for row in db.query(SQL_DUE, now=clock.now_us(), limit=limit)]
+    store = blobs()
+    for key in keys:
+        if not db.query(SQL_REFERENCED, k=key):
+            store.delete(key)
+        db.execute(SQL_FORGET, k=key)
+    return len(keys)
+
+
+def collect_quietly() -> None:
+    """After a write: a few due bodies, never failing the request that already succeeded."""
+    limit = config.garbage_batch()
+    if not limit:
+        return
+    try:
+        collect(limit)
+    except BackendUnavailable as exc:
+        logs.warning("garbage collection skipped", error=exc.detail)

@@ -1,0 +1,6 @@
+"""Python client and `textfiles` command for the textfiles API (standard library only)."""
+
+from textfiles_client.client import ApiError, Client
+from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
+
+__all__ = ["ApiError", "Client", "File", "FileList", "Health", "Task", "Upload", "Usage"]

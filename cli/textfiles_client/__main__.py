@@ -1,0 +1,3 @@
+from textfiles_client.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""The API's JSON shapes, as in the components of /openapi.json (a test keeps them equal)."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class File(TypedDict):
+    id: str
+    name: str
+    size: int
+    sha256: str
+    etag: str
+    version: int
+    created_at: str
+    updated_at: str
+    expires_at: str
+
+
+class FileList(TypedDict):
+    items: list[File]
+    next_cursor: str | None
+
+
+class Upload(TypedDict):
+    upload_id: str
+    name: str
+    url: str
+    method: str
+    headers: dict[str, str]
+    max_bytes: int
+    expires_at: str
+    complete_url: str
+
+
+class Rename(TypedDict):
+    name: str
+
+
+class Progress(TypedDict):
+    done: int
+    total: int | None
+    message: str
+
+
+class Task(TypedDict):
+    id: str
+    kind: str
+    state: str
+    progress: Progress
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: str
+    updated_at: str
+
+
+class Meter(TypedDict):
+    used: int
+    limit: int
+
+
+class Rate(TypedDict):
+    used: int
+    limit: int
+    remaining: int
+    window_seconds: int
+    reset_seconds: int
+
+
+class Usage(TypedDict):
+    files: Meter
+    bytes: Meter
+    running_tasks: Meter
+    rate: Rate
+    max_inline_bytes: int
+    max_upload_bytes: int
+
+
+class Health(TypedDict):
+    status: str
+    checks: dict[str, dict[str, Any]]
+
+
+class Error(TypedDict, total=False):
+    Code: str
+    Message: str
+    quota: str
+    used: int
+    limit: int
