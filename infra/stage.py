@@ -3,7 +3,6 @@
     python infra/stage.py render --stage prod --outputs build/prod/infra-outputs.json \
         --out build/prod
     python infra/stage.py output --outputs build/prod/infra-outputs.json DeployStateBucketName
-    python infra/stage.py stage-patch --stage prod
 
 `render` writes OUT/project/ (app.py, chalicelib/, requirements.txt and a .chalice/ whose
 config.json and policy-*.json have every ``${infra:Name}`` replaced by the stack output
@@ -18,6 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import re
 import shutil
 import sys
@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(r"\$\{(infra:[A-Za-z0-9]+|stage|function_name)\}")
 COPIED = ("app.py", "requirements.txt", "chalicelib")
 API_HANDLER = "api_handler"
+# Outputs a stage may lack. HealthcheckBaseUrl: without a custom domain, `make deploy`
+# points the health check at the stage's execute-api URL once chalice deploy made it.
+OPTIONAL = {"infra:HealthcheckBaseUrl": ""}
 
 
 class RenderError(RuntimeError):
@@ -84,7 +87,7 @@ def stage_config(stage: str, outputs: dict[str, str], root: Path = ROOT) -> dict
     if stage not in config["stages"]:
         raise RenderError(f"no stage {stage!r} in .chalice/config.json")
     wiring = json.loads((root / "infra" / "wiring.json").read_text())
-    tokens = {f"infra:{k}": v for k, v in outputs.items()} | {"stage": stage}
+    tokens = OPTIONAL | {f"infra:{k}": v for k, v in outputs.items()} | {"stage": stage}
     config["stages"] = {stage: substitute(merge(config["stages"][stage], wiring), tokens)}
     return dict(config)
 
@@ -148,6 +151,7 @@ def merge_template(
     functions: list[str],
     limits: dict[str, int],
     sqs: list[str] | None = None,
+    domain_stage: str | None = None,
 ) -> dict[str, Any]:
     """What `chalice package --merge-template` adds to Chalice's template.
 
@@ -157,7 +161,10 @@ def merge_template(
       resource that does not exist (the function is `APIHandler`);
     - turns on X-Ray and stage throttling on the REST API;
     - caps how many concurrent invocations each SQS event source may start
-      (`ScalingConfig.MaximumConcurrency`, which Chalice cannot set).
+      (`ScalingConfig.MaximumConcurrency`, which Chalice cannot set);
+    - with a custom domain (``domain_stage``, the API stage it maps): the default
+      `execute-api` endpoint off (TLS 1.2 end to end), and the base path mapping made
+      after the stage SAM generates (else "Invalid stage identifier").
     """
     resources: dict[str, Any] = {}
     for function in functions:
@@ -188,6 +195,9 @@ def merge_template(
                 ],
             }
         }
+    if API_HANDLER in functions and domain_stage:
+        resources["RestAPI"]["Properties"]["DisableExecuteApiEndpoint"] = True
+        resources["ApiGatewayCustomDomainMapping"] = {"DependsOn": [f"RestAPI{domain_stage}Stage"]}
     return {"Resources": resources}
 
 
@@ -200,9 +210,15 @@ def render(stage: str, outputs: dict[str, str], out: Path, root: Path = ROOT) ->
     """Write OUT/project and OUT/merge.json; returns the project folder."""
     config = stage_config(stage, outputs, root)
     project = out / "project"
+    cache = out / "deployments-cache"  # chalice deploy's dependency zips, kept across renders
+    if (project / ".chalice" / "deployments").exists():
+        shutil.rmtree(cache, ignore_errors=True)
+        (project / ".chalice" / "deployments").rename(cache)
     if project.exists():
         shutil.rmtree(project)
     (project / ".chalice").mkdir(parents=True)
+    if cache.exists():
+        cache.rename(project / ".chalice" / "deployments")
     for name in COPIED:
         source = root / name
         if source.is_dir():
@@ -213,20 +229,41 @@ def render(stage: str, outputs: dict[str, str], out: Path, root: Path = ROOT) ->
     for name, document in policies(config, stage, outputs, root).items():
         _write(project / ".chalice" / name, document)
     functions = app_functions(project)
-    limits, sqs = stage_limits(stage, root), sqs_functions(project)
-    template = merge_template(config["app_name"], stage, functions, limits, sqs)
+    settings = config["stages"][stage]
+    domain_stage = settings.get("api_gateway_stage", "api")
+    template = merge_template(
+        config["app_name"], stage, functions, stage_limits(stage, root), sqs_functions(project),
+        domain_stage if settings.get("api_gateway_custom_domain") else None,
+    )  # fmt: skip
     _write(out / "merge.json", merge(template, architectures(functions)))
     return project
 
 
+# --- arm64 (Graviton): Chalice cannot set a function's architecture. The merge template sets
+# it for `chalice package`; `make deploy` runs `arm64` after `chalice deploy`. Pure Python.
 def architectures(functions: list[str]) -> dict[str, Any]:
-    """arm64 for every function (Chalice cannot set it; `make deploy` uses lambda-functions)."""
     arm64 = {"Properties": {"Architectures": ["arm64"]}}
     return {"Resources": {logical_id(f): arm64 for f in functions}}
 
 
+def deployed_functions(state: dict[str, Any]) -> list[str]:
+    """The ARNs of the functions `chalice deploy` made (its state file)."""
+    return [r["lambda_arn"] for r in state.get("resources", []) if "lambda_arn" in r]
+
+
+def run_on_arm64(project: Path, stage: str, client: Any = None) -> None:
+    """Each deployed function's code again, with Architectures=[arm64] (boto3, from .venv)."""
+    import boto3
+
+    state = json.loads((project / ".chalice" / "deployed" / f"{stage}.json").read_text())
+    built = sorted((project / ".chalice" / "deployments").glob("*.zip"), key=os.path.getmtime)
+    client, code = client or boto3.client("lambda"), built[-1].read_bytes()
+    for arn in deployed_functions(state):
+        client.update_function_code(FunctionName=arn, ZipFile=code, Architectures=["arm64"])
+
+
 def stage_patch(stage: str, root: Path = ROOT) -> list[dict[str, str]]:
-    """`aws apigateway update-stage --patch-operations` for the limits (after chalice deploy)."""
+    """API Gateway UpdateStage patch operations for the limits (after chalice deploy)."""
     limits = stage_limits(stage, root)
     return [
         {
@@ -241,15 +278,6 @@ def stage_patch(stage: str, root: Path = ROOT) -> list[dict[str, str]]:
         },
         {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
         {"op": "replace", "path": "/tracingEnabled", "value": "true"},
-    ]
-
-
-def sqs_mapping_uuids(deployed: dict[str, Any]) -> list[str]:
-    """The event source mappings `chalice deploy` made for SQS queues (from its state file)."""
-    return [
-        str(resource["event_uuid"])
-        for resource in deployed.get("resources", [])
-        if resource.get("resource_type") == "sqs_event"
     ]
 
 
@@ -268,28 +296,19 @@ def main(argv: list[str] | None = None) -> int:
     o = sub.add_parser("output", help="print one output of the infra stack")
     o.add_argument("--outputs", required=True, type=Path)
     o.add_argument("name")
-    p = sub.add_parser("stage-patch", help="print the API stage's patch operations (JSON)")
-    p.add_argument("--stage", required=True)
-    e = sub.add_parser("sqs-mappings", help="print 'UUID MAXIMUM' per SQS event source mapping")
-    e.add_argument("--stage", required=True)
-    e.add_argument("--deployed", required=True, type=Path, help=".chalice/deployed/STAGE.json")
-    f = sub.add_parser("lambda-functions", help="print each deployed function's ARN")
-    f.add_argument("--deployed", required=True, type=Path, help=".chalice/deployed/STAGE.json")
+    a = sub.add_parser("arm64", help="after chalice deploy: every function on arm64")
+    a.add_argument("--stage", required=True)
+    a.add_argument("--project", required=True, type=Path)
+    a.add_argument("--outputs", required=True, type=Path)
     args = parser.parse_args(argv)
     try:
         if args.command == "render":
             print(render(args.stage, load_outputs(args.outputs), args.out))
-        elif args.command == "output":
-            print(load_outputs(args.outputs)[args.name])
-        elif args.command == "lambda-functions":
-            deployed = json.loads(args.deployed.read_text()).get("resources", [])
-            print("\n".join(r["lambda_arn"] for r in deployed if "lambda_arn" in r))
-        elif args.command == "sqs-mappings":
-            maximum = stage_limits(args.stage)["sqs_maximum_concurrency"]
-            for uuid in sqs_mapping_uuids(json.loads(args.deployed.read_text())):
-                print(uuid, maximum)
+        elif args.command == "arm64":
+            os.environ["AWS_DEFAULT_REGION"] = load_outputs(args.outputs)["Region"]
+            run_on_arm64(args.project, args.stage)
         else:
-            print(json.dumps(stage_patch(args.stage)))
+            print(load_outputs(args.outputs)[args.name])
     except (RenderError, KeyError) as exc:
         print(f"infra/stage.py: {exc}", file=sys.stderr)
         return 1

@@ -2,7 +2,7 @@
 # docs/deploy.md explains each step, the variables and the credentials they need.
 STAGE ?= dev
 APP := textfiles
-BUILD := build/$(STAGE)
+BUILD ?= build/$(STAGE)
 INFRA_STACK := $(APP)-$(STAGE)-infra
 INFRA_OUTPUTS ?= $(BUILD)/infra-outputs.json
 CHECKOV_VENV := .venv-checkov
@@ -12,8 +12,14 @@ ALERT_URL ?=
 DOMAIN_NAME ?=
 HOSTED_ZONE_ID ?=
 ALARM_EMAIL ?=
+MONTHLY_BUDGET_USD ?= 150
+# Parameters of the bootstrap stack (make bootstrap, once per account).
+GITHUB_REPOSITORY ?=
+GITHUB_ENVIRONMENT ?= prod
+CREATE_OIDC_PROVIDER ?= true
 
-.PHONY: checkov-venv package infra-deploy infra-outputs deploy healthcheck clean-deploy
+.PHONY: checkov-venv bootstrap package render deploy-check infra-deploy infra-outputs infra-dns app-deploy \
+  deploy-health-key deploy healthcheck clean-deploy
 
 # checkov pins an old boto3: its own virtualenv, ignored by git (the .gitignore inside it).
 $(CHECKOV_VENV)/.installed: infra/requirements-checkov.txt
@@ -32,8 +38,7 @@ test: checkov-venv
 # which no code of ours needs, and with libraries as bytecode only: docs/bench.md), build/STAGE/infra.yaml, and build/STAGE/project
 # (the rendered Chalice project that `make deploy` runs `chalice deploy` in).
 # Offline: make package STAGE=prod INFRA_OUTPUTS=infra/example-outputs.json
-package: deps $(INFRA_OUTPUTS)
-	$(PY) infra/stage.py render --stage $(STAGE) --outputs $(INFRA_OUTPUTS) --out $(BUILD)
+package: deps $(INFRA_OUTPUTS) render
 	rm -rf $(BUILD)/app
 	cd $(BUILD)/project && AWS_DEFAULT_REGION=$$($(CURDIR)/$(PY) $(CURDIR)/infra/stage.py output \
 	  --outputs $(abspath $(INFRA_OUTPUTS)) Region) $(CURDIR)/$(VENV)/bin/chalice package --stage $(STAGE) \
@@ -43,41 +48,78 @@ package: deps $(INFRA_OUTPUTS)
 	cp infra/infra.yaml $(BUILD)/infra.yaml
 	$(VENV)/bin/cfn-lint $(BUILD)/infra.yaml $(BUILD)/app/sam.json
 
+# A prod deploy needs its custom domain: stop before anything is created.
+deploy-check:
+	@if [ "$(STAGE)" = prod ] && [ -z "$(DOMAIN_NAME)" -o -z "$(HOSTED_ZONE_ID)" ]; then \
+	  echo "make deploy STAGE=prod needs DOMAIN_NAME (the API's custom domain, e.g. api.example.com)"; \
+	  echo "and HOSTED_ZONE_ID (its Route 53 hosted zone): see docs/deploy.md, 'From an empty account'"; \
+	  exit 2; fi
+
 # Create or update the stage's infra stack (needs AWS credentials, see docs/deploy.md).
-infra-deploy:
+# Parameters not given here (the API's DNS target, set by infra-dns) keep their values.
+infra-deploy: deploy-check
 	@test -n "$(ALERT_URL)" || { echo "ALERT_URL is required (https://...)"; exit 2; }
 	$(AWS) cloudformation deploy --stack-name $(INFRA_STACK) --template-file infra/infra.yaml \
 	  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
 	  --parameter-overrides Stage=$(STAGE) AlertUrl=$(ALERT_URL) DomainName=$(DOMAIN_NAME) \
-	  HostedZoneId=$(HOSTED_ZONE_ID) AlarmEmail=$(ALARM_EMAIL)
+	  HostedZoneId=$(HOSTED_ZONE_ID) AlarmEmail=$(ALARM_EMAIL) MonthlyBudgetUsd=$(MONTHLY_BUDGET_USD)
 
+# Once per account, by an administrator: GitHub's OIDC provider and the deploy role.
+bootstrap:
+	@test -n "$(GITHUB_REPOSITORY)" || { echo "GITHUB_REPOSITORY=owner/name is required"; exit 2; }
+	$(AWS) cloudformation deploy --stack-name $(APP)-bootstrap --template-file infra/bootstrap.yaml \
+	  --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset \
+	  --parameter-overrides GitHubRepository=$(GITHUB_REPOSITORY) \
+	  GitHubEnvironment=$(GITHUB_ENVIRONMENT) CreateOidcProvider=$(CREATE_OIDC_PROVIDER) \
+	  HostedZoneId=$(HOSTED_ZONE_ID)
+	$(AWS) cloudformation describe-stacks --stack-name $(APP)-bootstrap \
+	  --query 'Stacks[0].Outputs' --output table
+
+# Without AWS access there are no outputs to read: say how to package offline instead.
 infra-outputs $(BUILD)/infra-outputs.json:
 	mkdir -p $(BUILD)
+	@test -n "$${AWS_REGION:-$${AWS_DEFAULT_REGION:-$$($(AWS) configure get region 2>/dev/null)}}" || { \
+	  echo "No AWS region or credentials: the infra stack's outputs cannot be read."; \
+	  echo "Offline, package from example outputs instead:"; \
+	  echo "  make package STAGE=$(STAGE) INFRA_OUTPUTS=infra/example-outputs.json"; exit 2; }
 	$(AWS) cloudformation describe-stacks --stack-name $(INFRA_STACK) \
-	  --query 'Stacks[0].Outputs' --output json > $(BUILD)/infra-outputs.json
+	  --query 'Stacks[0].Outputs' --output json > $(BUILD)/infra-outputs.json.tmp || { \
+	  echo "Cannot read the outputs of $(INFRA_STACK) (make infra-deploy first?)."; \
+	  echo "Offline: make package STAGE=$(STAGE) INFRA_OUTPUTS=infra/example-outputs.json"; exit 2; }
+	mv $(BUILD)/infra-outputs.json.tmp $(BUILD)/infra-outputs.json
 
-# infra stack -> its outputs -> rendered project -> chalice deploy (its state kept in the
-# stage's deploy bucket) -> stage throttling, X-Ray and metrics on the API stage -> the
-# SQS event source's maximum concurrency, and arm64 for every function (Chalice cannot set
-# any of these).
-deploy: deps infra-deploy infra-outputs package
-	$(eval STATE := s3://$(shell $(PY) infra/stage.py output --outputs $(INFRA_OUTPUTS) DeployStateBucketName)/chalice/deployed/$(STAGE).json)
-	mkdir -p $(BUILD)/project/.chalice/deployed
-	$(AWS) s3 cp $(STATE) $(BUILD)/project/.chalice/deployed/$(STAGE).json \
-	  || echo "no deployment state yet: first deploy of $(STAGE)"
-	cd $(BUILD)/project && AWS_DEFAULT_REGION=$$($(CURDIR)/$(PY) $(CURDIR)/infra/stage.py output \
-	  --outputs $(abspath $(INFRA_OUTPUTS)) Region) $(CURDIR)/$(VENV)/bin/chalice deploy --stage $(STAGE)
-	$(AWS) s3 cp $(BUILD)/project/.chalice/deployed/$(STAGE).json $(STATE)
-	$(AWS) apigateway update-stage --stage-name api \
-	  --rest-api-id $$($(PY) -c 'import json,sys; r=json.load(open(sys.argv[1]))["resources"]; print(next(x["rest_api_id"] for x in r if x.get("resource_type")=="rest_api"))' $(BUILD)/project/.chalice/deployed/$(STAGE).json) \
-	  --patch-operations "$$($(PY) infra/stage.py stage-patch --stage $(STAGE))"
-	$(PY) infra/stage.py sqs-mappings --stage $(STAGE) --deployed $(BUILD)/project/.chalice/deployed/$(STAGE).json \
-	  | while read uuid maximum; do $(AWS) lambda update-event-source-mapping --uuid "$$uuid" \
-	      --scaling-config "MaximumConcurrency=$$maximum" >/dev/null; done
-	# arm64 (Chalice cannot set it): each function's code again, the packaged zip, on arm64.
-	$(PY) infra/stage.py lambda-functions --deployed $(BUILD)/project/.chalice/deployed/$(STAGE).json \
-	  | while read arn; do $(AWS) lambda update-function-code --function-name "$$arn" \
-	      --architectures arm64 --zip-file fileb://$(BUILD)/app/deployment.zip >/dev/null; done
+# The Chalice app from the infra outputs: quota check, chalice deploy (state kept in the
+# stage's deploy bucket, also after a failure), then what Chalice cannot set (throttling,
+# X-Ray, metrics, the SQS source's maximum concurrency, the default endpoint off behind
+# the custom domain, each function's 7-day log group, the health check's URL).
+STEPS = $(PY) infra/deploy_steps.py --stage $(STAGE) --project $(BUILD)/project --outputs $(INFRA_OUTPUTS)
+# (chalice deploy builds its own zip from the rendered project: `package` is the lint gate.)
+render: deps $(INFRA_OUTPUTS)
+	$(PY) infra/stage.py render --stage $(STAGE) --outputs $(INFRA_OUTPUTS) --out $(BUILD)
+
+app-deploy: deps $(INFRA_OUTPUTS) render
+	$(STEPS) preflight
+	$(STEPS) chalice-deploy
+	$(STEPS) finish
+	# arm64 (Chalice cannot set it): what chalice deploy made, its code again on arm64.
+	$(PY) infra/stage.py arm64 --stage $(STAGE) --project $(BUILD)/project --outputs $(INFRA_OUTPUTS)
+
+# The custom domain's Route 53 alias lives in the infra stack: give it the API's target.
+infra-dns:
+	@test -z "$(DOMAIN_NAME)" || $(AWS) cloudformation deploy --stack-name $(INFRA_STACK) \
+	  --template-file infra/infra.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+	  --no-fail-on-empty-changeset --parameter-overrides \
+	  $$($(PY) infra/deploy_steps.py dns-target --stage $(STAGE) --project $(BUILD)/project)
+
+# The health check's own API key (deploy hook: the operator command provisions it).
+HEALTH_KEY ?= provision
+deploy-health-key:
+	@if [ "$(HEALTH_KEY)" = skip ]; then echo "health-check key: skipped (HEALTH_KEY=skip)"; \
+	elif $(PY) -c 'import chalicelib.operator' 2>/dev/null; then \
+	  $(PY) -m chalicelib.operator --stage $(STAGE) health-key; \
+	else echo "health-check key: no operator command yet: put it by hand (docs/deploy.md, First key)"; fi
+
+deploy: deps deploy-check infra-deploy infra-outputs package app-deploy infra-dns deploy-health-key
 
 # The daily health check, once, against `make run` (another terminal), with a fresh key.
 healthcheck: deps
