@@ -41,8 +41,11 @@ run: deps
 	@$(PY) -m chalicelib.admin dev-banner --port $(PORT)
 	exec $(VENV)/bin/chalice local --stage local --no-autoreload --host 127.0.0.1 --port $(PORT)
 
+# STAGE given (command line or environment): the deployed stage's admin function
+# (mk/operator.mk); without it, the local database.
 key: deps
-	@$(PY) -m chalicelib.admin key $(TENANT)
+	@$(if $(filter command line environment override,$(origin STAGE)),\
+	  $(PY) -m chalicelib.operator --stage $(STAGE),$(PY) -m chalicelib.admin) key $(TENANT)
 
 NAME ?= daily_purge
 schedule: deps

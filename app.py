@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 from chalicelib import config
 
@@ -100,10 +101,11 @@ def replace_file(file_id: str) -> Response:
 @app.route("/files/{file_id}", methods=["PATCH"], content_types=["application/json"])
 @web.guarded
 def rename_file(file_id: str) -> Response:
-    from chalicelib import files
+    from chalicelib import files, ids
 
     request = web.current(app)
     tenant, _ = web.authenticate(request)
+    ids.require(file_id, "file")
     meta = files.rename(tenant, file_id, web.json_field(request, "name"))
     return web.json_response(meta.public(), headers={"ETag": meta.etag})
 
@@ -111,9 +113,10 @@ def rename_file(file_id: str) -> Response:
 @app.route("/files/{file_id}", methods=["DELETE"])
 @web.guarded
 def delete_file(file_id: str) -> Response:
-    from chalicelib import files
+    from chalicelib import files, ids
 
     tenant, _ = web.authenticate(web.current(app))
+    ids.require(file_id, "file")
     files.delete(tenant, file_id)
     return web.response("", 204)
 
@@ -132,9 +135,10 @@ def start_upload() -> Response:
 @app.route("/files/uploads/{upload_id}/complete", methods=["POST"], content_types=["*/*"])
 @web.guarded
 def complete_upload(upload_id: str) -> Response:
-    from chalicelib import uploads
+    from chalicelib import ids, uploads
 
     tenant, _ = web.authenticate(web.current(app))
+    ids.require(upload_id, "upload")
     meta, created = uploads.complete(tenant, upload_id)
     headers = {"Location": f"/files/{meta.id}", "ETag": meta.etag}
     return web.json_response(meta.public(), 201 if created else 200, headers)
@@ -176,3 +180,11 @@ def openapi_document() -> Response:
     from chalicelib import openapi
 
     return web.json_response(openapi.document())
+
+
+@app.lambda_function(name="admin")
+def admin(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Operator commands (keys, limits, migrations): invoked with IAM only, never routed."""
+    from chalicelib import admin as commands
+
+    return commands.handle(event)

@@ -18,7 +18,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import clock, config, logs, tasks
+from chalicelib import clock, config, limits, logs, tasks
 from chalicelib.blobs import BlobMissing, blobs
 from chalicelib.db import database
 from chalicelib.tasks import Kind, Step, Task, TaskContext, register
@@ -50,7 +50,10 @@ def start(tenant_id: str, overrides: dict[str, int | None] | None = None) -> Tas
     """POST /exports: a new export task, or the tenant's export still under way (one at a
     time per tenant: an export reads every file, so it is not something to run in parallel)."""
     running = tasks.active("export", tenant_id)
-    return running[0] if running else tasks.create(tenant_id, "export", overrides=overrides)
+    if running:
+        return running[0]
+    limits.check_exports(database(), tenant_id)
+    return tasks.create(tenant_id, "export", overrides=overrides)
 
 
 # --- the zip stream --------------------------------------------------------------------------
@@ -76,8 +79,22 @@ class _Sink(io.RawIOBase):
         return self.base + len(self.buffer)
 
 
-def _zip_name(name: str) -> str:
-    return f"_{name}" if name in (".", "..") else name
+# Characters an archive name never holds as such: "%" (the escape itself), and those that
+# Windows refuses in a file name. Names never hold "/" or control characters.
+_ESCAPED = frozenset('%\\:*?"<>|')
+
+
+def archive_name(name: str) -> str:
+    """The file's entry name in the archive: unique and reversible, since
+    `urllib.parse.unquote(archive_name(name)) == name` for every name. Percent-encoded: "%",
+    the characters of _ESCAPED, every dot of a name made only of dots ("." and ".." are not
+    file names when unpacked) and a trailing dot or space (Windows drops them)."""
+    if name.strip(".") == "":
+        return "%2E" * len(name)
+    encoded = "".join(f"%{ord(ch):02X}" if ch in _ESCAPED else ch for ch in name)
+    if encoded[-1] in ". ":
+        encoded = encoded[:-1] + f"%{ord(encoded[-1]):02X}"
+    return encoded
 
 
 def _entries(base: int, members: list[tuple[str, int, bytes]]) -> tuple[bytes, list[list[Any]]]:
@@ -89,7 +106,7 @@ def _entries(base: int, members: list[tuple[str, int, bytes]]) -> tuple[bytes, l
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, modified_us, body in members:
             when = datetime.fromtimestamp(modified_us / 1_000_000, tz=UTC)
-            info = zipfile.ZipInfo(_zip_name(name), when.timetuple()[:6])
+            info = zipfile.ZipInfo(archive_name(name), when.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, body)

@@ -33,6 +33,8 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 MAX_QUERY = 1000  # characters of q
 MAX_TERMS = 32  # words of q
+MAX_CURSOR = 100  # characters of a cursor (ours are about 65)
+_LIMIT = re.compile(r"[0-9]{1,9}")
 READ_ATTEMPTS = 3  # rows followed when a body is gone under a reader
 _WORD = re.compile(r"\w+")
 # The cache keys a request prefetches with its key lookup (app.py, bench/).
@@ -146,7 +148,8 @@ def validate_body(body: bytes, limit: int) -> None:
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # ASCII digits only: str.isdigit() accepts "²" or "①", which int() refuses.
+    if _LIMIT.fullmatch(raw) is None or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
     return int(raw)
 
@@ -157,14 +160,22 @@ def encode_cursor(meta: FileMeta) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
+    """What encode_cursor wrote, checked exactly: a short string of a time (a 64-bit
+    integer, not a boolean) and a file id; anything else is a 400 before any query."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, file_id = json.loads(raw)
-        if isinstance(created, int) and isinstance(file_id, str):
-            return created, file_id
-    except (ValueError, TypeError, binascii.Error):
+        if len(cursor) <= MAX_CURSOR:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            created, file_id = json.loads(raw)
+            if type(created) is int and 0 <= created < 2**63 and ids.is_id(file_id):
+                return created, file_id
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         pass
     raise BadRequest("The cursor is not valid; use next_cursor from a previous page.")
+
+
+def _has_control(text: str) -> bool:
+    """Control characters (NUL among them) or lone surrogates: no name holds one."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
 
 
 def search_terms(q: str) -> list[str]:
@@ -402,6 +413,8 @@ def list_files(
     if prefix:
         if len(prefix) > MAX_NAME:
             raise BadRequest(f"prefix is at most {MAX_NAME} characters.")
+        if _has_control(prefix):
+            raise BadRequest("prefix may not contain control characters (no name does).")
         sql += SQL_LIST_PREFIX
         params["prefix"] = prefix
     if cursor:

@@ -193,3 +193,30 @@ def check_tasks(db: Database, tenant_id: str, overrides: dict[str, int | None]) 
             used=running,
             limit=allowed,
         )
+
+
+SQL_LIVE_EXPORTS = (
+    "SELECT COUNT(*) AS n FROM tasks WHERE tenant_id = :t AND kind = 'export'"
+    " AND (state IN ('queued', 'running') OR (state = 'succeeded' AND updated_us > :since))"
+)
+
+
+def check_exports(db: Database, tenant_id: str) -> None:
+    """Refuse a new export past the live-archives quota (QUOTA_MAX_EXPORTS).
+
+    An archive lives EXPORT_RETENTION_DAYS after its export succeeded; one under way counts
+    too. So what exports store is bounded: about QUOTA_MAX_EXPORTS times the byte quota. One
+    read, no lock: requests at the same instant may both pass, as many as the running-tasks
+    quota lets start at once.
+    """
+    since = clock.now_us() - config.export_retention_days() * clock.DAY_US
+    live = int(db.query(SQL_LIVE_EXPORTS, t=tenant_id, since=since)[0]["n"])
+    allowed = config.get_int("QUOTA_MAX_EXPORTS", 10)
+    if live + 1 > allowed:
+        raise QuotaExceeded(
+            f"Quota exceeded: export archives ({live} of {allowed} kept; an archive is kept"
+            f" {config.export_retention_days()} days).",
+            quota="exports",
+            used=live,
+            limit=allowed,
+        )

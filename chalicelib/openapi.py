@@ -7,8 +7,8 @@ from typing import Any
 _ERRORS = {
     "400": "Bad input: a parameter, name, cursor or JSON body is not valid.",
     "401": "No API key, or the key is not valid.",
-    "403": "Forbidden: a quota (files, bytes, running tasks) is full (the body says which,"
-    " with used and limit), or a signed link is forged or expired.",
+    "403": "Forbidden: a quota (files, bytes, running tasks, export archives) is full (the body"
+    " says which, with used and limit), or a signed link is forged or expired.",
     "404": "No such file for this tenant (another tenant's id answers 404 too).",
     "409": "The name is taken by another file of the tenant.",
     "412": "If-Match names a body the file no longer has.",
@@ -91,10 +91,17 @@ def _param(
 
 
 FILE_ID = _param("file_id", "path", {"type": "string"}, "The file's id.")
+# What files.validate_name accepts: no "/", no control character (Unicode category Cc).
+NAME_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$",
+}
 NAME = _param(
     "name",
     "query",
-    {"type": "string", "minLength": 1, "maxLength": 255},
+    NAME_SCHEMA,
     "1-255 characters, no '/', no control characters, unique per tenant.",
     required=True,
 )
@@ -116,7 +123,7 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "Code": text,
                 "Message": text,
-                "quota": {**text, "description": "QuotaExceeded: files, bytes or tasks."},
+                "quota": {**text, "description": "QuotaExceeded: files, bytes, tasks or exports."},
                 "used": {"type": "integer"},
                 "limit": {"type": "integer"},
             },
@@ -181,7 +188,7 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["name"],
             "additionalProperties": False,
-            "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 255}},
+            "properties": {"name": NAME_SCHEMA},
         },
         "Health": {
             "type": "object",
@@ -458,7 +465,8 @@ def _task_errors(**described: str) -> dict[str, Any]:
 
 def _task_paths() -> dict[str, Any]:
     task_id = _param("task_id", "path", {"type": "string"}, "The task's id.")
-    no_404 = {k: v for k, v in _task_errors().items() if k != "404"}
+    quota = "A quota is full: running tasks, or live export archives (the body says which)."
+    no_404 = {k: v for k, v in _task_errors(**{"403": quota}).items() if k != "404"}
     return {
         "/exports": {
             "post": _op(

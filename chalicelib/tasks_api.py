@@ -32,18 +32,20 @@ def start_export() -> Response:
 @bp.route("/tasks/{task_id}", methods=["GET"])
 @web.guarded
 def get_task(task_id: str) -> Response:
-    from chalicelib import tasks
+    from chalicelib import ids, tasks
 
     tenant, _ = web.authenticate(web.current(bp))
+    ids.require(task_id, "task")
     return web.json_response(tasks.get_for(tenant.id, task_id).public())
 
 
 @bp.route("/tasks/{task_id}", methods=["DELETE"])
 @web.guarded
 def cancel_task(task_id: str) -> Response:
-    from chalicelib import tasks
+    from chalicelib import ids, tasks
 
     tenant, _ = web.authenticate(web.current(bp))
+    ids.require(task_id, "task")
     return web.json_response(tasks.cancel(tenant.id, task_id).public())
 
 

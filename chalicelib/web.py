@@ -81,7 +81,7 @@ def json_field(request: Request, name: str) -> str:
 
     try:
         data = json.loads(body(request))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # too deep: RecursionError
         raise BadRequest("The body is not valid JSON.") from exc
     if not isinstance(data, dict) or not isinstance(data.get(name), str):
         raise BadRequest(f'The body must be a JSON object with a string "{name}".')

@@ -19,7 +19,7 @@ GITHUB_ENVIRONMENT ?= prod
 CREATE_OIDC_PROVIDER ?= true
 
 .PHONY: checkov-venv bootstrap package render deploy-check infra-deploy infra-outputs infra-dns app-deploy \
-  deploy-health-key deploy healthcheck clean-deploy
+  deploy-migrate deploy-health-key deploy healthcheck clean-deploy
 
 # checkov pins an old boto3: its own virtualenv, ignored by git (the .gitignore inside it).
 $(CHECKOV_VENV)/.installed: infra/requirements-checkov.txt
@@ -113,13 +113,15 @@ infra-dns:
 
 # The health check's own API key (deploy hook: the operator command provisions it).
 HEALTH_KEY ?= provision
+# Through the stage's admin function (chalicelib/operator.py): the database is private.
+deploy-migrate:
+	$(PY) -m chalicelib.operator --stage $(STAGE) migrate
+
 deploy-health-key:
 	@if [ "$(HEALTH_KEY)" = skip ]; then echo "health-check key: skipped (HEALTH_KEY=skip)"; \
-	elif $(PY) -c 'import chalicelib.operator' 2>/dev/null; then \
-	  $(PY) -m chalicelib.operator --stage $(STAGE) health-key; \
-	else echo "health-check key: no operator command yet: put it by hand (docs/deploy.md, First key)"; fi
+	else $(PY) -m chalicelib.operator --stage $(STAGE) health-key; fi
 
-deploy: deps deploy-check infra-deploy infra-outputs package app-deploy infra-dns deploy-health-key
+deploy: deps deploy-check infra-deploy infra-outputs package app-deploy infra-dns deploy-migrate deploy-health-key
 
 # The daily health check, once, against `make run` (another terminal), with a fresh key.
 healthcheck: deps

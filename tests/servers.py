@@ -692,7 +692,7 @@ class ChaliceLocal:
         command = [str(chalice), "local", "--stage", "local", "--no-autoreload"]
         command += ["--host", HOST, "--port", str(self.port)]
         self._proc = subprocess.Popen(
-            command, cwd=root, env=self.env, stdout=subprocess.DEVNULL, stderr=self._log
+            command, cwd=root, env=self.env, stdout=self._log, stderr=self._log
         )
         deadline = time.monotonic() + self.start_timeout
         while True:

@@ -320,6 +320,17 @@ def test_files_bucket_expires_after_30_days_and_is_private_and_tls_only(
     )
 
 
+def test_files_bucket_lets_the_web_page_use_presigned_links(packaged: dict[str, Any]) -> None:
+    """The page PUTs uploads and follows a large file's redirect from the browser."""
+    (rule,) = packaged["infra"]["Resources"]["FilesBucket"]["Properties"]["CorsConfiguration"][
+        "CorsRules"
+    ]
+    assert {"GET", "PUT"} <= set(rule["AllowedMethods"])
+    (origin,) = rule["AllowedOrigins"]
+    assert origin == {"Fn::If": ["HasDomain", {"Fn::Sub": "https://${DomainName}"}, "*"]}
+    assert "content-type" in rule["AllowedHeaders"]
+
+
 def test_alarms_on_health_check_failure_and_dead_letters(packaged: dict[str, Any]) -> None:
     alarms = resources(packaged["infra"], "AWS::CloudWatch::Alarm")
     health = alarms["HealthCheckAlarm"]["Properties"]
@@ -516,7 +527,8 @@ def test_the_custom_domain_alias_record_is_in_the_infra_stack(packaged: dict[str
     assert record["Properties"]["AliasTarget"]["DNSName"] == {"Ref": "ApiTargetDomainName"}
     assert record["Condition"] == "HasApiTarget"
     make = (ROOT / "mk" / "deploy.mk").read_text()
-    assert re.search(r"^deploy:.*package app-deploy infra-dns deploy-health-key$", make, re.M)
+    steps = r"package app-deploy infra-dns deploy-migrate deploy-health-key"
+    assert re.search(rf"^deploy:.*{steps}$", make, re.M)
 
 
 def test_without_a_domain_the_health_check_url_is_not_https_nothing(tmp_path: Path) -> None:

@@ -502,6 +502,7 @@ def test_policy_resources_are_the_stages_own(rendered: dict[str, Any], function:
         outputs["TaskQueueArn"],
         outputs["DeadLetterQueueArn"],
         outputs["DatabaseSecretArn"],
+        outputs["AppDatabaseSecretArn"],
         outputs["AlertApiKeySecretArn"],
         outputs["HealthcheckApiKeySecretArn"],
         f"arn:aws:logs:{outputs['Region']}:{outputs['AccountId']}:log-group:"

@@ -181,6 +181,7 @@ def test_two_processes_share_one_limit(
         unavailable("chalice local", str(exc))
     finally:
         for server in servers:
+            print(server.log_tail(3000))
             server.stop()
     assert statuses.count(200) == 12
     assert statuses.count(429) == 18

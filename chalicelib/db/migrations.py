@@ -8,6 +8,10 @@ from chalicelib.db import Database
 # Each migration: statements shared by both dialects, or a dict per dialect.
 Statements = list[str] | dict[str, list[str]]
 
+# The role the functions log in as: the schema's data, no DDL. Its login and password
+# are set by `admin migrate` from the application secret (chalicelib/admin.py).
+APP_ROLE = "textfiles_app"
+
 MIGRATIONS: list[tuple[int, Statements]] = [
     (
         1,
@@ -136,6 +140,36 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             "CREATE INDEX garbage_due ON garbage (due_us)",
             "CREATE INDEX files_blob_key ON files (blob_key)",
         ],
+    ),
+    (
+        8,
+        {
+            # Least privilege: the application role reads and writes rows, never the schema.
+            # Default privileges cover the tables later migrations create (as the owner).
+            "postgresql": [
+                "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+                f"""DO $$ BEGIN
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+                        IF NOT (SELECT rolcreaterole OR rolsuper FROM pg_roles
+                                WHERE rolname = current_user) THEN
+                            RAISE NOTICE 'no role {APP_ROLE}: % may not create roles',
+                                current_user;
+                            RETURN;
+                        END IF;
+                        CREATE ROLE {APP_ROLE};
+                    END IF;
+                    GRANT USAGE ON SCHEMA public TO {APP_ROLE};
+                    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public
+                        TO {APP_ROLE};
+                    GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE};
+                    ALTER DEFAULT PRIVILEGES IN SCHEMA public
+                        GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP_ROLE};
+                    ALTER DEFAULT PRIVILEGES IN SCHEMA public
+                        GRANT USAGE ON SEQUENCES TO {APP_ROLE};
+                END $$""",
+            ],
+            "sqlite": [],
+        },
     ),
 ]
 
