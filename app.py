@@ -62,19 +62,28 @@ def list_files() -> Response:
 @app.route("/files/{file_id}", methods=["GET"])
 @web.guarded
 def read_file(file_id: str) -> Response:
-    from chalicelib import clock, files
+    from chalicelib import clock, config, files
+    from chalicelib.blobs import blobs
 
     request = web.current(app)
     tenant, hits = web.authenticate(request, files.read_cache_keys(file_id))
-    meta, body = files.read(tenant, file_id, hits)
+    fresh = request.headers.get("if-none-match")
+    inline = config.max_inline_bytes()
+
+    def wanted(m: files.FileMeta) -> bool:
+        return m.size <= inline and not files.etag_matches(m, fresh)
+
+    meta, body = files.read(tenant, file_id, hits, wanted)
     headers = {
         "ETag": meta.etag,
         "Last-Modified": clock.http_date(meta.updated_us),
         "Cache-Control": "private, no-cache",
     }
-    if files.etag_matches(meta, request.headers.get("if-none-match")):
+    if files.etag_matches(meta, fresh):
         return web.response("", 304, headers)
-    return web.response(body.decode("utf-8"), 200, {"Content-Type": web.TEXT, **headers})
+    if body is None:  # too large for a Lambda response: a short-lived link to the object
+        return web.redirect(blobs().read_url(meta.blob_key, config.read_url_seconds()), headers)
+    return web.response(body, 200, {"Content-Type": web.TEXT, **headers})
 
 
 @app.route("/files/{file_id}/metadata", methods=["GET"])
@@ -128,7 +137,7 @@ def start_upload() -> Response:
 
     request = web.current(app)
     tenant, _ = web.authenticate(request)
-    upload = uploads.start(tenant, web.query(request, "name") or "")
+    upload = uploads.start(tenant, web.query(request, "name") or "", web.query(request, "size"))
     return web.json_response(upload.public(), 201)
 
 
@@ -161,6 +170,8 @@ def get_local_blob(token: str) -> Response:
     from chalicelib import blobs
 
     data, filename = blobs.local_download(token)
+    if filename is None:  # a read link: the body as text, like a presigned S3 GET
+        return web.binary_response(data, {"Content-Type": web.TEXT})
     headers = {"Content-Type": web.content_type(filename)}
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return web.binary_response(data, headers)

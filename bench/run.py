@@ -13,6 +13,7 @@ FastAPI reference's interpreter, default .venv-bench-ref/bin/python).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -198,6 +199,12 @@ def start_backends() -> Backends:
     return Backends(postgres, memcached, moto, env)
 
 
+def _text(response: dict[str, Any]) -> str:
+    """A Lambda answer's body (the app base64-encodes every body for API Gateway)."""
+    raw = str(response["body"])
+    return base64.b64decode(raw).decode() if response.get("isBase64Encoded") else raw
+
+
 def prepare(backends: Backends) -> dict[str, str]:
     """A tenant's key and one small file, made through the app itself (in this process)."""
     os.environ.update(backends.env)
@@ -208,10 +215,11 @@ def prepare(backends: Backends) -> dict[str, str]:
     body = "A small plaintext file, as most of them are.\n" * 8
     with contextlib.redirect_stdout(io.StringIO()):  # the app's access log
         response = app(create_file_event(key, "bench.txt", body), Context())
-        check = app(get_file_event(key, file_id := json.loads(response["body"])["id"]), Context())
+        file_id = json.loads(_text(response))["id"]
+        check = app(get_file_event(key, file_id), Context())
     if response["statusCode"] != 201:
         raise RuntimeError(f"could not create the bench file: {response}")
-    if check["statusCode"] != 200 or check["body"] != body:
+    if check["statusCode"] != 200 or _text(check) != body:
         raise RuntimeError(f"the bench file does not read back: {check}")
     return {"key": key, "file_id": file_id, "body": body}
 

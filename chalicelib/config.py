@@ -56,7 +56,11 @@ def data_dir() -> Path:
 
 
 def max_inline_bytes() -> int:
-    return get_int("MAX_INLINE_BYTES", 5 * 1024 * 1024)
+    """Bodies sent or answered inline: the setting (default 4 MiB), never above what fits a
+    Lambda event and response once base64-encoded (chalicelib/payloads.py)."""
+    from chalicelib import payloads
+
+    return min(get_int("MAX_INLINE_BYTES", 4 * 1024 * 1024), payloads.inline_ceiling())
 
 
 def max_upload_bytes() -> int:
@@ -85,6 +89,11 @@ def retry_after_seconds() -> int:
 
 def upload_url_seconds() -> int:
     return get_int("UPLOAD_URL_SECONDS", 900)
+
+
+def read_url_seconds() -> int:
+    """Lifetime of the link a GET of a body too large to answer inline redirects to."""
+    return max(1, get_int("READ_URL_SECONDS", 300))
 
 
 def public_base_url() -> str:

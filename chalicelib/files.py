@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from dataclasses import replace as replace_dc
@@ -302,15 +302,21 @@ def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
     return meta
 
 
-def insert(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) -> FileMeta:
+def insert(
+    tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str, reserved: int = 0
+) -> FileMeta:
     """The row for a body already stored under `blob_key` (an upload's); on failure the
-    body stays where it is (the upload can be completed again, or the purge removes it)."""
-    meta = _insert_row(tenant, file_id, name, body, blob_key)
+    body stays where it is (the upload can be completed again, or the purge removes it).
+
+    `reserved`: bytes the quota already counts for this body (a pending upload's)."""
+    meta = _insert_row(tenant, file_id, name, body, blob_key, reserved)
     _written(meta, body)
     return meta
 
 
-def _insert_row(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str) -> FileMeta:
+def _insert_row(
+    tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str, reserved: int = 0
+) -> FileMeta:
     """The row, written only once its body is stored: a row never points at a missing body."""
     now = clock.now_us()
     meta = FileMeta(
@@ -329,7 +335,8 @@ def _insert_row(tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: 
     try:
         with db.transaction():
             _free_expired_name(db, tenant, name, now)
-            limits.check_storage(db, tenant.id, tenant.overrides, files=1, size=meta.size)
+            growth = meta.size - reserved
+            limits.check_storage(db, tenant.id, tenant.overrides, files=1, size=growth)
             db.execute(SQL_INSERT, t=meta.tenant_id, **_row_params(meta))
             _index(db, meta.id, body, replace=False)
     except IntegrityError as exc:
@@ -368,10 +375,16 @@ def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None)
 
 
 def read(
-    tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None
-) -> tuple[FileMeta, bytes]:
+    tenant: Tenant,
+    file_id: str,
+    hits: dict[str, bytes] | None = None,
+    wanted: Callable[[FileMeta], bool] | None = None,
+) -> tuple[FileMeta, bytes | None]:
+    """The metadata and the body; no body (None) when `wanted` says the metadata suffices."""
     hits = hits or {}
     meta = get_meta(tenant, file_id, hits)
+    if wanted is not None and not wanted(meta):
+        return meta, None
     cached = filecache.cached_body(file_id, meta.sha256, hits)
     if cached is not None:
         return meta, cached

@@ -63,6 +63,9 @@ def request(
     """One HTTP call; an HTTP error status is an answer, not an exception."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers)
     req.add_header("User-Agent", USER_AGENT)
+    # Bodies are binary to API Gateway, which decodes a reply for a binary Accept only.
+    if "Accept" not in headers:
+        req.add_header("Accept", "*/*")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
             return Reply(response.status, response.read())

@@ -148,6 +148,21 @@ SQL_USAGE = (
 )
 
 
+# Uploads not yet completed that may still be (their link, plus one lifetime for a transfer
+# that began in time): their declared size is reserved.
+SQL_PENDING = (
+    "SELECT COALESCE(SUM(u.size), 0) AS bytes FROM uploads u"
+    " WHERE u.tenant_id = :t AND u.completed_us IS NULL AND u.expires_us > :after"
+    " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id = u.file_id)"
+)
+
+
+def pending_bytes(db: Database, tenant_id: str) -> int:
+    """Bytes reserved by the tenant's pending uploads (chalicelib/uploads.py)."""
+    after = clock.now_us() - config.upload_url_seconds() * 1_000_000
+    return int(db.query(SQL_PENDING, t=tenant_id, after=after)[0]["bytes"])
+
+
 def check_storage(
     db: Database, tenant_id: str, overrides: dict[str, int | None], files: int, size: int
 ) -> None:
@@ -158,7 +173,7 @@ def check_storage(
     """
     db.execute(SQL_LOCK_TENANT, t=tenant_id)
     usage = db.query(SQL_USAGE, t=tenant_id, now=clock.now_us())[0]
-    used_files, used_bytes = int(usage["files"]), int(usage["bytes"])
+    used_files, used_bytes = int(usage["files"]), int(usage["bytes"]) + pending_bytes(db, tenant_id)
     max_files, max_bytes = limit(overrides, "max_files"), limit(overrides, "max_bytes")
     if files > 0 and used_files + files > max_files:
         raise QuotaExceeded(

@@ -166,6 +166,7 @@ def _schemas() -> dict[str, Any]:
             "required": [
                 "upload_id",
                 "name",
+                "size",
                 "url",
                 "method",
                 "headers",
@@ -176,6 +177,7 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "upload_id": text,
                 "name": text,
+                "size": {"type": "integer", "minimum": 0},
                 "url": text,
                 "method": {"type": "string", "enum": ["PUT"]},
                 "headers": {"type": "object", "additionalProperties": text},
@@ -247,7 +249,17 @@ def _paths() -> dict[str, Any]:
             "get": _op(
                 "readFile",
                 "Read a file's body.",
-                {"200": text_ok, "304": {"description": "Not modified (If-None-Match)."}},
+                {
+                    "200": text_ok,
+                    "304": {"description": "Not modified (If-None-Match)."},
+                    "307": {
+                        "description": "A body too large for a Lambda response: a short-lived"
+                        " link (Location) that reads it, byte for byte.",
+                        "headers": {
+                            h: {"$ref": f"#/components/headers/{h}"} for h in ("Location", "ETag")
+                        },
+                    },
+                },
                 ("404", *COMMON),
                 [FILE_ID, _param("If-None-Match", "header", {"type": "string"}, "ETags you hold.")],
             ),
@@ -293,8 +305,18 @@ def _paths() -> dict[str, Any]:
                 "startUpload",
                 "A presigned PUT link for a body larger than the inline limit.",
                 {"201": _json(_ref("Upload"), "Upload the body to url, then POST complete_url.")},
-                ("400", "409", *COMMON),
-                [NAME],
+                ("400", "403", "409", "413", *COMMON),
+                [
+                    NAME,
+                    _param(
+                        "size",
+                        "query",
+                        {"type": "integer", "minimum": 0},
+                        "The body's length in bytes (at most MAX_UPLOAD_BYTES): the link is"
+                        " signed for it and it counts against the byte quota until completed.",
+                        required=True,
+                    ),
+                ],
             ),
         },
         "/files/uploads/{upload_id}/complete": {

@@ -16,6 +16,8 @@ def _secret() -> bytes:
     configured = config.get("LOCAL_SIGNING_KEY")
     if configured:
         return configured.encode()
+    if config.in_lambda():  # the task folder is read-only, and S3 signs its own links
+        raise config.MissingSetting("local links are not signed inside Lambda")
     path = config.data_dir() / "signing.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

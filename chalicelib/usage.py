@@ -26,7 +26,10 @@ def report(tenant: Tenant, rate_headers: dict[str, str]) -> dict[str, Any]:
     remaining = int(rate_headers.get("RateLimit-Remaining", rate_limit))
     return {
         "files": _meter(int(stored["files"]), limits.limit(tenant.overrides, "max_files")),
-        "bytes": _meter(int(stored["bytes"]), limits.limit(tenant.overrides, "max_bytes")),
+        "bytes": _meter(  # pending uploads' bytes are reserved, as the quota check counts
+            int(stored["bytes"]) + limits.pending_bytes(db, tenant.id),
+            limits.limit(tenant.overrides, "max_bytes"),
+        ),
         "running_tasks": _meter(running, limits.limit(tenant.overrides, "max_running_tasks")),
         "rate": {
             "used": rate_limit - remaining,

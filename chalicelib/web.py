@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint, Chalice, Request, Response
+from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Response
 
 if TYPE_CHECKING:
     from chalicelib.auth import Tenant
@@ -97,8 +97,12 @@ def retry_after(healthy: bool) -> dict[str, str]:
     return {} if healthy else {"Retry-After": str(config.retry_after_seconds())}
 
 
-def response(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=body, status_code=status, headers=dict(headers or {}))
+def response(
+    body: str | bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """Every body leaves as bytes: Chalice base64-encodes it for API Gateway (see install)."""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    return Response(body=raw, status_code=status, headers=dict(headers or {}))
 
 
 def content_type(filename: str) -> str:
@@ -106,10 +110,14 @@ def content_type(filename: str) -> str:
 
 
 def binary_response(data: bytes, headers: dict[str, str]) -> Response:
-    """Bytes for a binary content type (Chalice base64-encodes them for API Gateway)."""
-    if not headers.get("Content-Type", "").startswith("application/zip"):
-        return response(data.decode("utf-8", "replace"), 200, headers)
-    return Response(body=data, status_code=200, headers=dict(headers))
+    """The bytes as they are stored, byte for byte."""
+    return response(data, 200, headers)
+
+
+def redirect(url: str, headers: dict[str, str] | None = None) -> Response:
+    """A temporary redirect to a short-lived link (never cached: the link expires)."""
+    extra = {"Location": url, "Cache-Control": "private, no-store"}
+    return response(b"", 307, {**(headers or {}), **extra})
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -178,6 +186,19 @@ class _JsonLines(logging.Handler):
         )
 
 
+# Every media type is binary to API Gateway: request and response bodies travel base64, with a
+# fixed 4/3 overhead (chalicelib/payloads.py) and byte for byte, so invalid UTF-8 reaches the
+# check unaltered. `text/plain` alone would not do: API Gateway decodes a response only when
+# the request's first Accept value is a binary type, and Chalice refuses (400) the others.
+BINARY_TYPES = ["*/*"]
+
+
+def _accept_anything_by_default(request: Request) -> None:
+    """No Accept header means any media type (RFC 9110); Chalice would refuse a binary answer."""
+    if "accept" not in request.headers:
+        request.headers = CaseInsensitiveMapping({**dict(request.headers), "accept": "*/*"})
+
+
 # Chalice's middleware kinds other than "http" (no extra layer on the HTTP path).
 _OTHER_EVENTS = (
     "sqs", "scheduled", "pure_lambda", "s3", "sns", "cloudwatch", "kinesis", "dynamodb",
@@ -199,7 +220,8 @@ def _first_event(event: Any, get_response: Callable[[Any], Any]) -> Any:
 
 
 def install(app: Chalice) -> None:
-    """Log one JSON line per request: id, tenant, method, route, status, latency."""
+    """Bodies as bytes both ways; one JSON log line per request (id, tenant, route, status)."""
+    app.api.binary_types = list(BINARY_TYPES)
     app.log.handlers[:] = [_JsonLines()]
     app.log.propagate = False
 
@@ -211,6 +233,7 @@ def install(app: Chalice) -> None:
         from chalicelib import ids, logs
 
         started = time.perf_counter()
+        _accept_anything_by_default(event)
         context = event.context or {}
         logs.reset(
             request_id=context.get("requestId") or ids.new_id(),

@@ -34,6 +34,7 @@ FUNCTIONS = {
     "textfiles-prod-task_worker": 5,
     "textfiles-prod-daily_purge": 1,
     "textfiles-prod-daily_health_check": 1,
+    "textfiles-prod-admin": 1,
 }
 
 
@@ -46,7 +47,28 @@ def moto() -> Iterator[MotoServer]:
     except ServerUnavailable as exc:
         unavailable("moto server", str(exc))
     yield server
+    forget_infra(server)
     server.stop()
+
+
+def forget_infra(moto: MotoServer) -> None:
+    """moto keeps one state per process: leave no stage secret, queue or bucket behind for
+    the suites that create the same names next (tests/test_lambda_runtime.py)."""
+    secrets, sqs, s3 = client(moto, "secretsmanager"), client(moto, "sqs"), client(moto, "s3")
+    for secret in secrets.list_secrets()["SecretList"]:
+        if secret["Name"].startswith(f"{APP}/"):
+            secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+    for name in ("textfiles-tasks", "textfiles-tasks-dlq"):
+        for url in sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", []):
+            if url.rsplit("/", 1)[1] == name:
+                sqs.delete_queue(QueueUrl=url)
+    for bucket in s3.list_buckets()["Buckets"]:
+        if bucket["Name"].endswith("-x") and bucket["Name"].startswith(f"{APP}-"):
+            for version in s3.list_object_versions(Bucket=bucket["Name"]).get("Versions", []):
+                s3.delete_object(
+                    Bucket=bucket["Name"], Key=version["Key"], VersionId=version["VersionId"]
+                )
+            s3.delete_bucket(Bucket=bucket["Name"])
 
 
 def client(moto: MotoServer, service: str) -> Any:
@@ -84,6 +106,7 @@ def create_infra(moto: MotoServer, stage: str, domain: str | None) -> dict[str, 
         "Partition": "aws", "Region": "us-east-1", "AccountId": "123456789012",
         "PrivateSubnet1Id": subnets[0], "PrivateSubnet2Id": subnets[1],
         "FunctionSecurityGroupId": group, "DatabaseSecretArn": secret("database"),
+        "AppDatabaseSecretArn": secret("database-app"),
         "MemcachedServers": "cache.internal:11211", "FilesBucketName": files,
         "FilesBucketArn": f"arn:aws:s3:::{files}", "TaskQueueUrl": queue,
         "TaskQueueArn": arn(queue), "DeadLetterQueueArn": arn(dlq),
@@ -239,7 +262,7 @@ def test_daily_schedules(moto: MotoServer, deployed: dict[str, Any]) -> None:
 def test_a_small_concurrency_quota_stops_the_deploy_before_it_starts(
     moto: MotoServer, deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """prod reserves 107 and Lambda keeps 100 unreserved: an account below 207 is refused
+    """prod reserves 108 and Lambda keeps 100 unreserved: an account below 208 is refused
     up front with the numbers and the fix, instead of failing half-way."""
     monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "150")  # read by the moto server
     project = deployed["build"] / "project"
@@ -250,9 +273,9 @@ def test_a_small_concurrency_quota_stops_the_deploy_before_it_starts(
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2, result.stdout + result.stderr
-    for figure in ("150", "reserves 107", "at least 207", "L-B99A9384", "reserved_concurrency"):
+    for figure in ("150", "reserves 108", "at least 208", "L-B99A9384", "reserved_concurrency"):
         assert figure in result.stderr
-    monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "207")
+    monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "208")
     ok = subprocess.run(result.args, env=env, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
 

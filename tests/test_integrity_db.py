@@ -254,11 +254,11 @@ def test_a_lost_reply_to_an_upload_reservation_is_503_not_500(
     api: Api, pg_proxy: FaultProxy
 ) -> None:
     dropped = pg_proxy.drop_reply_after(b"INSERT INTO uploads", then=PG_EXECUTE)
-    reply = api.call("POST", "/files/uploads?name=big.txt")
+    reply = api.call("POST", "/files/uploads?name=big.txt&size=3")
     assert dropped.is_set()
     assert reply.status == 503, reply.body
     assert "Retry-After" in reply.headers
-    assert api.call("POST", "/files/uploads?name=big.txt").status == 201
+    assert api.call("POST", "/files/uploads?name=big.txt&size=3").status == 201
 
 
 def test_an_idle_connection_closed_by_the_server_is_reopened_before_a_write(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chalicelib import config
-from chalicelib.errors import Forbidden, NotFound, TooLarge
+from chalicelib.errors import BadRequest, Forbidden, NotFound, TooLarge
 
 
 class BlobMissing(Exception):
@@ -42,9 +42,17 @@ class BlobStore(Protocol):
 
     def list(self, prefix: str) -> Iterator[BlobInfo]: ...
 
-    def upload_url(self, key: str, expires_s: int, max_bytes: int) -> PresignedUpload: ...
+    def upload_url(self, key: str, expires_s: int, size: int) -> PresignedUpload:
+        """A link that stores exactly `size` bytes under `key` (the length is part of what is
+        signed), until it expires."""
+        ...
 
     def download_url(self, key: str, expires_s: int, filename: str) -> str: ...
+
+    def read_url(self, key: str, expires_s: int) -> str:
+        """A short-lived link that reads the object as text/plain (a body too large to answer
+        inline)."""
+        ...
 
     def ping(self) -> None: ...
 
@@ -87,6 +95,10 @@ def blobs() -> BlobStore:
 
 
 def _local_store() -> BlobStore:
+    """The folder driver; with S3 the local link routes do not exist (checked before the
+    token, so nothing is read or written to verify one)."""
+    if config.get("FILES_BUCKET") or config.in_lambda():
+        raise NotFound("Uploads and downloads go straight to S3 on this deployment.")
     store = blobs()
     if store.name != "localfs":
         raise NotFound("Uploads and downloads go straight to S3 on this deployment.")
@@ -94,24 +106,35 @@ def _local_store() -> BlobStore:
 
 
 def local_upload(token: str, data: bytes) -> None:
-    """Store a body PUT to a signed local link (the folder driver's presigned URL)."""
+    """Store a body PUT to a signed local link (the folder driver's presigned URL).
+
+    The link names its length like a signed Content-Length: a body of any other size is
+    refused, so a link never stores more than the upload reserved."""
     from chalicelib import signing
 
+    store = _local_store()
     payload = signing.verify(token)
     if payload is None or "put" not in payload:
         raise Forbidden("The upload link is not valid or has expired.")
-    if len(data) > int(payload["max"]):
-        raise TooLarge(f"The upload is {len(data)} bytes; at most {payload['max']} bytes.")
-    _local_store().put(str(payload["put"]), data)
+    size = int(payload["size"])
+    if len(data) > size:
+        raise TooLarge(f"The upload is {len(data)} bytes; this link takes {size} bytes.")
+    if len(data) != size:
+        raise BadRequest(f"The upload is {len(data)} bytes; this link takes {size} bytes.")
+    store.put(str(payload["put"]), data)
 
 
-def local_download(token: str) -> tuple[bytes, str]:
+def local_download(token: str) -> tuple[bytes, str | None]:
+    """The bytes behind a signed local read or download link, and the download's file name
+    (None for a read link: the body is shown as text)."""
     from chalicelib import signing
 
+    store = _local_store()
     payload = signing.verify(token)
     if payload is None or "get" not in payload:
         raise Forbidden("The download link is not valid or has expired.")
+    filename = payload.get("filename")
     try:
-        return _local_store().get(str(payload["get"])), str(payload.get("filename", "download"))
+        return store.get(str(payload["get"])), None if filename is None else str(filename)
     except BlobMissing as exc:
         raise NotFound("Nothing is stored under this link any more.") from exc

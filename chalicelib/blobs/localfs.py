@@ -73,13 +73,18 @@ class LocalBlobStore:
                 stat = path.stat()
                 yield BlobInfo(key, stat.st_size, stat.st_mtime_ns // 1000)
 
-    def upload_url(self, key: str, expires_s: int, max_bytes: int) -> PresignedUpload:
-        token = signing.sign({"put": key, "max": max_bytes}, expires_s)
+    def upload_url(self, key: str, expires_s: int, size: int) -> PresignedUpload:
+        token = signing.sign({"put": key, "size": size}, expires_s)
         url = f"{config.public_base_url()}/blobs/{quote(token)}"
-        return PresignedUpload(url, "PUT", {"Content-Type": "text/plain; charset=utf-8"})
+        headers = {"Content-Type": "text/plain; charset=utf-8", "Content-Length": str(size)}
+        return PresignedUpload(url, "PUT", headers)
 
     def download_url(self, key: str, expires_s: int, filename: str) -> str:
         token = signing.sign({"get": key, "filename": filename}, expires_s)
+        return f"{config.public_base_url()}/blobs/{quote(token)}"
+
+    def read_url(self, key: str, expires_s: int) -> str:
+        token = signing.sign({"get": key}, expires_s)
         return f"{config.public_base_url()}/blobs/{quote(token)}"
 
     def ping(self) -> None:

@@ -77,11 +77,14 @@ class S3BlobStore:
                 return
             token = {"ContinuationToken": page["NextContinuationToken"]}
 
-    def upload_url(self, key: str, expires_s: int, max_bytes: int) -> PresignedUpload:
-        params = {"Bucket": self.bucket, "Key": key, "ContentType": CONTENT_TYPE}
+    def upload_url(self, key: str, expires_s: int, size: int) -> PresignedUpload:
+        """A presigned PUT whose signature covers Content-Length: S3 refuses any other size."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "ContentType": CONTENT_TYPE}
+        params["ContentLength"] = size
         with _storage_errors(key):
             url = self.s3.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_s)
-        return PresignedUpload(str(url), "PUT", {"Content-Type": CONTENT_TYPE})
+        headers = {"Content-Type": CONTENT_TYPE, "Content-Length": str(size)}
+        return PresignedUpload(str(url), "PUT", headers)
 
     def download_url(self, key: str, expires_s: int, filename: str) -> str:
         params = {
@@ -93,6 +96,12 @@ class S3BlobStore:
             return str(
                 self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
             )
+
+    def read_url(self, key: str, expires_s: int) -> str:
+        params = {"Bucket": self.bucket, "Key": key, "ResponseContentType": CONTENT_TYPE}
+        with _storage_errors(key):
+            url = self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+        return str(url)
 
     def ping(self) -> None:
         with _storage_errors():

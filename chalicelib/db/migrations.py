@@ -171,6 +171,15 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             "sqlite": [],
         },
     ),
+    (
+        9,
+        [
+            # Uploads: the declared size (reserved against the byte quota until completed).
+            "ALTER TABLE uploads ADD COLUMN size BIGINT",
+            "ALTER TABLE uploads ADD COLUMN completed_us BIGINT",
+            "CREATE INDEX uploads_tenant ON uploads (tenant_id, expires_us)",
+        ],
+    ),
 ]
 
 _LOCK = {

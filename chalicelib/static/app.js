@@ -131,7 +131,10 @@ function send(method, url, body, head, bar) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(method, url);
-    for (const [name, value] of Object.entries(head)) xhr.setRequestHeader(name, value);
+    // The browser sets Content-Length itself (the link is signed for the file's size).
+    for (const [name, value] of Object.entries(head)) {
+      if (name.toLowerCase() !== "content-length") xhr.setRequestHeader(name, value);
+    }
     xhr.upload.addEventListener("progress", (e) => {
       if (e.lengthComputable) { bar.max = e.total; bar.value = e.loaded; }
     });
@@ -158,7 +161,8 @@ async function upload(file) {
     if (file.size <= (state.limits.inline || 0)) {
       xhrResult(await send("POST", "files?" + name, file, headers({ "Content-Type": TEXT }), bar));
     } else {
-      const link = await json("POST", "files/uploads?" + name);
+      const sized = new URLSearchParams({ name: file.name, size: String(file.size) });
+      const link = await json("POST", "files/uploads?" + sized);
       xhrResult(await send(link.method, link.url, file, link.headers, bar));
       await json("POST", relative(link.complete_url));
     }

@@ -189,8 +189,9 @@ class Client:
     # ---- uploads ---------------------------------------------------------------------
 
     @operation("startUpload")
-    def start_upload(self, name: str) -> Upload:
-        return cast(Upload, self.call("POST", "/files/uploads", name=name))
+    def start_upload(self, name: str, size: int) -> Upload:
+        """A link signed for exactly `size` bytes, reserved against the byte quota."""
+        return cast(Upload, self.call("POST", "/files/uploads", name=name, size=str(size)))
 
     @operation("completeUpload")
     def complete_upload(self, upload_id: str) -> File:
@@ -206,7 +207,7 @@ class Client:
 
     def upload(self, name: str, body: bytes, progress: ProgressFn | None = None) -> File:
         """A body of any size up to the upload limit: to the presigned link, then completed."""
-        link = self.start_upload(name)
+        link = self.start_upload(name, len(body))
         self.send(link["method"], link["url"], body, link["headers"], progress, auth=False)
         return self.complete_upload(link["upload_id"])
 

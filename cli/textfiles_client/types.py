@@ -25,6 +25,7 @@ class FileList(TypedDict):
 class Upload(TypedDict):
     upload_id: str
     name: str
+    size: int
     url: str
     method: str
     headers: dict[str, str]
