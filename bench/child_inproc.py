@@ -75,7 +75,13 @@ class Probe:
         self.s3_calls += 1
 
     def snapshot(self) -> tuple[int, int, int, int]:
-        return self.db.statements, self.db.transactions, self.cache.round_trips, self.s3_calls
+        """S3 calls: botocore's (hooked) and the signed read path's own count."""
+        from chalicelib import aws
+
+        reader = aws.client("s3", signed=True)
+        signed = int(getattr(reader, "calls", 0)) if reader is not aws.client("s3") else 0
+        s3 = self.s3_calls + signed
+        return self.db.statements, self.db.transactions, self.cache.round_trips, s3
 
     def measure(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         before = self.snapshot()

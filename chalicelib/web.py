@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import gc
 import json
 import logging
 import time
@@ -198,11 +199,34 @@ def _accept_anything_by_default(request: Request) -> None:
         request.headers = CaseInsensitiveMapping({**dict(request.headers), "accept": "*/*"})
 
 
+# Chalice's middleware kinds other than "http" (no extra layer on the HTTP path).
+_OTHER_EVENTS = (
+    "sqs", "scheduled", "pure_lambda", "s3", "sns", "cloudwatch", "kinesis", "dynamodb",
+)  # fmt: skip
+
+
+def _resume_collection() -> None:
+    """Garbage collection back on, with everything the cold start built frozen out of it."""
+    gc.freeze()
+    gc.enable()
+
+
+def _first_event(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """app.py pauses collection in Lambda; a first event that is not HTTP (a task may run
+    for minutes) resumes it before it runs; access_log does so after an HTTP answer."""
+    if not gc.isenabled():
+        _resume_collection()
+    return get_response(event)
+
+
 def install(app: Chalice) -> None:
     """Bodies as bytes both ways; one JSON log line per request (id, tenant, route, status)."""
     app.api.binary_types = list(BINARY_TYPES)
     app.log.handlers[:] = [_JsonLines()]
     app.log.propagate = False
+
+    for kind in _OTHER_EVENTS:
+        app.register_middleware(_first_event, kind)
 
     @app.middleware("http")
     def access_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
@@ -217,7 +241,11 @@ def install(app: Chalice) -> None:
             route=context.get("resourcePath"),
         )
         _rate.set({})
-        response = get_response(event)
+        try:
+            response = get_response(event)
+        finally:
+            if not gc.isenabled():
+                _resume_collection()  # the first answer of a cold start is out
         for name, value in _rate.get().items():
             response.headers.setdefault(name, value)
         logs.info(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import re
 import shutil
 import sys
@@ -234,8 +235,31 @@ def render(stage: str, outputs: dict[str, str], out: Path, root: Path = ROOT) ->
         config["app_name"], stage, functions, stage_limits(stage, root), sqs_functions(project),
         domain_stage if settings.get("api_gateway_custom_domain") else None,
     )  # fmt: skip
-    _write(out / "merge.json", template)
+    _write(out / "merge.json", merge(template, architectures(functions)))
     return project
+
+
+# --- arm64 (Graviton): Chalice cannot set a function's architecture. The merge template sets
+# it for `chalice package`; `make deploy` runs `arm64` after `chalice deploy`. Pure Python.
+def architectures(functions: list[str]) -> dict[str, Any]:
+    arm64 = {"Properties": {"Architectures": ["arm64"]}}
+    return {"Resources": {logical_id(f): arm64 for f in functions}}
+
+
+def deployed_functions(state: dict[str, Any]) -> list[str]:
+    """The ARNs of the functions `chalice deploy` made (its state file)."""
+    return [r["lambda_arn"] for r in state.get("resources", []) if "lambda_arn" in r]
+
+
+def run_on_arm64(project: Path, stage: str, client: Any = None) -> None:
+    """Each deployed function's code again, with Architectures=[arm64] (boto3, from .venv)."""
+    import boto3
+
+    state = json.loads((project / ".chalice" / "deployed" / f"{stage}.json").read_text())
+    built = sorted((project / ".chalice" / "deployments").glob("*.zip"), key=os.path.getmtime)
+    client, code = client or boto3.client("lambda"), built[-1].read_bytes()
+    for arn in deployed_functions(state):
+        client.update_function_code(FunctionName=arn, ZipFile=code, Architectures=["arm64"])
 
 
 def stage_patch(stage: str, root: Path = ROOT) -> list[dict[str, str]]:
@@ -272,10 +296,17 @@ def main(argv: list[str] | None = None) -> int:
     o = sub.add_parser("output", help="print one output of the infra stack")
     o.add_argument("--outputs", required=True, type=Path)
     o.add_argument("name")
+    a = sub.add_parser("arm64", help="after chalice deploy: every function on arm64")
+    a.add_argument("--stage", required=True)
+    a.add_argument("--project", required=True, type=Path)
+    a.add_argument("--outputs", required=True, type=Path)
     args = parser.parse_args(argv)
     try:
         if args.command == "render":
             print(render(args.stage, load_outputs(args.outputs), args.out))
+        elif args.command == "arm64":
+            os.environ["AWS_DEFAULT_REGION"] = load_outputs(args.outputs)["Region"]
+            run_on_arm64(args.project, args.stage)
         else:
             print(load_outputs(args.outputs)[args.name])
     except (RenderError, KeyError) as exc:

@@ -18,6 +18,12 @@ bench: deps services bench-ref
 	$(PY) bench/run.py
 
 clean-bench:
-	rm -rf $(BENCH_REF_VENV) bench/results.json
+	rm -rf $(BENCH_REF_VENV) bench/results.json bench/load.json
 
 clean: clean-bench
+
+# `make load`: mixed reads and writes against `make run` on throwaway real backends, on
+# 127.0.0.1 only (docs/scale.md). LOAD_SECONDS (20) and LOAD_CLIENTS (4). Not in make test.
+.PHONY: load
+load: deps services
+	$(PY) bench/load.py

@@ -101,6 +101,8 @@ app-deploy: deps $(INFRA_OUTPUTS) render
 	$(STEPS) preflight
 	$(STEPS) chalice-deploy
 	$(STEPS) finish
+	# arm64 (Chalice cannot set it): what chalice deploy made, its code again on arm64.
+	$(PY) infra/stage.py arm64 --stage $(STAGE) --project $(BUILD)/project --outputs $(INFRA_OUTPUTS)
 
 # The custom domain's Route 53 alias lives in the infra stack: give it the API's target.
 infra-dns:

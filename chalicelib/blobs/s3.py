@@ -1,12 +1,15 @@
-"""The S3 driver (boto3): bodies under tenant-scoped keys, presigned links for big bodies."""
+"""The S3 driver: bodies under tenant-scoped keys, presigned links for big bodies.
+
+Reads (GetObject) are signed requests without botocore (chalicelib.aws: the cold read
+path); every other call goes through a botocore client, built on first use.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import aws
 from chalicelib.blobs import BlobInfo, BlobMissing, PresignedUpload
@@ -20,11 +23,11 @@ CONTENT_TYPE = "text/plain; charset=utf-8"
 def _storage_errors(key: str = "") -> Iterator[None]:
     try:
         yield
-    except ClientError as exc:
+    except aws.service_errors() as exc:  # evaluated only when an error is raised
         if aws.error_code(exc) in _MISSING:
             raise BlobMissing(key) from exc
         raise BackendUnavailable("storage", aws.error_code(exc)) from exc
-    except BotoCoreError as exc:
+    except aws.transport_errors() as exc:
         raise BackendUnavailable("storage", type(exc).__name__) from exc
 
 
@@ -37,7 +40,11 @@ class S3BlobStore:
 
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
-        self.s3 = aws.client("s3")
+
+    @functools.cached_property
+    def s3(self) -> Any:
+        """botocore's client, built on the first call that needs it (not on a read)."""
+        return aws.client("s3")
 
     def put(self, key: str, data: bytes) -> None:
         with _storage_errors(key):
@@ -46,7 +53,8 @@ class S3BlobStore:
     def get(self, key: str, max_bytes: int | None = None) -> bytes:
         extra = {"Range": f"bytes=0-{max_bytes - 1}"} if max_bytes else {}
         with _storage_errors(key):
-            response = self.s3.get_object(Bucket=self.bucket, Key=key, **extra)
+            reader = aws.client("s3", signed=True)
+            response = reader.get_object(Bucket=self.bucket, Key=key, **extra)
             return bytes(response["Body"].read())
 
     def head(self, key: str) -> BlobInfo:
@@ -152,7 +160,7 @@ def _multipart_errors(key: str) -> Iterator[None]:
     """An unknown (completed or aborted) upload is BlobMissing, not an outage."""
     try:
         yield
-    except ClientError as exc:
+    except aws.service_errors() as exc:
         if aws.error_code(exc) == "NoSuchUpload":
             raise BlobMissing(key) from exc
         raise

@@ -32,14 +32,26 @@ class AuthenticationFailed(BackendUnavailable):
     """The server refused the credentials (they may have been rotated)."""
 
 
-def _ssl_context(sslmode: str) -> ssl.SSLContext | None:
-    if sslmode in ("disable", "allow", "prefer"):
+def _ssl_context(sslmode: str) -> ssl.SSLContext | bool | None:
+    """pg8000's ``ssl_context`` for a libpq ``sslmode``.
+
+    pg8000 reads None as "try TLS, else clear text" (libpq's ``prefer``) with a default
+    context that parses the whole CA store, False as "never TLS", and a context as "TLS or
+    nothing". ``require`` encrypts without verifying (libpq's meaning), so its context
+    loads no certificates at all; only the ``verify-*`` modes load the store.
+    """
+    if sslmode in ("disable", "allow"):
+        return False  # no SSLRequest at all (allow: libpq tries clear text first too)
+    if sslmode == "prefer":
         return None
-    context = ssl.create_default_context()
     if sslmode == "require":
-        # libpq semantics: encrypt, but do not verify the server certificate.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+        return context
+    context = ssl.create_default_context()  # verify-full (and any mode we do not know)
+    if sslmode == "verify-ca":
+        context.check_hostname = False  # the chain is verified, not the host name
     return context
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib import aws, logs
 from chalicelib.errors import BackendUnavailable
 
@@ -32,8 +30,10 @@ class SecretsManagerStore:
     def _fetch(self, ref: str) -> str:
         self.fetches += 1
         try:
-            response = aws.client("secretsmanager").get_secret_value(SecretId=ref)
-        except (ClientError, BotoCoreError) as exc:
+            # Signed without botocore where the environment allows (chalicelib.aws).
+            reader = aws.client("secretsmanager", signed=True)
+            response = reader.get_secret_value(SecretId=ref)
+        except (*aws.service_errors(), *aws.transport_errors()) as exc:
             code = aws.error_code(exc) or type(exc).__name__
             logs.error("secret unavailable", error=code)  # never the ARN's value, only the code
             raise BackendUnavailable("secret store", code) from exc
