@@ -201,10 +201,10 @@ def _shared_trust(raw: bytes | None, failed_at_us: int) -> float:
         until_us = int(raw or b"0")
     except ValueError:
         return 0.0
-    check_us = int(_check_seconds() * 1e6)
-    if until_us - check_us <= failed_at_us:
-        return 0.0
-    return min((until_us - clock.now_us()) / 1e6, _check_seconds())
+    check_us, now_us = int(_check_seconds() * 1e6), clock.now_us()
+    if until_us - check_us <= failed_at_us or until_us - now_us > check_us:
+        return 0.0  # older than a failure seen here, or from a clock ahead of this one
+    return (until_us - now_us) / 1e6
 
 
 def _check_seconds() -> float:

@@ -267,8 +267,11 @@ class FaultProxy:
         except OSError:
             client.close()
             return
-        upstream.settimeout(None)
-        client.settimeout(None)
+        for sock in (upstream, client):
+            sock.settimeout(None)
+            # Pass each small message on at once: without it, Nagle's algorithm and delayed
+            # ACKs hold every round trip of a chatty protocol ~40 ms.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         link = _Link(self, client, upstream)
         with self._lock:
             self._links.add(link)

@@ -400,3 +400,18 @@ def test_a_shared_check_expires_and_a_missed_write_ends_it(
     assert database().statements > before, "checked the database again"
     filecache._mark_dirty(fid, 99)  # a write the cache missed takes the shared result away
     assert _entry("tf:clean") is None
+
+
+def test_a_shared_check_from_a_clock_ahead_is_not_trusted(api: Api) -> None:
+    """A process whose clock runs ahead cannot make others trust the cache for longer."""
+    from chalicelib import clock
+    from chalicelib.cache import cache
+    from chalicelib.db import database
+
+    fid = api.created("shared-future.txt", "v1")["id"]
+    assert api.get(f"/files/{fid}").body == b"v1"
+    cache().set_many({"tf:clean": str(clock.now_us() + 3_600_000_000).encode()})
+    cache().trusted_until = 0.0
+    before = database().statements
+    assert api.get(f"/files/{fid}").body == b"v1"
+    assert database().statements > before, "checked the database: the result is not trusted"
