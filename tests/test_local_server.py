@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -13,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_site import make_key
 
 from servers import ChaliceLocal, ServerUnavailable, unavailable
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -27,19 +24,6 @@ def _env(data_dir: Path) -> dict[str, str]:
     }
     env["DATA_DIR"] = str(data_dir)
     return env
-
-
-def _make_key(env: dict[str, str], tenant: str) -> str:
-    """What `make key TENANT=...` runs; the key is the last line."""
-    out = subprocess.run(
-        [sys.executable, "-m", "chalicelib.admin", "key", tenant],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return out.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +59,7 @@ def _call(
 
 def test_crud_round_trip_over_http(server: tuple[str, dict[str, str]]) -> None:
     base, env = server
-    key = _make_key(env, "acme")
+    key = make_key(env, "acme")
     assert key.startswith("tf_")
     text = {"Content-Type": "text/plain; charset=utf-8"}
 
@@ -109,13 +93,13 @@ def test_crud_round_trip_over_http(server: tuple[str, dict[str, str]]) -> None:
 
 def test_bad_bytes_and_bad_keys_over_http(server: tuple[str, dict[str, str]]) -> None:
     base, env = server
-    key = _make_key(env, "beta")
+    key = make_key(env, "beta")
     text = {"Content-Type": "text/plain"}
     status, _, body = _call("POST", f"{base}/files?name=bad.bin", key, b"\xff\xfe\x00", text)
     assert status == 415
     status, _, _ = _call("GET", f"{base}/files", "tf_not-a-key")
     assert status == 401
-    other = _make_key(env, "gamma")
+    other = make_key(env, "gamma")
     status, _, body = _call("POST", f"{base}/files?name=a.txt", key, b"beta's", text)
     assert status == 201
     status, _, _ = _call("GET", f"{base}/files/{json.loads(body)['id']}", other)
