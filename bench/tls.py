@@ -15,18 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from servers import HOST, ServerUnavailable, free_port
+from servers import HOST, ServerUnavailable, free_port, self_signed_cert
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (subjectAltName IP), and its key."""
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=IP:{HOST}",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+    self_signed_cert(key, cert)
     return cert, key
 
 

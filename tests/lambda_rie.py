@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from servers import HOST, ServerUnavailable, free_port
+from servers import HOST, ServerUnavailable, free_port, self_signed_cert
 
 ROOT = Path(__file__).resolve().parent.parent
 RIE = ROOT / ".tools" / "aws-lambda-rie-x86_64"
@@ -195,9 +195,7 @@ def _port_open(port: int) -> bool:
 def self_signed(folder: Path) -> tuple[Path, Path]:
     """A key and certificate for 127.0.0.1 (``openssl``); the cert is also the CA bundle."""
     key, cert = folder / "tls.key", folder / "tls.crt"
-    cmd = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
-    cmd += ["-subj", f"/CN={HOST}", "-addext", f"subjectAltName=IP:{HOST}"]
-    subprocess.run([*cmd, "-keyout", str(key), "-out", str(cert)], capture_output=True, check=True)
+    self_signed_cert(key, cert)
     return key, cert
 
 

@@ -206,13 +206,15 @@ def find_pg_bin() -> Path:
     raise ServerUnavailable(f"PostgreSQL initdb/pg_ctl not found in {where}")
 
 
-def _self_signed_cert(key: Path, cert: Path) -> None:
-    """Write a throwaway self-signed certificate for 127.0.0.1 (``openssl`` CLI)."""
+def self_signed_cert(key: Path, cert: Path) -> None:
+    """Write a throwaway self-signed certificate for 127.0.0.1 (``openssl`` CLI); with its
+    IP in subjectAltName it also serves as the CA bundle of a verifying client."""
     openssl = shutil.which("openssl")
     if openssl is None:
-        raise ServerUnavailable("openssl not found: a TLS-only server needs a certificate")
+        raise ServerUnavailable("openssl not found: a TLS server needs a certificate")
     cmd = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
-    cmd += ["-subj", f"/CN={HOST}", "-keyout", str(key), "-out", str(cert)]
+    cmd += ["-subj", f"/CN={HOST}", "-addext", f"subjectAltName=IP:{HOST}"]
+    cmd += ["-keyout", str(key), "-out", str(cert)]
     result = subprocess.run(cmd, capture_output=True, timeout=30, check=False)
     if result.returncode != 0:
         raise ServerUnavailable(f"openssl failed: {result.stderr.decode(errors='replace')}")
@@ -346,7 +348,7 @@ class PostgresServer(_Server):
     def _configure_tls(self) -> None:
         """A certificate, ``ssl=on`` and only ``hostssl`` lines for TCP clients."""
         data = self.data_dir
-        _self_signed_cert(data / "server.key", data / "server.crt")
+        self_signed_cert(data / "server.key", data / "server.crt")
         lines = ["local all all trust", f"hostssl all all {HOST}/32 trust"]
         (data / "pg_hba.conf").write_text("\n".join([*lines, "hostssl all all ::1/128 trust\n"]))
         with (data / "postgresql.conf").open("a") as conf:

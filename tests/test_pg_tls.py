@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 from chalicelib.db import PostgresSettings
 from chalicelib.db.postgres import PostgresDatabase, _ssl_context
 from chalicelib.errors import BackendUnavailable
-from servers import HOST, PostgresServer, ServerUnavailable, unavailable
+from servers import HOST, PostgresServer, ServerUnavailable, self_signed_cert, unavailable
 
 SSL_IN_USE = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 
@@ -31,14 +30,10 @@ def _owned_by_server(server: PostgresServer, *paths: Any) -> None:
 def enable_tls(server: PostgresServer) -> None:
     """A self-signed certificate, ssl=on, and clear text refused for database tls_only."""
     data = server.data_dir
-    if shutil.which("openssl") is None:
-        unavailable("PostgreSQL with TLS", "the openssl command is not installed")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=textfiles-test-db", "-keyout", str(data / "server.key"),
-         "-out", str(data / "server.crt")],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+    try:
+        self_signed_cert(data / "server.key", data / "server.crt")
+    except ServerUnavailable as exc:
+        unavailable("PostgreSQL with TLS", str(exc))
     os.chmod(data / "server.key", 0o600)
     hba = data / "pg_hba.conf"
     hba.write_text("hostnossl tls_only all all reject\n" + hba.read_text())
