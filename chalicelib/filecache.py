@@ -26,11 +26,10 @@ without asking the database while some process checked less than CACHE_CHECK_SEC
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any, Literal
 
-from chalicelib import clock, config, logs, pauses
+from chalicelib import clock, config, ids, logs, pauses
 from chalicelib.cache import Cache, cache
 from chalicelib.db import database
 from chalicelib.errors import BackendUnavailable
@@ -39,7 +38,6 @@ TOMBSTONE = b"-"
 CLEAN_KEY = "tf:clean"
 DELETED = 2**62  # the order of a tombstone: newer than every version
 REPLAY_BATCH = 500
-_ID = re.compile(r"[0-9a-f]{32}")
 
 SQL_DIRTY_MARK = (
     "INSERT INTO cache_dirty (file_id, version, created_us) VALUES (:id, :v, :now)"
@@ -59,17 +57,12 @@ def body_key(file_id: str) -> str:
     return f"tf:b:{file_id}"
 
 
-def is_id(value: str) -> bool:
-    """Ids are 32 hex digits; anything else names no file and never reaches the cache."""
-    return len(value) == 32 and _ID.fullmatch(value) is not None
-
-
 def read_cache_keys(file_id: str) -> list[str]:
-    return [meta_key(file_id), body_key(file_id), CLEAN_KEY] if is_id(file_id) else []
+    return [meta_key(file_id), body_key(file_id), CLEAN_KEY] if ids.is_id(file_id) else []
 
 
 def metadata_cache_keys(file_id: str) -> list[str]:
-    return [meta_key(file_id), CLEAN_KEY] if is_id(file_id) else []
+    return [meta_key(file_id), CLEAN_KEY] if ids.is_id(file_id) else []
 
 
 def encode(fields: dict[str, Any]) -> bytes:

@@ -38,7 +38,6 @@ _LIMIT = re.compile(r"[0-9]{1,9}")
 READ_ATTEMPTS = 3  # rows followed when a body is gone under a reader
 _WORD = re.compile(r"\w+")
 # The cache keys a request prefetches with its key lookup (app.py, bench/).
-is_id = filecache.is_id
 meta_key, body_key = filecache.meta_key, filecache.body_key
 read_cache_keys, metadata_cache_keys = filecache.read_cache_keys, filecache.metadata_cache_keys
 
@@ -361,7 +360,7 @@ def _row_params(meta: FileMeta) -> dict[str, Any]:
 
 
 def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None) -> FileMeta:
-    if not is_id(file_id):
+    if not ids.is_id(file_id):
         raise NotFound(f"No file {file_id}.")
     meta = _from_cache(tenant, file_id, hits or {})
     if meta is not None:

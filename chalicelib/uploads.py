@@ -119,7 +119,7 @@ def complete(tenant: Tenant, upload_id: str) -> tuple[files.FileMeta, bool]:
     Idempotent under concurrency: a second completion (a client's retry) answers with the
     file the first one made, and each completion only ever deletes the copy it made itself.
     """
-    rows = database().query(SQL_GET, id=upload_id, t=tenant.id) if files.is_id(upload_id) else []
+    rows = database().query(SQL_GET, id=upload_id, t=tenant.id) if ids.is_id(upload_id) else []
     if not rows:
         raise NotFound(f"No upload {upload_id}.")
     row = rows[0]
