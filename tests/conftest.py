@@ -16,8 +16,7 @@ from servers import (
     MemcachedServer,
     MotoServer,
     PostgresServer,
-    ServerUnavailable,
-    unavailable,
+    started,
 )
 
 # The deployable stages (dev, prod) carry infrastructure settings; tests and `make run`
@@ -77,31 +76,23 @@ def reset_drivers() -> None:
     aws.reset()
 
 
-def _start(server: Any, what: str) -> Any:
-    try:
-        server.start()
-    except ServerUnavailable as exc:
-        unavailable(what, str(exc))
-    return server
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    server = _start(PostgresServer(), "PostgreSQL")
+    server = started(PostgresServer(), "PostgreSQL")
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
 def memcached() -> Iterator[MemcachedServer]:
-    server = _start(MemcachedServer(), "memcached")
+    server = started(MemcachedServer(), "memcached")
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
 def moto() -> Iterator[MotoServer]:
-    server = _start(MotoServer(), "moto server")
+    server = started(MotoServer(), "moto server")
     yield server
     server.stop()
 
@@ -109,7 +100,7 @@ def moto() -> Iterator[MotoServer]:
 @pytest.fixture
 def own_memcached(backend: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemcachedServer]:
     """A memcached of this test's own, to kill and restart; the app is pointed at it."""
-    server = _start(MemcachedServer(), "memcached")
+    server = started(MemcachedServer(), "memcached")
     monkeypatch.setenv("MEMCACHED_SERVERS", server.servers)
     reset_drivers()
     yield server

@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, NoReturn, Self
+from typing import IO, TYPE_CHECKING, Any, NoReturn, Self, TypeVar
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
@@ -43,6 +43,7 @@ __all__ = [
     "PostgresServer",
     "ServerUnavailable",
     "free_port",
+    "started",
     "unavailable",
 ]
 
@@ -180,6 +181,18 @@ class _Server:
 
 
 # --------------------------------------------------------------------------- PostgreSQL
+
+
+_S = TypeVar("_S", bound=_Server)
+
+
+def started(server: _S, what: str) -> _S:
+    """``server``, started; if it cannot start, :func:`unavailable` (skip, or fail in CI)."""
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        unavailable(what, str(exc))
+    return server
 
 
 def _version_key(path: str) -> tuple[int, ...]:

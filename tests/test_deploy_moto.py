@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import moto_patches
 import pytest
 
-from servers import AWS_ENV, MotoServer, ServerUnavailable, unavailable
+from conftest import moto_client
+from servers import AWS_ENV, MotoServer, started
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "prod"
@@ -41,11 +41,7 @@ FUNCTIONS = {
 @pytest.fixture(scope="module")
 def moto() -> Iterator[MotoServer]:
     moto_patches.apply()
-    server = MotoServer()
-    try:
-        server.start()
-    except ServerUnavailable as exc:
-        unavailable("moto server", str(exc))
+    server = started(MotoServer(), "moto server")
     yield server
     forget_infra(server)
     server.stop()
@@ -72,8 +68,7 @@ def forget_infra(moto: MotoServer) -> None:
 
 
 def client(moto: MotoServer, service: str) -> Any:
-    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    return boto3.client(service, endpoint_url=moto.endpoint, region_name="us-east-1", **keys)
+    return moto_client(service, moto.endpoint)
 
 
 def create_infra(moto: MotoServer, stage: str, domain: str | None) -> dict[str, str]:

@@ -20,12 +20,14 @@ import lambda_rie
 import pytest
 from lambda_rie import ApiGateway, HttpsRecorder, LambdaApi, LambdaFunction
 
+from conftest import moto_client
 from servers import (
     AWS_ENV,
     MemcachedServer,
     MotoServer,
     PostgresServer,
     ServerUnavailable,
+    started,
     unavailable,
 )
 
@@ -72,25 +74,7 @@ class Deployment:
         return recorder
 
     def aws(self, service: str) -> Any:
-        import boto3
-
-        return boto3.client(service, endpoint_url=self.moto.endpoint, **_boto_kwargs())
-
-
-def _boto_kwargs() -> dict[str, str]:
-    return {
-        "region_name": AWS_ENV["AWS_REGION"],
-        "aws_access_key_id": AWS_ENV["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-    }
-
-
-def _start(server: Any, what: str) -> Any:
-    try:
-        server.start()
-    except ServerUnavailable as exc:
-        unavailable(what, str(exc))
-    return server
+        return moto_client(service, self.moto.endpoint)
 
 
 def _arn_name(arn: str) -> str:
@@ -121,9 +105,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     sam = json.loads((app_dir / "sam.json").read_text())
     task_root = lambda_rie.unzip(app_dir, tmp / "task")
     key, cert = lambda_rie.self_signed(tmp)
-    postgres = _start(PostgresServer(tls_only=True), "PostgreSQL")
-    memcached = _start(MemcachedServer(), "memcached")
-    moto = _start(MotoServer(), "moto server")
+    postgres = started(PostgresServer(tls_only=True), "PostgreSQL")
+    memcached = started(MemcachedServer(), "memcached")
+    moto = started(MotoServer(), "moto server")
     dep = Deployment(tmp, sam, task_root, key, cert, {}, postgres, moto)
     try:
         api_env = lambda_rie.functions(sam)["api_handler"]["Environment"]["Variables"]
