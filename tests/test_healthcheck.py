@@ -115,6 +115,8 @@ def test_a_healthy_api_logs_success_with_timings_and_no_alert(
         ("DELETE", "/files/f1"),
     ]
     assert api.requests[1]["headers"]["content-type"].startswith("text/plain")
+    # Bodies are binary to API Gateway, which decodes a reply for a binary Accept only.
+    assert {r["headers"].get("accept") for r in api.requests} == {"*/*"}
     assert not alerts.requests
     line = _log_line(capsys)
     assert line["ok"] is True and set(line["steps_ms"]) == {"health", "create", "read", "delete"}
