@@ -31,7 +31,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 from relay import Relay  # noqa: E402
 from tls import HttpsMoto  # noqa: E402
 
-from servers import AWS_ENV, HOST, MemcachedServer, PostgresServer, free_port  # noqa: E402
+from support.servers import AWS_ENV, HOST, MemcachedServer, PostgresServer, free_port  # noqa: E402
 
 SECONDS = float(os.environ.get("LOAD_SECONDS", "20"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "4"))

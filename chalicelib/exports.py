@@ -18,7 +18,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import clock, config, limits, logs, tasks
+from chalicelib import blobkeys, clock, config, limits, logs, tasks
 from chalicelib.blobs import BlobMissing, blobs
 from chalicelib.db import database
 from chalicelib.tasks import Kind, Step, Task, TaskContext, register
@@ -36,14 +36,6 @@ SQL_BATCH = (
 )
 SQL_BLOB_KEY = "SELECT blob_key FROM files WHERE id = :id AND tenant_id = :t"
 CONTENT_TYPE = "application/zip"
-
-
-def archive_key(tenant_id: str, task_id: str) -> str:
-    return f"tenants/{tenant_id}/exports/{task_id}.zip"
-
-
-def _work_key(tenant_id: str, task_id: str, seq: int, ext: str) -> str:
-    return f"tenants/{tenant_id}/exports/{task_id}.work/{seq:08d}.{ext}"
 
 
 def start(tenant_id: str, overrides: dict[str, int | None] | None = None) -> Task:
@@ -170,7 +162,7 @@ def _start(ctx: TaskContext) -> Step:
     tenant = _tenant(ctx)
     now = clock.now_us()
     total = int(database().query(SQL_COUNT, t=tenant, as_of=now, now=now)[0]["n"])
-    key = archive_key(tenant, ctx.id)
+    key = blobkeys.export_archive(tenant, ctx.id)
     upload = blobs().start_multipart(key, CONTENT_TYPE)
     checkpoint = {
         "phase": "files",
@@ -237,8 +229,8 @@ def _files(ctx: TaskContext) -> Step:
     data, records = _entries(cp["offset"], members)
     seq = cp["seq"]
     store = blobs()
-    store.put(_work_key(tenant, ctx.id, seq, "zip"), data)
-    store.put(_work_key(tenant, ctx.id, seq, "json"), json.dumps(records).encode())
+    store.put(blobkeys.export_work(tenant, ctx.id, seq, "zip"), data)
+    store.put(blobkeys.export_work(tenant, ctx.id, seq, "json"), json.dumps(records).encode())
     cp.update(
         after=rows[-1]["id"],
         offset=cp["offset"] + len(data),
@@ -284,7 +276,7 @@ def _upload_pending(tenant: str, task_id: str, cp: dict[str, Any], last: bytes |
 
 
 def _get_work(tenant: str, task_id: str, seq: int, ext: str) -> bytes:
-    return blobs().get(_work_key(tenant, task_id, seq, ext))
+    return blobs().get(blobkeys.export_work(tenant, task_id, seq, ext))
 
 
 def _finish(ctx: TaskContext) -> Step:
@@ -334,7 +326,7 @@ def _remove_work(tenant: str, task_id: str, seqs: int) -> None:
     store = blobs()
     for seq in range(seqs):
         for ext in ("zip", "json"):
-            store.delete(_work_key(tenant, task_id, seq, ext))
+            store.delete(blobkeys.export_work(tenant, task_id, seq, ext))
 
 
 def cleanup(ctx: TaskContext) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -14,7 +13,7 @@ from dataclasses import asdict, dataclass
 from dataclasses import replace as replace_dc
 from typing import Any
 
-from chalicelib import clock, config, filecache, garbage, ids, limits, logs, pauses
+from chalicelib import blobkeys, clock, config, filecache, garbage, ids, limits, logs, pauses
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, blobs
 from chalicelib.db import Database, IntegrityError, OutcomeUnknown, Row, database
@@ -155,7 +154,7 @@ def parse_limit(raw: str | None) -> int:
 
 def encode_cursor(meta: FileMeta) -> str:
     raw = json.dumps([meta.created_us, meta.id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return ids.b64url(raw)
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
@@ -163,7 +162,7 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     integer, not a boolean) and a file id; anything else is a 400 before any query."""
     try:
         if len(cursor) <= MAX_CURSOR:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            raw = ids.unb64url(cursor)
             created, file_id = json.loads(raw)
             if type(created) is int and 0 <= created < 2**63 and ids.is_id(file_id):
                 return created, file_id
@@ -210,10 +209,6 @@ def _from_cache(tenant: Tenant, file_id: str, hits: dict[str, bytes]) -> FileMet
 # --- use cases --------------------------------------------------------------
 
 
-def _new_blob_key(tenant: Tenant, file_id: str) -> str:
-    return f"tenants/{tenant.id}/files/{file_id}/{ids.new_id()}"
-
-
 def _index(db: Database, file_id: str, body: bytes, replace: bool) -> None:
     if replace:
         db.execute(SQL_SEARCH_DELETE, id=file_id)
@@ -238,7 +233,7 @@ def _new_body(tenant: Tenant, file_id: str, body: bytes) -> Iterator[str]:
     that no committed row references it. A write whose outcome stayed unknown (the
     database could not be asked) leaves it to the purge, which checks the database first.
     """
-    key = _new_blob_key(tenant, file_id)
+    key = blobkeys.file_body(tenant.id, file_id)
     blobs().put(key, body)
     try:
         yield key

@@ -25,3 +25,17 @@ def require(value: str, what: str) -> str:
 
         raise NotFound(f"No {what} {value}.")
     return value
+
+
+def b64url(data: bytes) -> str:
+    """URL-safe base64 without padding (cursors, signed tokens)."""
+    import base64
+
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def unb64url(text: str) -> bytes:
+    """The inverse of b64url; raises ValueError (binascii.Error) on a malformed string."""
+    import base64
+
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import clock, config, garbage, logs
+from chalicelib import blobkeys, clock, config, garbage, logs
 from chalicelib.blobs import BlobInfo, blobs
 from chalicelib.db import Database, database
 from chalicelib.tasks import Kind, Step, Task, TaskContext, register
@@ -133,15 +133,15 @@ def _live_bodies(found: list[BlobInfo]) -> set[str]:
 
 def _orphans(cp: dict[str, Any]) -> tuple[int, bool]:
     limit = config.purge_batch()
-    page = blobs().list_page("tenants/", cp["after"], limit)
+    page = blobs().list_page(blobkeys.ROOT, cp["after"], limit)
     now = clock.now_us()
     body_cutoff = now - config.purge_orphan_grace_seconds() * 1_000_000
     export_cutoff = now - config.export_retention_days() * clock.DAY_US
-    bodies = [b for b in page if _kind_of_key(b.key) == "files" and b.modified_us < body_cutoff]
+    bodies = [b for b in page if blobkeys.kind(b.key) == "files" and b.modified_us < body_cutoff]
     live = _live_bodies(bodies)
     doomed = [b.key for b in bodies if b.key not in live]
     doomed += [
-        b.key for b in page if _kind_of_key(b.key) == "exports" and b.modified_us < export_cutoff
+        b.key for b in page if blobkeys.kind(b.key) == "exports" and b.modified_us < export_cutoff
     ]
     store = blobs()
     for key in doomed:
@@ -149,16 +149,6 @@ def _orphans(cp: dict[str, Any]) -> tuple[int, bool]:
     if page:
         cp["after"] = page[-1].key
     return len(doomed), len(page) == limit
-
-
-def _kind_of_key(key: str) -> str:
-    """`files` for tenants/T/files/ID/BODY, `exports` for tenants/T/exports/..., else ''."""
-    parts = key.split("/")
-    if len(parts) == 5 and parts[2] == "files":
-        return "files"
-    if len(parts) >= 4 and parts[2] == "exports":
-        return "exports"
-    return ""
 
 
 def _tasks() -> tuple[int, bool]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import secrets
 from typing import Any
 
-from chalicelib import clock, config
+from chalicelib import clock, config, ids
 
 
 def _secret() -> bytes:
@@ -25,19 +24,11 @@ def _secret() -> bytes:
     return path.read_text().strip().encode()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign(payload: dict[str, Any], expires_s: int) -> str:
     body = dict(payload, exp=clock.now_us() // 1_000_000 + expires_s)
-    raw = _b64(json.dumps(body, separators=(",", ":")).encode())
+    raw = ids.b64url(json.dumps(body, separators=(",", ":")).encode())
     mac = hmac.new(_secret(), raw.encode(), hashlib.sha256).digest()
-    return f"{raw}.{_b64(mac)}"
+    return f"{raw}.{ids.b64url(mac)}"
 
 
 def verify(token: str) -> dict[str, Any] | None:
@@ -45,9 +36,9 @@ def verify(token: str) -> dict[str, Any] | None:
     raw, _, mac = token.partition(".")
     try:
         expected = hmac.new(_secret(), raw.encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(mac)):
+        if not hmac.compare_digest(expected, ids.unb64url(mac)):
             return None
-        payload: dict[str, Any] = json.loads(_unb64(raw))
+        payload: dict[str, Any] = json.loads(ids.unb64url(raw))
     except (ValueError, TypeError):
         return None
     if payload.get("exp", 0) < clock.now_us() // 1_000_000:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import clock, config, files, ids, limits, pauses
+from chalicelib import blobkeys, clock, config, files, ids, limits, pauses
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, PresignedUpload, blobs
 from chalicelib.db import Row, database
@@ -83,7 +83,7 @@ def start(tenant: Tenant, name: str, raw_size: str | None) -> Upload:
     if _name_taken(tenant, name):
         raise Conflict(f"A file named {name!r} already exists.")
     upload_id, file_id = ids.new_id(), ids.new_id()
-    staging_key = f"tenants/{tenant.id}/files/{file_id}/{ids.new_id()}"
+    staging_key = blobkeys.file_body(tenant.id, file_id)
     lifetime = config.upload_url_seconds()
     now = clock.now_us()
     expires = now + lifetime * 1_000_000
@@ -149,7 +149,7 @@ def _file(tenant: Tenant, row: Row) -> files.FileMeta:
         raise
     # The file gets its own copy of exactly the bytes validated: the link writes only the
     # staging object, so nothing sent to it from now on can change the file.
-    blob_key = f"tenants/{tenant.id}/files/{row['file_id']}/{ids.new_id()}"
+    blob_key = blobkeys.file_body(tenant.id, row["file_id"])
     blobs().put(blob_key, body)
     pauses.point("uploads.complete.filing")
     try:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from faults import FaultProxy
-from servers import (
+from support.faults import FaultProxy
+from support.servers import (
     AWS_ENV,
     MemcachedServer,
     MotoServer,
@@ -192,7 +192,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 @pytest.fixture
 def api(client: Client, new_key: Callable[[str | None], str]) -> Any:
-    from api import Api
+    from support.api import Api
 
     return Api(client, new_key(None))
 
@@ -200,7 +200,7 @@ def api(client: Client, new_key: Callable[[str | None], str]) -> Any:
 @pytest.fixture
 def other_api(client: Client, new_key: Callable[[str | None], str]) -> Any:
     """A second tenant on the same service."""
-    from api import Api
+    from support.api import Api
 
     return Api(client, new_key(None))
 

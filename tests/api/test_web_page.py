@@ -1,0 +1,280 @@
+"""The web page and the API reference, used in headless Chromium as a person would.
+
+Each configuration (embedded drivers, real backends) gets one `chalice local` server and one
+browser session that goes through every step of the page. TEXTFILES_SCREENSHOTS=DIR saves
+screenshots of the main views there (docs/screenshots/ in the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import app
+from support.local_site import INLINE_LIMIT, running
+from support.servers import unavailable
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+XSS_NAME = '<img src=x onerror="window.__xss=1">'
+XSS_BODY = '</textarea><script>window.__xss=2</script>\n<img src=x onerror="window.__xss=3">'
+
+
+@pytest.fixture(params=["embedded", "real"])
+def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """A `chalice local` on one configuration: its base URL, a fresh key, the configuration."""
+    settings = request.getfixturevalue("real_settings") if request.param == "real" else None
+    with running(tmp_path / "data", settings, f"web-{request.param}") as (base, key):
+        yield base, key, str(request.param)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        unavailable("playwright", str(exc))
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable("chromium", f"{CHROMIUM} is missing (make services installs it as root)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def call(method: str, url: str, key: str, body: bytes | None = None, **headers: str) -> Any:
+    """The API from outside the page (another client of the same tenant)."""
+    request = urllib.request.Request(url, data=body, method=method)
+    request.add_header("Authorization", f"Bearer {key}")
+    for name, value in headers.items():
+        request.add_header(name.replace("_", "-"), value)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        data = response.read()
+        kind = response.headers.get("Content-Type", "")
+        return json.loads(data) if kind.startswith("application/json") else data
+
+
+# ---- the page, in Chromium ------------------------------------------------------------
+
+
+class Session:
+    """One person at the page: what they do, and what they see."""
+
+    def __init__(self, page: Any, base: str, key: str, shots: Path | None) -> None:
+        self.page, self.base, self.key, self.shots = page, base, key, shots
+        self.errors: list[str] = []
+        self.urls: list[str] = []
+        page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        page.on("request", lambda request: self.urls.append(request.url))
+        page.on("dialog", lambda dialog: self.errors.append(f"dialog: {dialog.message}"))
+        self.refused: list[str] = []  # what the Content-Security-Policy blocked
+        page.on(
+            "console",
+            lambda msg: (
+                self.refused.append(msg.text)
+                if re.search("Content Security Policy|Refused", msg.text)
+                else None
+            ),
+        )
+
+    def shot(self, name: str, full_page: bool = True) -> None:
+        if self.shots:
+            self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=full_page)
+
+    def expect(self, target: Any) -> Any:
+        from playwright.sync_api import expect
+
+        return expect(self.page.locator(target) if isinstance(target, str) else target)
+
+    def status(self, text: str) -> None:
+        self.expect("#status").to_have_text(re.compile(re.escape(text)))
+
+    def row(self, name: str) -> Any:
+        return self.page.locator("#rows button.open", has_text=re.compile(f"^{re.escape(name)}$"))
+
+    def api(self, method: str, path: str, body: bytes | None = None, **headers: str) -> Any:
+        return call(method, f"{self.base}{path}", self.key, body, **headers)
+
+    def create(self, name: str, text: str) -> None:
+        self.page.click("#new")
+        self.page.fill("#name", name)
+        self.page.fill("#body", text)
+        self.page.click("#save")
+        self.status(f"Created {name}.")
+
+
+def sign_in(s: Session) -> None:
+    reply = s.page.goto(f"{s.base}/")
+    assert reply.headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self'" in reply.headers["content-security-policy"]
+    s.expect("#app").to_be_hidden()
+    s.page.fill("#key", "tf_wrong")
+    s.page.click("#key-form button")
+    s.expect("#status").to_have_class("error")
+    s.page.fill("#key", s.key)
+    s.page.click("#key-form button")
+    s.status("Key accepted.")
+    s.expect("#usage").to_contain_text("Files: 0 of 10000")
+    s.expect("#empty").to_be_visible()
+
+
+def write_and_search(s: Session) -> None:
+    s.create("notes.txt", "milk and eggs\n")
+    s.create("todo.txt", "call the plumber\n")
+    s.expect("#usage").to_contain_text("Files: 2 of 10000")
+    s.page.fill("#prefix", "not")
+    s.page.click("#search button")
+    s.expect("#rows tr").to_have_count(1)
+    s.page.fill("#prefix", "")
+    s.page.fill("#q", "plumber")
+    s.page.click("#search button")
+    s.expect("#rows tr").to_have_count(1)
+    s.expect("#rows").to_contain_text("todo.txt")
+    s.page.fill("#q", "")
+    for n in range(20):  # another client fills a second page
+        s.api("POST", f"/files?name=bulk-{n:02}.txt", b"bulk\n", Content_Type="text/plain")
+    s.page.click("#search button")
+    s.expect("#rows tr").to_have_count(20)
+    s.page.click("#next")
+    s.expect("#page").to_have_text("Page 2")
+    s.expect("#rows tr").to_have_count(2)  # newest first: the two made in the page
+    s.expect("#rows").to_contain_text("notes.txt")
+    s.page.click("#prev")
+    s.expect("#rows tr").to_have_count(20)
+    s.shot("list")
+
+
+def edit_with_conflict(s: Session) -> None:
+    s.page.fill("#prefix", "notes")
+    s.page.click("#search button")
+    s.row("notes.txt").click()
+    s.expect("#body").to_have_value("milk and eggs\n")
+    s.page.fill("#body", "milk, eggs and bread\n")
+    s.page.click("#save")
+    s.status("Saved notes.txt.")
+    file_id = s.page.locator("#rows tr.current").get_attribute("data-id")
+    meta = s.api("GET", f"/files/{file_id}/metadata")
+    assert meta["version"] == 2
+    s.api("PUT", f"/files/{meta['id']}", b"changed elsewhere\n", Content_Type="text/plain")
+    s.page.fill("#body", "my edit\n")
+    s.page.click("#save")
+    s.expect("#conflict").to_be_visible()
+    s.expect("#status").to_have_class("error")
+    s.shot("conflict")
+    s.page.click("#reload")
+    s.expect("#body").to_have_value("changed elsewhere\n")
+    s.expect("#conflict").to_be_hidden()
+    s.page.fill("#name", "shopping.txt")
+    s.page.click("#rename")
+    s.status("Renamed to shopping.txt.")
+    s.page.fill("#prefix", "shop")
+    s.page.click("#search button")
+    s.expect("#rows tr.current").to_contain_text("shopping.txt")
+
+
+def upload(s: Session, name: str, data: bytes) -> dict[str, Any]:
+    s.page.set_input_files("#upload", {"name": name, "mimeType": "text/plain", "buffer": data})
+    s.status(f"Uploaded {name}")
+    bar = s.page.locator("#upload-progress")
+    assert bar.evaluate("b => b.value === b.max && b.max >= " + str(len(data)))
+    found = s.api("GET", "/files?prefix=" + name.split(".")[0])["items"]
+    assert [f["name"] for f in found] == [name]
+    assert s.api("GET", f"/files/{found[0]['id']}") == data
+    return dict(found[0])
+
+
+def uploads_export_delete(s: Session) -> None:
+    upload(s, "small.txt", b"a small file\n")
+    big = ("a line of a larger file, through the upload link\n" * 200).encode()
+    assert len(big) > INLINE_LIMIT
+    upload(s, "large.txt", big)
+    s.page.click("#export")
+    s.expect("#download").to_be_visible(timeout=30_000)
+    s.expect("#export-status").to_contain_text("succeeded")
+    href = s.page.get_attribute("#download", "href")
+    assert href and href.startswith("http")
+    with s.page.expect_download() as download:
+        s.page.click("#download")
+    names = zipfile.ZipFile(download.value.path()).namelist()
+    assert len(names) == 24 and any("large.txt" in n for n in names), names
+    s.shot("export")
+    s.page.fill("#prefix", "small")
+    s.page.click("#search button")
+    s.row("small.txt").click()
+    s.status("Opened small.txt.")
+    s.page.click("#delete")
+    s.expect("#delete").to_have_text("Click again to delete")
+    s.page.click("#delete")
+    s.status("Deleted small.txt.")
+    s.expect("#empty").to_be_visible()
+    s.expect("#usage").to_contain_text("Files: 23 of 10000")
+
+
+def hostile_file(s: Session) -> None:
+    s.page.fill("#prefix", "")
+    s.page.click("#search button")
+    s.create(XSS_NAME, XSS_BODY)
+    s.row(XSS_NAME).click()
+    s.expect("#body").to_have_value(XSS_BODY)
+    s.expect("#name").to_have_value(XSS_NAME)
+    s.expect("#rows img").to_have_count(0)
+    s.expect("#status").to_have_text(f"Opened {XSS_NAME}.")
+    assert s.page.evaluate("typeof window.__xss") == "undefined"
+    assert s.page.evaluate("document.querySelectorAll('script').length") == 2  # ours
+    # The policy is in force: a script injected inline does not run, and is reported.
+    probe = "window.__inline = 1"
+    injected = "(code) => { const el = document.createElement('script'); el.textContent = code;"
+    injected += " document.body.append(el); return typeof window.__inline; }"
+    assert s.page.evaluate(injected, probe) == "undefined"
+    for _ in range(100):
+        if s.refused:
+            break
+        s.page.wait_for_timeout(20)
+    assert len(s.refused) == 1 and "inline script" in s.refused[0], s.refused
+    s.refused.clear()
+
+
+def api_reference(s: Session) -> None:
+    s.page.goto(f"{s.base}/docs")
+    s.status("operations. Open one")
+    s.expect("details.op").to_have_count(_operation_count())
+    usage = s.page.locator("details#getUsage")
+    usage.locator("summary").click()
+    s.expect(usage.locator("pre").first).to_contain_text('"max_inline_bytes"')
+    s.expect("#key").to_have_value(s.key)  # kept for this tab
+    usage.locator("button.send").click()
+    s.expect("details#getUsage form pre").to_contain_text("200 OK")
+    s.expect("details#getUsage form pre").to_contain_text('"running_tasks"')
+    s.shot("docs")
+
+
+def _operation_count() -> int:
+    return sum(len(methods) for methods in app.routes.values())
+
+
+def test_a_session_in_the_browser(
+    site: tuple[str, str, str], browser: Any, request: pytest.FixtureRequest
+) -> None:
+    base, key, configuration = site
+    shots_dir = os.environ.get("TEXTFILES_SCREENSHOTS")
+    shots = Path(shots_dir) if shots_dir and configuration == "embedded" else None
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    session = Session(page, base, key, shots)
+    try:
+        for step in (sign_in, write_and_search, edit_with_conflict, uploads_export_delete):
+            step(session)
+        hostile_file(session)
+        api_reference(session)
+    finally:
+        context.close()
+    assert session.errors == []
+    assert session.refused == []
+    assert not [url for url in session.urls if key in url]

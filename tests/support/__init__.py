@@ -1,0 +1,1 @@
+"""Test support: throwaway servers, fault proxy, HTTP helpers, Lambda emulator harness."""
