@@ -13,6 +13,7 @@ import pytest
 
 from conftest import LOCAL_STAGE
 from support.api import Api
+from support.threads import join_threads
 
 
 def _put(api: Api, upload: dict[str, Any], body: bytes) -> int:
@@ -205,7 +206,7 @@ def test_two_completions_at_once_file_one_intact_body(
     assert held.wait_reached(10), "the first completion never reached the pause"
     second = api.call("POST", upload["complete_url"])  # runs to the end while the first waits
     held.release()
-    thread.join(10)
+    join_threads(thread)
     assert second.status == 201
     assert (first[0].status, first[0].json) == (200, second.json)
     assert [m["id"] for m in api.get("/files").json["items"]] == [second.json["id"]]
@@ -234,8 +235,7 @@ def test_two_completions_held_together_then_released_file_one_file(
         time.sleep(0.01)
     assert held.arrivals == 2, "both completions should wait at the pause"
     held.release()
-    for thread in threads:
-        thread.join(10)
+    join_threads(*threads)
     assert sorted(r.status for r in replies) == [200, 201]
     assert replies[0].json == replies[1].json
     assert read_body(api, replies[0].json["id"]) == body

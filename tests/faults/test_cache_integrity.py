@@ -23,6 +23,7 @@ from conftest import FakeClock, reset_drivers
 from support.api import Api
 from support.faults import FaultProxy
 from support.servers import ChaliceLocal, MemcachedServer, ServerUnavailable, unavailable
+from support.threads import join_threads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,7 +98,7 @@ def test_a_writer_that_reaches_the_cache_last_cannot_put_an_older_body_back(
     assert pause.wait_reached(5), "the first writer committed and is about to write the cache"
     assert api.put(fid, "v3").status == 200
     pause.release()
-    thread.join(10)
+    join_threads(thread)
     assert done[0].version == 2, "the first writer was acknowledged"
     assert api.get(f"/files/{fid}").text == "v3"
     assert api.get(f"/files/{fid}/metadata").json["version"] == 3
@@ -118,7 +119,7 @@ def test_a_writer_that_reaches_the_cache_last_cannot_undo_a_delete(
     assert pause.wait_reached(5)
     assert api.delete(fid).status == 204
     pause.release()
-    thread.join(10)
+    join_threads(thread)
     assert _entry(filecache.meta_key(fid)) == filecache.TOMBSTONE
     assert api.get(f"/files/{fid}").status == 404
     assert api.get(f"/files/{fid}/metadata").status == 404
@@ -213,7 +214,7 @@ def test_memcached_cut_and_restored_under_concurrent_writers_leaves_nothing_stal
     time.sleep(1.0)
     stop.set()
     for thread in threads:
-        thread.join(30)
+        join_threads(thread)
     cut_cache.restore()
     time.sleep(0.3)  # past CACHE_RETRY_SECONDS
     for _round in range(2):
@@ -271,7 +272,7 @@ def test_a_lookup_in_flight_cannot_bring_a_revoked_key_back(
     assert pause.wait_reached(5), "the lookup read the key before the revocation"
     assert auth.revoke_key(key)
     pause.release()
-    thread.join(10)
+    join_threads(thread)
     assert Api(client, key).get("/files").status == 401
 
 

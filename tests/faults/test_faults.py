@@ -11,6 +11,7 @@ import pytest
 
 from support.faults import FaultProxy
 from support.servers import HOST, MemcachedServer, PostgresServer
+from support.threads import join_threads
 
 
 def _pg(port: int) -> Any:
@@ -82,6 +83,6 @@ def test_pause_point_holds_a_thread_until_released(pause_points: Any) -> None:
     assert pause.wait_reached(5)
     order.append("test")
     pause.release()
-    thread.join(5)
+    join_threads(thread)
     assert order == ["test", "worker"]
     pause_points.point("faults.demo")  # disarmed after its one use: returns at once

@@ -15,6 +15,7 @@ import pytest
 from conftest import FakeClock, moto_client, reset_drivers
 from support.api import Api, Reply
 from support.servers import AWS_ENV, MotoServer
+from support.threads import join_threads
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_a_get_overlapping_a_put_reads_the_old_body_kept_for_the_grace_period(
     assert pause.wait_reached(10), "the GET never loaded the row"
     assert api.put(meta["id"], "new body").status == 200  # while the GET holds the old row
     pause.release()
-    thread.join(10)
+    join_threads(thread)
     assert (replies[0].status, replies[0].text) == (200, "old body")
 
 
@@ -77,7 +78,7 @@ def test_a_get_whose_body_was_collected_follows_the_row_to_the_new_body(
     assert api.put(meta["id"], "new body").status == 200
     assert not exists(old_key)
     pause.release()
-    thread.join(10)
+    join_threads(thread)
     assert (replies[0].status, replies[0].text) == (200, "new body")
     assert replies[0].headers["ETag"] == api.get(f"/files/{meta['id']}/metadata").json["etag"]
 
@@ -92,7 +93,7 @@ def test_a_get_overlapping_a_delete_is_404(
     assert pause.wait_reached(10)
     assert api.delete(meta["id"]).status == 204
     pause.release()
-    thread.join(10)
+    join_threads(thread)
     assert replies[0].status == 404
 
 
