@@ -241,9 +241,9 @@ def test_duplicate_deliveries_do_the_work_once(api: Api, sqs: Sqs) -> None:
         # The same message again while the first delivery holds the task: not run, and not
         # acknowledged either (it comes back when the lease ends, in case its holder died).
         if call == 2:
-            from chalicelib.tasks import RetryLater
+            from chalicelib.tasks import NotAcknowledged
 
-            with pytest.raises(RetryLater):
+            with pytest.raises(NotAcknowledged):
                 worker({"Records": [record]}, CountdownContext())
             progress.append(task(api, task_id)["progress"]["done"])
 
