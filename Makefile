@@ -49,7 +49,7 @@ key: deps
 
 NAME ?= daily_purge
 schedule: deps
-	$(PY) -m chalicelib.admin run-schedule $(NAME)
+	$(PY) -m chalicelib.localrun run-schedule $(NAME)
 
 test: deps services cli
 	$(PY) -m pytest -q

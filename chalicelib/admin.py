@@ -1,4 +1,6 @@
-"""The admin command line: `python -m chalicelib.admin key TENANT` and friends."""
+"""The admin command line: `python -m chalicelib.admin key TENANT` and friends (the deployed
+`admin` function runs its REMOTE_COMMANDS). Running the app's own functions on a laptop
+(schedules, the SQS worker) is `chalicelib/localrun.py`."""
 
 from __future__ import annotations
 
@@ -41,23 +43,6 @@ def _limits(args: argparse.Namespace) -> None:
     }
     auth.set_limits(args.tenant, **changes)
     print(f"limits of {args.tenant!r} updated: {changes or 'nothing to change'}", file=args.out)
-
-
-def _run_schedule(args: argparse.Namespace) -> None:
-    """Invoke a scheduled function now, with a scheduled-event payload, as EventBridge would."""
-    from chalice.test import Client
-
-    from app import app
-
-    with Client(app, stage_name="local") as client:
-        event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
-        response = client.lambda_.invoke(args.name, event)
-    print(f"{args.name}: {response.payload}")
-    from chalicelib.queue import queue
-
-    drain = getattr(queue(), "drain", None)
-    if drain is not None:  # the in-process queue: run what was enqueued before exiting
-        print("tasks finished" if drain() else "tasks still running after 30 s")
 
 
 HEALTHCHECK_TENANT = "healthcheck"
@@ -150,9 +135,6 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     sub.add_parser(
         "health-key", help="a new key for the daily health check, stored in its secret"
     ).set_defaults(run=_health_key)
-    schedule = sub.add_parser("run-schedule", help="run a scheduled function now")
-    schedule.add_argument("name", help="daily_purge or daily_health_check")
-    schedule.set_defaults(run=_run_schedule)
     lim = sub.add_parser("limits", help="set a tenant's overrides (a number, or 'default')")
     lim.add_argument("tenant")
     for flag, what in (

@@ -13,18 +13,15 @@ A step re-run from the same checkpoint writes the same objects under the same ke
 
 from __future__ import annotations
 
-import io
 import json
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from chalicelib import blobkeys, clock, config, limits, logs, tasks
+from chalicelib import blobkeys, clock, config, export_archive, limits, logs, tasks
 from chalicelib.blobs import BlobMissing, blobs
 from chalicelib.db import database
-from chalicelib.tasks import Kind, Step, Task, TaskContext, register
-
-if TYPE_CHECKING:
-    import zipfile
+from chalicelib.export_checkpoint import ExportCheckpoint
+from chalicelib.tasks import Task
+from chalicelib.tasks.model import Kind, Step, TaskContext, register
 
 SQL_COUNT = (
     "SELECT COUNT(*) AS n FROM files"
@@ -48,114 +45,18 @@ def start(tenant_id: str, overrides: dict[str, int | None] | None = None) -> Tas
     return tasks.create(tenant_id, "export", overrides=overrides)
 
 
-# --- the zip stream --------------------------------------------------------------------------
-
-
-class _Sink(io.RawIOBase):
-    """A write-only stream whose position starts at `base`: zipfile writes entries for that
-    archive offset (non-seekable, so sizes go in data descriptors after each entry)."""
-
-    def __init__(self, base: int) -> None:
-        super().__init__()
-        self.base = base
-        self.buffer = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self.buffer += data
-        return len(data)
-
-    def tell(self) -> int:
-        return self.base + len(self.buffer)
-
-
-# Characters an archive name never holds as such: "%" (the escape itself), and those that
-# Windows refuses in a file name. Names never hold "/" or control characters.
-_ESCAPED = frozenset('%\\:*?"<>|')
-
-
-def archive_name(name: str) -> str:
-    """The file's entry name in the archive: unique and reversible, since
-    `urllib.parse.unquote(archive_name(name)) == name` for every name. Percent-encoded: "%",
-    the characters of _ESCAPED, every dot of a name made only of dots ("." and ".." are not
-    file names when unpacked) and a trailing dot or space (Windows drops them)."""
-    if name.strip(".") == "":
-        return "%2E" * len(name)
-    encoded = "".join(f"%{ord(ch):02X}" if ch in _ESCAPED else ch for ch in name)
-    if encoded[-1] in ". ":
-        encoded = encoded[:-1] + f"%{ord(encoded[-1]):02X}"
-    return encoded
-
-
-def _entries(base: int, members: list[tuple[str, int, bytes]]) -> tuple[bytes, list[list[Any]]]:
-    """Local headers and data of `members` (name, modified µs, body) at archive offset `base`,
-    and each entry's central-directory record for the finish step."""
-    import zipfile
-
-    sink = _Sink(base)
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, modified_us, body in members:
-            when = datetime.fromtimestamp(modified_us / 1_000_000, tz=UTC)
-            info = zipfile.ZipInfo(archive_name(name), when.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, body)
-        end = sink.tell()
-        records = [_record(info) for info in archive.infolist()]
-    # Closing wrote a central directory for this chunk alone: not part of the archive.
-    return bytes(sink.buffer[: end - base]), records
-
-
-def _record(info: zipfile.ZipInfo) -> list[Any]:
-    return [
-        info.filename,
-        list(info.date_time),
-        info.compress_type,
-        info.CRC,
-        info.compress_size,
-        info.file_size,
-        info.header_offset,
-        info.flag_bits,
-        info.external_attr,
-        info.create_version,
-        info.extract_version,
-    ]
-
-
-def _central_directory(base: int, records: list[list[Any]]) -> bytes:
-    """The central directory and end records (zip64 when needed) for an archive whose
-    entries end at `base`."""
-    import zipfile
-
-    infos = []
-    for name, date_time, method, crc, csize, size, offset, flags, attr, cver, ever in records:
-        info = zipfile.ZipInfo(name, tuple(date_time))
-        info.compress_type, info.CRC = method, crc
-        info.compress_size, info.file_size, info.header_offset = csize, size, offset
-        info.flag_bits, info.external_attr = flags, attr
-        info.create_version, info.extract_version = cver, ever
-        infos.append(info)
-    sink = _Sink(base)
-    archive = zipfile.ZipFile(sink, "w")
-    archive.filelist = infos
-    archive.close()
-    return bytes(sink.buffer)
-
-
 # --- the steps -------------------------------------------------------------------------------
 
 
 def step(ctx: TaskContext) -> Step:
-    phase = ctx.checkpoint.get("phase", "start")
-    if phase == "start":
+    cp = ExportCheckpoint.from_json(ctx.checkpoint)
+    if cp.phase == "start":
         return _start(ctx)
-    if phase == "files":
-        return _files(ctx)
-    if phase == "finish":
-        return _finish(ctx)
-    return _tidy(ctx)
+    if cp.phase == "files":
+        return _files(ctx, cp)
+    if cp.phase == "finish":
+        return _finish(ctx, cp)
+    return _tidy(ctx, cp)
 
 
 def _start(ctx: TaskContext) -> Step:
@@ -164,30 +65,17 @@ def _start(ctx: TaskContext) -> Step:
     total = int(database().query(SQL_COUNT, t=tenant, as_of=now, now=now)[0]["n"])
     key = blobkeys.export_archive(tenant, ctx.id)
     upload = blobs().start_multipart(key, CONTENT_TYPE)
-    checkpoint = {
-        "phase": "files",
-        "key": key,
-        "upload": upload,
-        "as_of": now,
-        "after": "",
-        "offset": 0,
-        "seq": 0,
-        "pending_from": 0,
-        "pending_bytes": 0,
-        "parts": [],
-        "written": 0,
-        "skipped": 0,
-    }
-    return Step(checkpoint, 0, total, f"archiving {total} files")
+    cp = ExportCheckpoint.started(key, upload, now)
+    return Step(cp.to_json(), 0, total, f"archiving {total} files")
 
 
-def _batch(tenant: str, cp: dict[str, Any]) -> list[dict[str, Any]]:
+def _batch(tenant: str, cp: ExportCheckpoint) -> list[dict[str, Any]]:
     rows = database().query(
         SQL_BATCH,
         t=tenant,
-        as_of=cp["as_of"],
+        as_of=cp.as_of,
         now=clock.now_us(),
-        after=cp["after"],
+        after=cp.after,
         limit=config.export_batch_files(),
     )
     taken: list[dict[str, Any]] = []
@@ -213,35 +101,28 @@ def _body(tenant: str, row: dict[str, Any]) -> bytes | None:
     return None
 
 
-def _files(ctx: TaskContext) -> Step:
+def _files(ctx: TaskContext, cp: ExportCheckpoint) -> Step:
     tenant = _tenant(ctx)
-    cp = dict(ctx.checkpoint)
     rows = _batch(tenant, cp)
     if not rows:
-        cp["phase"] = "finish"
-        return Step(cp, ctx.done, ctx.total, "writing the archive's directory")
-    members = []
-    for row, body in zip(rows, _bodies(tenant, rows), strict=True):
-        if body is None:
-            cp["skipped"] += 1
-        else:
-            members.append((row["name"], int(row["updated_us"]), body))
-    data, records = _entries(cp["offset"], members)
-    seq = cp["seq"]
+        message = "writing the archive's directory"
+        return Step(cp.all_archived().to_json(), ctx.done, ctx.total, message)
+    members = [
+        (row["name"], int(row["updated_us"]), body)
+        for row, body in zip(rows, _bodies(tenant, rows), strict=True)
+        if body is not None
+    ]
+    data, records = export_archive.entries(cp.offset, members)
     store = blobs()
-    store.put(blobkeys.export_work(tenant, ctx.id, seq, "zip"), data)
-    store.put(blobkeys.export_work(tenant, ctx.id, seq, "json"), json.dumps(records).encode())
-    cp.update(
-        after=rows[-1]["id"],
-        offset=cp["offset"] + len(data),
-        seq=seq + 1,
-        pending_bytes=cp["pending_bytes"] + len(data),
-        written=cp["written"] + len(members),
-    )
-    if cp["pending_bytes"] >= max(config.export_part_bytes(), store.min_part_bytes):
-        _upload_pending(tenant, ctx.id, cp, last=data)
+    store.put(blobkeys.export_work(tenant, ctx.id, cp.seq, "zip"), data)
+    store.put(blobkeys.export_work(tenant, ctx.id, cp.seq, "json"), json.dumps(records).encode())
+    cp = cp.chunk_written(rows[-1]["id"], len(data), len(members), len(rows) - len(members))
+    if cp.pending_bytes >= max(config.export_part_bytes(), store.min_part_bytes):
+        part = _pending(tenant, ctx.id, cp, data)
+        etag = store.upload_part(cp.key, cp.upload, cp.next_part, part)
+        cp = cp.part_uploaded(etag)
     done = ctx.done + len(rows)
-    return Step(cp, done, max(done, ctx.total or 0), f"{done} files archived")
+    return Step(cp.to_json(), done, max(done, ctx.total or 0), f"{done} files archived")
 
 
 def _bodies(tenant: str, rows: list[dict[str, Any]]) -> list[bytes | None]:
@@ -256,63 +137,48 @@ def _bodies(tenant: str, rows: list[dict[str, Any]]) -> list[bytes | None]:
         return list(pool.map(lambda row: _body(tenant, row), rows))
 
 
-def _pending(tenant: str, task_id: str, cp: dict[str, Any], last: bytes | None) -> bytes:
+def _pending(tenant: str, task_id: str, cp: ExportCheckpoint, last: bytes | None) -> bytes:
     """The chunks not yet in a part, joined (the newest may be passed in, not read back)."""
-    seqs = range(cp["pending_from"], cp["seq"])
     chunks = [
-        last if last is not None and s == cp["seq"] - 1 else _get_work(tenant, task_id, s, "zip")
-        for s in seqs
+        last if last is not None and s == cp.seq - 1 else _get_work(tenant, task_id, s, "zip")
+        for s in range(cp.pending_from, cp.seq)
     ]
     return b"".join(chunks)
-
-
-def _upload_pending(tenant: str, task_id: str, cp: dict[str, Any], last: bytes | None) -> None:
-    data = _pending(tenant, task_id, cp, last)
-    number = len(cp["parts"]) + 1
-    etag = blobs().upload_part(cp["key"], cp["upload"], number, data)
-    cp["parts"] = [*cp["parts"], [number, etag]]
-    cp["pending_from"] = cp["seq"]
-    cp["pending_bytes"] = 0
 
 
 def _get_work(tenant: str, task_id: str, seq: int, ext: str) -> bytes:
     return blobs().get(blobkeys.export_work(tenant, task_id, seq, ext))
 
 
-def _finish(ctx: TaskContext) -> Step:
+def _finish(ctx: TaskContext, cp: ExportCheckpoint) -> Step:
     tenant = _tenant(ctx)
-    cp = dict(ctx.checkpoint)
     records: list[list[Any]] = []
-    for seq in range(cp["seq"]):
+    for seq in range(cp.seq):
         records.extend(json.loads(_get_work(tenant, ctx.id, seq, "json")))
-    tail = _central_directory(cp["offset"], records)
-    size = cp["offset"] + len(tail)
-    store = blobs()
-    if not _already_completed(cp["key"], size):
+    tail = export_archive.central_directory(cp.offset, records)
+    size = cp.offset + len(tail)
+    if not _already_completed(cp.key, size):
         # A re-run after a crash between "complete" and the checkpoint finds the archive.
-        number = len(cp["parts"]) + 1
+        store = blobs()
         last = _pending(tenant, ctx.id, cp, None) + tail
-        etag = store.upload_part(cp["key"], cp["upload"], number, last)
-        parts = [(int(n), str(e)) for n, e in cp["parts"]] + [(number, etag)]
-        store.complete_multipart(cp["key"], cp["upload"], parts)
-    cp.update(phase="tidy", size=size, parts_total=len(cp["parts"]) + 1)
-    return Step(cp, ctx.done, ctx.done, "removing work files")
+        etag = store.upload_part(cp.key, cp.upload, cp.next_part, last)
+        store.complete_multipart(cp.key, cp.upload, [*cp.parts, (cp.next_part, etag)])
+    return Step(cp.completed(size).to_json(), ctx.done, ctx.done, "removing work files")
 
 
-def _tidy(ctx: TaskContext) -> Step:
+def _tidy(ctx: TaskContext, cp: ExportCheckpoint) -> Step:
     """The archive is complete: drop the work objects (a separate step, so that a re-run of
     the finish step still finds them)."""
-    cp = ctx.checkpoint
-    _remove_work(_tenant(ctx), ctx.id, cp["seq"])
+    _remove_work(_tenant(ctx), ctx.id, cp.seq)
     result = {
-        "key": cp["key"],
-        "files": cp["written"],
-        "skipped": cp["skipped"],
-        "size": cp["size"],
+        "key": cp.key,
+        "files": cp.written,
+        "skipped": cp.skipped,
+        "size": cp.size,
         "completed_us": clock.now_us(),
     }
-    logs.info("export written", files=cp["written"], size=cp["size"], parts=cp["parts_total"])
-    return Step({}, ctx.done, ctx.done, f"{cp['written']} files archived", result)
+    logs.info("export written", files=cp.written, size=cp.size, parts=cp.parts_total)
+    return Step({}, ctx.done, ctx.done, f"{cp.written} files archived", result)
 
 
 def _already_completed(key: str, size: int) -> bool:
@@ -331,11 +197,11 @@ def _remove_work(tenant: str, task_id: str, seqs: int) -> None:
 
 def cleanup(ctx: TaskContext) -> None:
     """A cancelled or failed export: abort its upload, remove its work objects."""
-    cp = ctx.checkpoint
-    if not cp.get("upload") or ctx.tenant_id is None:
+    cp = ExportCheckpoint.from_json(ctx.checkpoint)
+    if not cp.upload or ctx.tenant_id is None:
         return
-    blobs().abort_multipart(cp["key"], cp["upload"])
-    _remove_work(ctx.tenant_id, ctx.id, int(cp.get("seq", 0)))
+    blobs().abort_multipart(cp.key, cp.upload)
+    _remove_work(ctx.tenant_id, ctx.id, cp.seq)
 
 
 def public_result(result: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from typing import Any
 from chalicelib import blobkeys, clock, config, garbage, logs
 from chalicelib.blobs import BlobInfo, blobs
 from chalicelib.db import Database, database
-from chalicelib.tasks import Kind, Step, Task, TaskContext, register
+from chalicelib.tasks import Task
+from chalicelib.tasks.model import Kind, Step, TaskContext, register
 
 SQL_EXPIRED = (
     "SELECT id, blob_key FROM files WHERE expires_us <= :now ORDER BY expires_us, id LIMIT :limit"

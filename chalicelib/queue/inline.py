@@ -1,10 +1,11 @@
-"""The in-process queue: a daemon thread runs the worker on each message, with SQS's rules
-(a failed message comes back after its visibility timeout, and after `max_receives`
-receives it is dead-lettered) and a Lambda-like time budget per message.
+"""The in-process queue: once started, a daemon thread hands each message to its consumer,
+with SQS's rules (a message not acknowledged comes back after its delay, and after
+`max_receives` receives a dead-lettered one stays in `dead_letters`) and a Lambda-like time
+budget per message.
 
-Its messages live in memory and die with the process. So when it starts it enqueues a
-message for every unfinished task whose message is not on its way (`tasks.resume_messages`):
-a restart of `make run` loses no task; one that was running resumes once its lease ends."""
+Its messages live in memory and die with the process. So when it starts it first enqueues
+the bodies its `pending` callable returns (the task system's unfinished tasks): a restart of
+`make run` loses no task; one that was running resumes once its lease ends."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import heapq
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib import logs
-from chalicelib.queue import BudgetContext
+from chalicelib.queue.base import BudgetContext, Consumer, Delivery, Outcome, retry
 
 DEFAULT_VISIBILITY_S = 5.0
 
@@ -29,42 +31,52 @@ class InlineQueue:
         self.dead_letters: list[str] = []
         self._ready: list[tuple[float, int, str, int]] = []  # (visible_at, receipt, body, count)
         self._receipts = itertools.count(1)
-        self._visibility: dict[str, float] = {}
+        self._outcomes: dict[str, Outcome] = {}
         self._busy = False
         self._closed = False
         self._cond = threading.Condition()
+        self._consumer: Consumer | None = None
         self._thread: threading.Thread | None = None
-        self._resume()
 
-    def _resume(self) -> None:
-        from chalicelib import tasks  # the worker; imported here, the port stays below it
-
+    def start(self, consumer: Consumer, pending: Callable[[], list[str]]) -> None:
+        with self._cond:
+            if self._consumer is not None:
+                return
+            self._consumer = consumer
         try:
-            bodies = tasks.resume_messages()
+            bodies = pending()
         except Exception as exc:  # noqa: BLE001 - the relay sends unsent tasks later anyway
             logs.warning("unfinished tasks not resumed", error=repr(exc)[:300])
-            return
+            bodies = []
         if bodies:
             logs.info("unfinished tasks resumed", count=len(bodies))
         for body in bodies:
             self.send(body)
+        self._wake()
 
     def send(self, body: str, delay_s: int = 0) -> None:
         with self._cond:
             self._push(body, time.monotonic() + max(0, delay_s), 0)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="inline-task-worker", daemon=True
-                )
-                self._thread.start()
+        self._wake()
+
+    def _wake(self) -> None:
+        """The delivery thread runs once there is a consumer (messages sent before wait)."""
+        with self._cond:
+            if self._consumer is None or (self._thread is not None and self._thread.is_alive()):
+                return
+            self._thread = threading.Thread(
+                target=self._run, name="inline-task-worker", daemon=True
+            )
+            self._thread.start()
 
     def _push(self, body: str, visible_at: float, count: int) -> None:
         heapq.heappush(self._ready, (visible_at, next(self._receipts), body, count))
         self._cond.notify_all()
 
-    def change_visibility(self, receipt: str, timeout_s: int) -> None:
+    def settle(self, receipt: str, outcome: Outcome) -> None:
+        """Noted here, applied when the consumer returns (`_apply`)."""
         with self._cond:
-            self._visibility[receipt] = float(max(0, timeout_s))
+            self._outcomes[receipt] = outcome
 
     def stats(self) -> dict[str, Any]:
         with self._cond:
@@ -93,40 +105,38 @@ class InlineQueue:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
 
-    def _next(self) -> tuple[int, str, int] | None:
+    def _next(self) -> Delivery | None:
         with self._cond:
             while not self._closed:
                 if self._ready and self._ready[0][0] <= time.monotonic():
                     _, receipt, body, count = heapq.heappop(self._ready)
                     self._busy = True
-                    return receipt, body, count + 1
+                    return Delivery(body, str(receipt), count + 1)
                 wait = self._ready[0][0] - time.monotonic() if self._ready else 1.0
                 self._cond.wait(max(0.001, min(wait, 1.0)))
             return None
 
     def _run(self) -> None:
-        from chalicelib import tasks  # the worker; imported here, the port stays below it
-
-        while (item := self._next()) is not None:
-            receipt, body, count = item
+        assert self._consumer is not None
+        while (delivery := self._next()) is not None:
             try:
-                tasks.handle_message(
-                    tasks.Delivery(body, str(receipt), count), BudgetContext(self.budget_ms)
-                )
-            except Exception as exc:  # noqa: BLE001 - SQS semantics: retry, then dead-letter
-                self._failed(str(receipt), body, count, exc)
-            finally:
-                with self._cond:
-                    self._visibility.pop(str(receipt), None)
-                    self._busy = False
-                    self._cond.notify_all()
+                outcome = self._consumer(delivery, BudgetContext(self.budget_ms))
+            except Exception as exc:  # noqa: BLE001 - SQS semantics: back after the timeout
+                outcome = retry(int(DEFAULT_VISIBILITY_S), repr(exc)[:300])
+            with self._cond:
+                self._apply(delivery, self._outcomes.pop(delivery.receipt, outcome))
+                self._busy = False
+                self._cond.notify_all()
 
-    def _failed(self, receipt: str, body: str, count: int, exc: Exception) -> None:
-        with self._cond:
-            visibility = self._visibility.pop(receipt, DEFAULT_VISIBILITY_S)
-            if count >= self.max_receives:
-                self.dead_letters.append(body)
-                logs.error("task message dead-lettered", body=body, receives=count)
-                return
-            logs.warning("task message failed; it will come back", error=repr(exc)[:300])
-            self._push(body, time.monotonic() + visibility, count)
+    def _apply(self, delivery: Delivery, outcome: Outcome) -> None:
+        """The one place an outcome becomes what happens to the message."""
+        if outcome.acknowledged:
+            return
+        if delivery.receive_count >= self.max_receives:
+            self.dead_letters.append(delivery.body)
+            logs.error(
+                "task message dead-lettered", body=delivery.body, receives=delivery.receive_count
+            )
+            return
+        logs.warning("task message not acknowledged; it will come back", reason=outcome.reason)
+        self._push(delivery.body, time.monotonic() + outcome.delay_s, delivery.receive_count)

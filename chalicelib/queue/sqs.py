@@ -1,5 +1,5 @@
-"""The SQS driver (boto3 via chalicelib.aws), and `make worker`: a local long-poller that
-feeds received messages to the very handler Lambda's event source mapping would call."""
+"""The SQS driver (boto3 via chalicelib.aws). In Lambda the event source receives and
+deletes messages; `poll` stands in for it on a laptop (`make worker`) and in the tests."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import aws, config, logs
 from chalicelib.errors import BackendUnavailable
-from chalicelib.queue import BudgetContext
+from chalicelib.queue.base import BudgetContext, Consumer, Delivery, Outcome
 
 MAX_DELAY_S = 900  # SQS DelaySeconds limit
 MAX_VISIBILITY_S = 43_200  # SQS VisibilityTimeout limit
@@ -41,6 +41,18 @@ class SqsQueue:
         with _queue_errors():
             self._sqs().send_message(QueueUrl=self.url, MessageBody=body, DelaySeconds=delay)
 
+    def start(self, consumer: Consumer, pending: Callable[[], list[str]]) -> None:
+        """Lambda's event source (or `make worker`) delivers SQS messages."""
+
+    def settle(self, receipt: str, outcome: Outcome) -> None:
+        """Acknowledged: deleted. Otherwise visible again after the delay; a dead-lettered
+        message at once, until the redrive policy's maxReceiveCount moves it to the DLQ."""
+        if outcome.acknowledged:
+            with _queue_errors():
+                self._sqs().delete_message(QueueUrl=self.url, ReceiptHandle=receipt)
+            return
+        self.change_visibility(receipt, outcome.delay_s)
+
     def change_visibility(self, receipt: str, timeout_s: int) -> None:
         timeout = min(MAX_VISIBILITY_S, max(0, int(timeout_s)))
         with _queue_errors():
@@ -62,10 +74,8 @@ class SqsQueue:
     def close(self) -> None:
         pass
 
-    # --- the local stand-in for the Lambda event source (make worker, tests) ---------------
-
-    def receive(self, wait_s: int = 20, max_messages: int = 1) -> list[dict[str, Any]]:
-        """Messages as the records of a Lambda SQS event."""
+    def receive(self, wait_s: int = 20, max_messages: int = 1) -> list[Delivery]:
+        """Long-poll for messages, as Lambda's event source does."""
         with _queue_errors():
             reply = self._sqs().receive_message(
                 QueueUrl=self.url,
@@ -73,11 +83,21 @@ class SqsQueue:
                 WaitTimeSeconds=wait_s,
                 AttributeNames=["All"],
             )
-        return [lambda_record(m, self.url) for m in reply.get("Messages", [])]
+        return [delivery(lambda_record(m, self.url)) for m in reply.get("Messages", [])]
 
-    def delete(self, receipt: str) -> None:
-        with _queue_errors():
-            self._sqs().delete_message(QueueUrl=self.url, ReceiptHandle=receipt)
+    def poll(self, consumer: Consumer, budget_ms: int, wait_s: int = 20) -> int:
+        """Receive a message and hand it to `consumer` as Lambda's event source would, with
+        `budget_ms` to run; settle it by the outcome (an exception leaves it to come back
+        after its visibility timeout, then the DLQ). The number of messages received."""
+        received = self.receive(wait_s=wait_s)
+        for message in received:
+            try:
+                outcome = consumer(message, BudgetContext(budget_ms))
+            except Exception as exc:  # noqa: BLE001 - exactly what Lambda does with a failure
+                logs.warning("task message failed; SQS will redeliver it", error=repr(exc)[:300])
+                continue
+            self.settle(message.receipt, outcome)
+        return len(received)
 
 
 def lambda_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
@@ -95,44 +115,11 @@ def lambda_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
     }
 
 
-Handler = Callable[[dict[str, Any], Any], Any]
-
-
-def poll_once(queue: SqsQueue, handler: Handler, budget_ms: int, wait_s: int = 20) -> int:
-    """Receive one message and run the handler as Lambda would: success deletes it, an
-    exception leaves it to come back after its visibility timeout (then the DLQ)."""
-    records = queue.receive(wait_s=wait_s)
-    for record in records:
-        try:
-            handler({"Records": [record]}, BudgetContext(budget_ms))
-        except Exception as exc:  # noqa: BLE001 - exactly what Lambda does with a failure
-            logs.warning("task message failed; SQS will redeliver it", error=repr(exc)[:300])
-            continue
-        queue.delete(record["receiptHandle"])
-    return len(records)
-
-
-def main() -> None:
-    """`make worker`: long-poll QUEUE_URL forever, feeding the `task_worker` function."""
-    from app import app  # the same handler (and middleware) Lambda runs
-
-    url = config.get("QUEUE_URL")
-    if not url:
-        raise SystemExit("make worker needs QUEUE_URL (without it, `make run` runs tasks inline)")
-    handler: Handler = app.handler_map["task_worker"]
-    budget_ms = config.get_int("WORKER_BUDGET_SECONDS", 900) * 1000
-    queue = SqsQueue(url)
-    logs.info("worker polling", queue_url=url, budget_s=budget_ms // 1000)
-    while True:
-        try:
-            poll_once(queue, handler, budget_ms)
-        except BackendUnavailable as exc:
-            logs.warning("queue unreachable; retrying", error=exc.detail)
-            import time
-
-            time.sleep(5)
-
-
-if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        main()
+def delivery(record: dict[str, Any]) -> Delivery:
+    """A record of a Lambda SQS event as the consumer sees it."""
+    attributes: dict[str, Any] = record.get("attributes") or {}
+    return Delivery(
+        body=record["body"],
+        receipt=record["receiptHandle"],
+        receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
+    )

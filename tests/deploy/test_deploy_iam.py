@@ -193,7 +193,7 @@ def _expand(node: Node) -> list[Node]:
 # Dispatch through a registry: `register("export", Kind(step=step, cleanup=cleanup))` at
 # import time, `kind_of(name).step(ctx)` later. A call of `.step(...)` (any registered
 # field) reaches every function registered under that field.
-REGISTRAR: Node = ("chalicelib.tasks", "register")
+REGISTRAR: Node = ("chalicelib.tasks.model", "register")
 
 
 @functools.cache
@@ -356,6 +356,7 @@ def aws_operations(node: Node) -> set[str]:
 # inline queue, for one, runs the worker inside the caller, which Lambda never does.
 EMBEDDED_ONLY = {
     "chalicelib.queue.inline",
+    "chalicelib.tasks.inprocess",
     "chalicelib.blobs.localfs",
     "chalicelib.db.sqlite",
     "chalicelib.cache.memory",

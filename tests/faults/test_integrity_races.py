@@ -233,7 +233,8 @@ def test_a_task_whose_lease_ended_is_taken_over_and_a_live_lease_defers_the_mess
 ) -> None:
     from chalicelib import tasks
     from chalicelib.db import database
-    from chalicelib.queue import message
+    from chalicelib.tasks.outbox import message
+    from chalicelib.tasks.worker import handle
 
     _register_once()
     task = tasks.create(_tenant_of(api), "test-once")
@@ -244,11 +245,11 @@ def test_a_task_whose_lease_ended_is_taken_over_and_a_live_lease_defers_the_mess
         id=task.id,
     )
     delivery = tasks.Delivery(message(task.id, 0), "receipt")
-    with pytest.raises(tasks.RetryLater):  # not acknowledged: it comes back when the lease ends
-        tasks.handle_message(delivery, Budget())
+    outcome = handle(delivery, Budget())  # not acknowledged: it comes back when the lease ends
+    assert (outcome.action, outcome.delay_s) == ("retry", 31)
     assert api.get(f"/tasks/{task.id}").json["state"] == "running"
     clock.advance(31)
-    tasks.handle_message(delivery, Budget())
+    assert handle(delivery, Budget()).acknowledged
     shown = api.get(f"/tasks/{task.id}").json
     assert shown["state"] == "succeeded", shown
 
@@ -257,7 +258,8 @@ def test_a_task_error_is_a_stable_sentence_without_internal_text(
     api: Api, sqs_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib import tasks
-    from chalicelib.queue import message
+    from chalicelib.tasks.outbox import message
+    from chalicelib.tasks.worker import handle
 
     monkeypatch.setenv("TASK_MAX_ATTEMPTS", "1")
 
@@ -266,8 +268,8 @@ def test_a_task_error_is_a_stable_sentence_without_internal_text(
 
     tasks.register("test-internal-error", tasks.Kind(step=explode))
     task = tasks.create(_tenant_of(api), "test-internal-error")
-    with pytest.raises(tasks.RetryLater):
-        tasks.handle_message(tasks.Delivery(message(task.id, 0), "receipt"), Budget())
+    outcome = handle(tasks.Delivery(message(task.id, 0), "receipt"), Budget())
+    assert outcome.action == "dead_letter"
     shown = api.get(f"/tasks/{task.id}").json
     assert shown["state"] == "failed"
     assert shown["error"] == tasks.INTERNAL_ERROR
