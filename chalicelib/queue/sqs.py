@@ -120,7 +120,7 @@ def main() -> None:
     if not url:
         raise SystemExit("make worker needs QUEUE_URL (without it, `make run` runs tasks inline)")
     handler: Handler = app.handler_map["task_worker"]
-    budget_ms = config.get_int("WORKER_BUDGET_SECONDS", 900) * 1000
+    budget_ms = config.get_int("WORKER_BUDGET_SECONDS") * 1000
     queue = SqsQueue(url)
     logs.info("worker polling", queue_url=url, budget_s=budget_ms // 1000)
     while True:
