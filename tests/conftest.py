@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,6 +47,15 @@ def reset_drivers() -> None:
     """Forget every chosen driver and all module state, so the next use reads the settings
     again, as a new process would."""
     resets.reset()
+
+
+@pytest.fixture(autouse=True)
+def real_environ() -> Iterator[None]:
+    """chalice's test client swaps os.environ for a copy during each request; two requests at
+    once (threads) can leave a copy in place, and with it a test's settings. Put it back."""
+    real = os.environ
+    yield
+    os.environ = real  # noqa: B003 - the process environment object itself, not a copy
 
 
 @pytest.fixture(scope="session")
