@@ -6,13 +6,14 @@ that no module reads a variable declared nowhere here.
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
+class Setting:
+    """One setting: its default (when unset or empty), its meaning, its group."""
 
-class Setting(NamedTuple):
-    default: str | int | float
-    meaning: str
-    group: str
+    __slots__ = ("default", "group", "meaning")
+
+    def __init__(self, default: str | int | float, meaning: str, group: str) -> None:
+        self.default, self.meaning, self.group = default, meaning, group
 
 
 _Rows = dict[str, tuple[str | int | float, str]]
