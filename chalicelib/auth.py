@@ -35,7 +35,7 @@ def cache_key(key_hash: str) -> str:
 def key_cache_seconds() -> int:
     """How long a key's lookup is cached: the bound on how long a revoked key still works in
     a process whose cache the revoking process cannot reach (the in-process cache)."""
-    return max(1, config.get_int("KEY_CACHE_SECONDS", 2))
+    return max(1, config.get_int("KEY_CACHE_SECONDS"))
 
 
 def validate_tenant(tenant_id: str) -> str:
@@ -100,6 +100,10 @@ def _lookup(key_hash: str) -> Tenant | None:
 # lookup; authentication never trusts it.
 _KNOWN_MAX = 10_000
 _known: dict[str, str] = {}
+
+
+def reset_state() -> None:
+    _known.clear()
 
 
 def authenticate(

@@ -34,7 +34,7 @@ def _session() -> Any:
 
 
 def _timeout() -> float:
-    return config.get_float("AWS_TIMEOUT_SECONDS", 3.0)
+    return config.get_float("AWS_TIMEOUT_SECONDS")
 
 
 @functools.cache

@@ -1,9 +1,15 @@
-"""Every environment variable the app reads, read on use (never at import)."""
+"""Every environment variable the app reads, read on use (never at import).
+
+Each name is declared once, with its default and meaning, in chalicelib/settings_table.py;
+reading a name declared nowhere there is an error.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
+
+from chalicelib.settings_table import SETTINGS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -13,28 +19,38 @@ class MissingSetting(RuntimeError):
     """A production setting is absent inside Lambda."""
 
 
+def names(*groups: str) -> tuple[str, ...]:
+    """The declared settings of the given groups (chalicelib/settings_table.py)."""
+    return tuple(name for name, setting in SETTINGS.items() if setting.group in groups)
+
+
+def _default(name: str) -> str:
+    try:
+        return str(SETTINGS[name].default)
+    except KeyError:
+        raise LookupError(f"{name} is not declared in chalicelib/settings_table.py") from None
+
+
+def get(name: str) -> str:
+    """The setting's value; its declared default when it is unset or empty."""
+    default = _default(name)
+    return os.environ.get(name, "").strip() or default
+
+
 def in_lambda() -> bool:
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    return bool(get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
-def get(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
-
-
-def get_int(name: str, default: int) -> int:
+def get_int(name: str) -> int:
     raw = get(name)
-    if not raw:
-        return default
     try:
         return int(raw)
     except ValueError as exc:
         raise MissingSetting(f"{name} must be an integer, got {raw!r}") from exc
 
 
-def get_float(name: str, default: float) -> float:
+def get_float(name: str) -> float:
     raw = get(name)
-    if not raw:
-        return default
     try:
         return float(raw)
     except ValueError as exc:
@@ -52,7 +68,7 @@ def backend(name: str) -> str:
 def data_dir() -> Path:
     from pathlib import Path  # only the embedded drivers need it
 
-    return Path(get("DATA_DIR") or ".data").resolve()
+    return Path(get("DATA_DIR")).resolve()
 
 
 def max_inline_bytes() -> int:
@@ -60,61 +76,61 @@ def max_inline_bytes() -> int:
     Lambda event and response once base64-encoded (chalicelib/payloads.py)."""
     from chalicelib import payloads
 
-    return min(get_int("MAX_INLINE_BYTES", 4 * 1024 * 1024), payloads.inline_ceiling())
+    return min(get_int("MAX_INLINE_BYTES"), payloads.inline_ceiling())
 
 
 def max_upload_bytes() -> int:
-    return get_int("MAX_UPLOAD_BYTES", 100 * 1024 * 1024)
+    return get_int("MAX_UPLOAD_BYTES")
 
 
 def retention_days() -> int:
-    return get_int("RETENTION_DAYS", 30)
+    return get_int("RETENTION_DAYS")
 
 
 def cache_ttl_seconds() -> int:
-    return get_int("CACHE_TTL_SECONDS", 300)
+    return get_int("CACHE_TTL_SECONDS")
 
 
 def cache_body_max_bytes() -> int:
-    return get_int("CACHE_BODY_MAX_BYTES", 64 * 1024)
+    return get_int("CACHE_BODY_MAX_BYTES")
 
 
 def search_index_bytes() -> int:
-    return get_int("SEARCH_INDEX_BYTES", 256 * 1024)
+    return get_int("SEARCH_INDEX_BYTES")
 
 
 def retry_after_seconds() -> int:
-    return get_int("RETRY_AFTER_SECONDS", 5)
+    return get_int("RETRY_AFTER_SECONDS")
 
 
 def upload_url_seconds() -> int:
-    return get_int("UPLOAD_URL_SECONDS", 900)
+    return get_int("UPLOAD_URL_SECONDS")
 
 
 def read_url_seconds() -> int:
     """Lifetime of the link a GET of a body too large to answer inline redirects to."""
-    return max(1, get_int("READ_URL_SECONDS", 300))
+    return max(1, get_int("READ_URL_SECONDS"))
 
 
 def public_base_url() -> str:
     """Base URL the local blob driver puts in the upload and download links it makes."""
-    port = get("PORT") or "8000"
+    port = get("PORT")
     return (get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
 
 
 def secrets_ttl_seconds() -> float:
     """How long a secret fetched from Secrets Manager is reused before it is read again."""
-    return get_float("SECRETS_TTL_SECONDS", 300.0)
+    return get_float("SECRETS_TTL_SECONDS")
 
 
 def database_sslmode() -> str:
     """TLS mode for a database given by an RDS secret (the server also requires TLS)."""
-    return get("DATABASE_SSLMODE") or "require"
+    return get("DATABASE_SSLMODE")
 
 
 def healthcheck_base_url() -> str:
     """The deployed API the daily health check calls (HTTPS inside Lambda)."""
-    port = get("PORT") or "8000"
+    port = get("PORT")
     return (backend("HEALTHCHECK_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
 
 
@@ -124,11 +140,11 @@ def alert_url() -> str:
 
 
 def healthcheck_timeout_seconds() -> float:
-    return get_float("HEALTHCHECK_TIMEOUT_SECONDS", 10.0)
+    return get_float("HEALTHCHECK_TIMEOUT_SECONDS")
 
 
 def stage() -> str:
-    return get("STAGE") or "local"
+    return get("STAGE")
 
 
 # --- background tasks (chalicelib/tasks.py, docs/tasks.md) -------------------------------
@@ -136,80 +152,80 @@ def stage() -> str:
 
 def task_max_attempts() -> int:
     """Failed attempts in a row after which a task is failed (keep it below maxReceiveCount)."""
-    return max(1, get_int("TASK_MAX_ATTEMPTS", 3))
+    return max(1, get_int("TASK_MAX_ATTEMPTS"))
 
 
 def task_backoff_seconds(attempt: int) -> int:
     """How long a failed task's message stays invisible before its next attempt."""
-    base = get_float("TASK_BACKOFF_BASE_SECONDS", 10.0)
-    return int(min(get_float("TASK_BACKOFF_MAX_SECONDS", 900.0), base * 2 ** (attempt - 1)))
+    base = get_float("TASK_BACKOFF_BASE_SECONDS")
+    return int(min(get_float("TASK_BACKOFF_MAX_SECONDS"), base * 2 ** (attempt - 1)))
 
 
 def task_safety_factor() -> float:
     """Hand the task off when the time left < this times the longest step so far + the margin."""
-    return get_float("TASK_SAFETY_FACTOR", 3.0)
+    return get_float("TASK_SAFETY_FACTOR")
 
 
 def task_margin_ms() -> int:
-    return get_int("TASK_MARGIN_MS", 10_000)
+    return get_int("TASK_MARGIN_MS")
 
 
 def task_relay_after_seconds() -> int:
     """The worker re-sends task messages left unsent for longer than this."""
-    return get_int("TASK_RELAY_AFTER_SECONDS", 60)
+    return get_int("TASK_RELAY_AFTER_SECONDS")
 
 
 def inline_task_budget_ms() -> int:
     """The in-process queue's stand-in for a Lambda invocation's time limit."""
-    return get_int("INLINE_TASK_BUDGET_MS", 60_000)
+    return get_int("INLINE_TASK_BUDGET_MS")
 
 
 def inline_max_receives() -> int:
     """The in-process queue's maxReceiveCount: receives before a message is dead-lettered."""
-    return max(1, get_int("INLINE_MAX_RECEIVES", 5))
+    return max(1, get_int("INLINE_MAX_RECEIVES"))
 
 
 def export_batch_files() -> int:
-    return max(1, get_int("EXPORT_BATCH_FILES", 100))
+    return max(1, get_int("EXPORT_BATCH_FILES"))
 
 
 def export_batch_bytes() -> int:
-    return max(1, get_int("EXPORT_BATCH_BYTES", 16 * 1024 * 1024))
+    return max(1, get_int("EXPORT_BATCH_BYTES"))
 
 
 def export_part_bytes() -> int:
     """Target size of an archive part (the blob store may require more: S3 needs 5 MiB)."""
-    return max(1, get_int("EXPORT_PART_BYTES", 8 * 1024 * 1024))
+    return max(1, get_int("EXPORT_PART_BYTES"))
 
 
 def export_url_seconds() -> int:
     """Lifetime of an export's download link (made afresh on each GET /tasks/{id})."""
-    return max(1, get_int("EXPORT_URL_SECONDS", 3600))
+    return max(1, get_int("EXPORT_URL_SECONDS"))
 
 
 def export_retention_days() -> int:
     """Export archives (and leftovers of failed exports) older than this are purged."""
-    return max(1, get_int("EXPORT_RETENTION_DAYS", 7))
+    return max(1, get_int("EXPORT_RETENTION_DAYS"))
 
 
 def purge_batch() -> int:
-    return max(1, get_int("PURGE_BATCH", 500))
+    return max(1, get_int("PURGE_BATCH"))
 
 
 def purge_orphan_grace_seconds() -> int:
     """A body without a row is removed only once older than this (an upload may be on its way,
     or a write whose outcome was unknown may still be settling)."""
-    return get_int("PURGE_ORPHAN_GRACE_SECONDS", 86_400)
+    return get_int("PURGE_ORPHAN_GRACE_SECONDS")
 
 
 def task_retention_days() -> int:
     """Finished task rows older than this are purged."""
-    return max(1, get_int("TASK_RETENTION_DAYS", 30))
+    return max(1, get_int("TASK_RETENTION_DAYS"))
 
 
 def export_fetch_threads() -> int:
     """Bodies an export fetches at once (bounded: each holds a body in memory)."""
-    return max(1, get_int("EXPORT_FETCH_THREADS", 8))
+    return max(1, get_int("EXPORT_FETCH_THREADS"))
 
 
 # --- database timeouts and the body collector (chalicelib/db, chalicelib/garbage.py) --------
@@ -217,22 +233,22 @@ def export_fetch_threads() -> int:
 
 def db_connect_timeout_seconds() -> float:
     """How long opening a database connection may take (TCP, TLS, authentication)."""
-    return max(0.1, get_float("DB_CONNECT_TIMEOUT_SECONDS", 5.0))
+    return max(0.1, get_float("DB_CONNECT_TIMEOUT_SECONDS"))
 
 
 def db_statement_timeout_seconds() -> float:
     """How long one statement may run: the server cancels it then, and the client gives up
     one second later (a COMMIT whose reply does not come back in time has an unknown outcome,
     resolved by reading the row again)."""
-    return max(0.1, get_float("DB_STATEMENT_TIMEOUT_SECONDS", 10.0))
+    return max(0.1, get_float("DB_STATEMENT_TIMEOUT_SECONDS"))
 
 
 def garbage_grace_seconds() -> int:
     """A replaced or deleted body is kept this long, so a reader that loaded the old row (or
     a download link made from it) can still read it."""
-    return max(0, get_int("GARBAGE_GRACE_SECONDS", 3600))
+    return max(0, get_int("GARBAGE_GRACE_SECONDS"))
 
 
 def garbage_batch() -> int:
     """Bodies a write request collects after itself (the daily purge collects the rest)."""
-    return max(0, get_int("GARBAGE_BATCH", 5))
+    return max(0, get_int("GARBAGE_BATCH"))

@@ -201,7 +201,7 @@ def _shared_trust(raw: bytes | None, failed_at_us: int) -> float:
 
 
 def _check_seconds() -> float:
-    return config.get_float("CACHE_CHECK_SECONDS", 2.0)
+    return config.get_float("CACHE_CHECK_SECONDS")
 
 
 def replay(store: Cache | None = None) -> bool:

@@ -63,6 +63,12 @@ _lock = threading.Lock()
 _last: tuple[object, float, dict[str, Any]] | None = None
 
 
+def reset_state() -> None:
+    global _last
+    with _lock:
+        _last = None
+
+
 def check(source: str = "unknown") -> tuple[bool, dict[str, Any]]:
     """The deep check, or a healthy report at most HEALTH_CACHE_SECONDS old."""
     global _last
@@ -72,13 +78,13 @@ def check(source: str = "unknown") -> tuple[bool, dict[str, Any]]:
         if _last is not None and _last[0] is owner and now < _last[1]:
             return True, _last[2]
         healthy, report = _deep()
-        ttl = config.get_float("HEALTH_CACHE_SECONDS", 5.0)
+        ttl = config.get_float("HEALTH_CACHE_SECONDS")
         _last = (owner, now + ttl, report) if healthy else None
         return healthy, report
 
 
 def _limit(source: str) -> None:
-    allowed = config.get_int("HEALTH_PER_WINDOW", 60)
+    allowed = config.get_int("HEALTH_PER_WINDOW")
     number, reset_s = limits.window()
     used = limits.count(f"tf:hl:{source}:{number}", 1, limits.window_s() + 60)
     if used > allowed:

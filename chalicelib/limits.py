@@ -28,7 +28,7 @@ class RateState:
 
 
 def window_s() -> int:
-    return max(1, config.get_int("RATE_LIMIT_WINDOW_SECONDS", 60))
+    return max(1, config.get_int("RATE_LIMIT_WINDOW_SECONDS"))
 
 
 def window() -> tuple[int, int]:
@@ -41,13 +41,12 @@ def window() -> tuple[int, int]:
 
 def default(name: str) -> int:
     defaults = {
-        "rate_limit": ("RATE_LIMIT_PER_WINDOW", 600),
-        "max_files": ("QUOTA_MAX_FILES", 10_000),
-        "max_bytes": ("QUOTA_MAX_BYTES", 1024**3),
-        "max_running_tasks": ("QUOTA_MAX_RUNNING_TASKS", 2),
+        "rate_limit": "RATE_LIMIT_PER_WINDOW",
+        "max_files": "QUOTA_MAX_FILES",
+        "max_bytes": "QUOTA_MAX_BYTES",
+        "max_running_tasks": "QUOTA_MAX_RUNNING_TASKS",
     }
-    setting, fallback = defaults[name]
-    return config.get_int(setting, fallback)
+    return config.get_int(defaults[name])
 
 
 def limit(overrides: dict[str, int | None], name: str) -> int:
@@ -69,6 +68,11 @@ def rate_ttl() -> int:
 _LOCAL_MAX = 10_000
 _local: dict[str, int] = {}
 _local_lock = threading.Lock()
+
+
+def reset_state() -> None:
+    with _local_lock:
+        _local.clear()
 
 
 def _count_locally(key: str, delta: int) -> int:
@@ -121,7 +125,7 @@ def auth_failure_key(source: str, current: tuple[int, int] | None = None) -> str
 
 def check_auth_failures(source: str, failures: int) -> None:
     """Refuse an address that failed authentication too often in this window."""
-    if failures >= config.get_int("AUTH_FAILURES_PER_WINDOW", 20):
+    if failures >= config.get_int("AUTH_FAILURES_PER_WINDOW"):
         _, reset_s = window()
         raise RateLimited(
             f"Too many failed authentications from your address; retry in {reset_s} s.",
@@ -226,7 +230,7 @@ def check_exports(db: Database, tenant_id: str) -> None:
     """
     since = clock.now_us() - config.export_retention_days() * clock.DAY_US
     live = int(db.query(SQL_LIVE_EXPORTS, t=tenant_id, since=since)[0]["n"])
-    allowed = config.get_int("QUOTA_MAX_EXPORTS", 10)
+    allowed = config.get_int("QUOTA_MAX_EXPORTS")
     if live + 1 > allowed:
         raise QuotaExceeded(
             f"Quota exceeded: export archives ({live} of {allowed} kept; an archive is kept"

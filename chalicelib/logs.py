@@ -13,6 +13,12 @@ _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 _last_warning: dict[str, float] = {}
 
 
+def reset_state() -> None:
+    """Forget this thread's context and the throttled warnings' times."""
+    _context.set({})
+    _last_warning.clear()
+
+
 def bind(**fields: Any) -> None:
     """Add fields (request id, tenant, route...) to every later line of this request."""
     current = dict(_context.get({}))
@@ -31,7 +37,7 @@ def context() -> dict[str, Any]:
 def _threshold() -> int:
     from chalicelib import config
 
-    return _LEVELS.get(config.get("LOG_LEVEL", "info").lower(), 20)
+    return _LEVELS.get(config.get("LOG_LEVEL").lower(), 20)
 
 
 def log(level: str, message: str, **fields: Any) -> None:

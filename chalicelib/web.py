@@ -49,6 +49,10 @@ def api_key(request: Request) -> str | None:
 _rate: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("rate_headers")
 
 
+def reset_state() -> None:
+    _rate.set({})
+
+
 def source_ip(request: Request) -> str:
     identity = (request.context or {}).get("identity") or {}
     return str(identity.get("sourceIp") or "unknown")

@@ -108,8 +108,9 @@ def policies(
     return rendered
 
 
-def app_functions(project: Path) -> list[str]:
-    """The Lambda functions the app defines: the REST handler, then each event source."""
+def app_functions(project: Path) -> tuple[list[str], list[str]]:
+    """The Lambda functions the project's app.py defines (the REST handler, then each event
+    source), and those an SQS queue triggers (their event source gets a concurrency cap)."""
     sys.path.insert(0, str(project))
     try:
         import app as module  # the project's own app.py
@@ -118,22 +119,8 @@ def app_functions(project: Path) -> list[str]:
         names = [API_HANDLER] if app.routes else []
         names += [source.name for source in app.event_sources]
         names += [function.name for function in app.pure_lambda_functions]
-        return names
-    finally:
-        sys.path.remove(str(project))
-
-
-def sqs_functions(project: Path) -> list[str]:
-    """The functions an SQS queue triggers (their event source gets a concurrency cap)."""
-    sys.path.insert(0, str(project))
-    try:
-        import app as module
-
-        return [
-            source.name
-            for source in module.app.event_sources
-            if type(source).__name__ == "SQSEventConfig"
-        ]
+        sqs = [s.name for s in app.event_sources if type(s).__name__ == "SQSEventConfig"]
+        return names, sqs
     finally:
         sys.path.remove(str(project))
 
@@ -228,11 +215,11 @@ def render(stage: str, outputs: dict[str, str], out: Path, root: Path = ROOT) ->
     _write(project / ".chalice" / "config.json", config)
     for name, document in policies(config, stage, outputs, root).items():
         _write(project / ".chalice" / name, document)
-    functions = app_functions(project)
+    functions, sqs = app_functions(project)
     settings = config["stages"][stage]
     domain_stage = settings.get("api_gateway_stage", "api")
     template = merge_template(
-        config["app_name"], stage, functions, stage_limits(stage, root), sqs_functions(project),
+        config["app_name"], stage, functions, stage_limits(stage, root), sqs,
         domain_stage if settings.get("api_gateway_custom_domain") else None,
     )  # fmt: skip
     _write(out / "merge.json", merge(template, architectures(functions)))
@@ -265,20 +252,13 @@ def run_on_arm64(project: Path, stage: str, client: Any = None) -> None:
 def stage_patch(stage: str, root: Path = ROOT) -> list[dict[str, str]]:
     """API Gateway UpdateStage patch operations for the limits (after chalice deploy)."""
     limits = stage_limits(stage, root)
-    return [
-        {
-            "op": "replace",
-            "path": "/*/*/throttling/rateLimit",
-            "value": str(limits["throttling_rate_limit"]),
-        },
-        {
-            "op": "replace",
-            "path": "/*/*/throttling/burstLimit",
-            "value": str(limits["throttling_burst_limit"]),
-        },
-        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
-        {"op": "replace", "path": "/tracingEnabled", "value": "true"},
-    ]
+    values = {
+        "/*/*/throttling/rateLimit": str(limits["throttling_rate_limit"]),
+        "/*/*/throttling/burstLimit": str(limits["throttling_burst_limit"]),
+        "/*/*/metrics/enabled": "true",
+        "/tracingEnabled": "true",
+    }
+    return [{"op": "replace", "path": path, "value": value} for path, value in values.items()]
 
 
 def _write(path: Path, data: Any) -> None:

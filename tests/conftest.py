@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib import config, resets
 from support.faults import FaultProxy
 from support.servers import (
     AWS_ENV,
@@ -23,22 +25,9 @@ from support.servers import (
 # use a stage that is not in .chalice/config.json, so no stage setting leaks in.
 LOCAL_STAGE = "local"
 
-SETTINGS = (
-    "DATABASE_URL",
-    "MEMCACHED_SERVERS",
-    "FILES_BUCKET",
-    "QUEUE_URL",
-    "AWS_ENDPOINT_URL",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "MAX_INLINE_BYTES",
-    "CACHE_BODY_MAX_BYTES",
-    "PUBLIC_BASE_URL",
-    "RATE_LIMIT_PER_WINDOW",
-    "RATE_LIMIT_WINDOW_SECONDS",
-    "QUOTA_MAX_FILES",
-    "QUOTA_MAX_BYTES",
-    "QUOTA_MAX_RUNNING_TASKS",
-)
+# Cleared for the embedded configuration: the settings that choose a driver or where it keeps
+# its data, and the size and spend limits (chalicelib/settings_table.py).
+CLEARED = config.names("backend", "limit")
 
 
 def moto_client(service: str, endpoint: str) -> Any:
@@ -55,25 +44,18 @@ def moto_client(service: str, endpoint: str) -> Any:
 
 
 def reset_drivers() -> None:
-    """Forget every chosen driver, so the next use reads the environment again."""
-    from chalicelib import aws
-    from chalicelib.blobs import blobs
-    from chalicelib.cache import cache
-    from chalicelib.db import database
-    from chalicelib.queue import queue
+    """Forget every chosen driver and all module state, so the next use reads the settings
+    again, as a new process would."""
+    resets.reset()
 
-    # The queue first: the in-process queue's worker thread stops before the database closes.
-    for factory in (queue, database, cache, blobs):
-        if factory.cache_info().currsize:
-            try:
-                instance: Any = factory()
-                close = getattr(instance, "close", None)
-                if close:
-                    close()
-            except Exception:  # noqa: BLE001 - a dead backend has nothing to close
-                pass
-        factory.cache_clear()
-    aws.reset()
+
+@pytest.fixture(autouse=True)
+def real_environ() -> Iterator[None]:
+    """chalice's test client swaps os.environ for a copy during each request; two requests at
+    once (threads) can leave a copy in place, and with it a test's settings. Put it back."""
+    real = os.environ
+    yield
+    os.environ = real  # noqa: B003 - the process environment object itself, not a copy
 
 
 @pytest.fixture(scope="session")
@@ -126,7 +108,7 @@ def real_settings(
 @pytest.fixture
 def embedded_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Embedded drivers in a fresh data folder, no AWS at all."""
-    for name in SETTINGS:
+    for name in CLEARED:
         monkeypatch.delenv(name, raising=False)
     for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)

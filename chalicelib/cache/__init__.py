@@ -77,7 +77,7 @@ class Cache:
             self.errors += 1
             self.trusted_until = 0.0
             self.failed_at_us = clock.now_us()
-            self._down_until = time.monotonic() + config.get_float("CACHE_RETRY_SECONDS", 2.0)
+            self._down_until = time.monotonic() + config.get_float("CACHE_RETRY_SECONDS")
             logs.warning_throttled(
                 f"cache-{op}", "cache unavailable, bypassed", op=op, error=type(exc).__name__
             )

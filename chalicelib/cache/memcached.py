@@ -17,7 +17,7 @@ def _servers(spec: str) -> list[tuple[str, int]]:
 
 class MemcachedDriver:
     def __init__(self, spec: str) -> None:
-        timeout = config.get_float("MEMCACHED_TIMEOUT_SECONDS", 0.25)
+        timeout = config.get_float("MEMCACHED_TIMEOUT_SECONDS")
         common: dict[str, Any] = {
             "connect_timeout": timeout,
             "timeout": timeout,

@@ -1,0 +1,46 @@
+"""One reset for the tests and the admin tools: close every chosen driver and forget every piece
+of module state, so the next use reads the settings again, as a new process would.
+
+No chalicelib module imports this one (it imports them, inside the functions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def close_drivers() -> None:
+    """Close and forget the driver each port chose."""
+    from chalicelib.blobs import blobs
+    from chalicelib.cache import cache
+    from chalicelib.db import database
+    from chalicelib.queue import queue
+
+    # The queue first: the in-process queue's worker thread stops before the database closes.
+    for factory in (queue, database, cache, blobs):
+        if factory.cache_info().currsize:
+            try:
+                instance: Any = factory()
+                close = getattr(instance, "close", None)
+                if close:
+                    close()
+            except Exception:  # noqa: BLE001 - a dead backend has nothing to close
+                pass
+        factory.cache_clear()
+
+
+def reset() -> None:
+    """Every factory and every piece of module state (the file cache's trust lives on the cache
+    driver, so it goes with it)."""
+    from chalicelib import auth, aws, health, limits, logs, pauses, secrets, ui_api, web
+
+    pauses.reset()  # held threads go before the drivers they use are closed
+    close_drivers()
+    secrets.store.cache_clear()  # with it the secrets read from Secrets Manager
+    aws.reset()
+    ui_api._asset.cache_clear()
+    auth.reset_state()
+    limits.reset_state()
+    health.reset_state()
+    logs.reset_state()
+    web.reset_state()
