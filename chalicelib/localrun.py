@@ -41,7 +41,7 @@ def worker() -> None:
     url = config.get("QUEUE_URL")
     if not url:
         raise SystemExit("make worker needs QUEUE_URL (without it, `make run` runs tasks inline)")
-    budget_ms = config.get_int("WORKER_BUDGET_SECONDS", 900) * 1000
+    budget_ms = config.get_int("WORKER_BUDGET_SECONDS") * 1000
     queue = SqsQueue(url)
     logs.info("worker polling", queue_url=url, budget_s=budget_ms // 1000)
     while True:

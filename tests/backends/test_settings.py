@@ -50,12 +50,21 @@ def getter_names(tree: ast.Module) -> list[tuple[int, str]]:
 
 
 def shaped_strings(tree: ast.Module) -> list[tuple[int, str]]:
+    """Strings shaped like a setting's name, except the names a module exports (`__all__`)."""
+    exported = {
+        id(item)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        for item in ast.walk(node.value)
+    }
     return [
         (node.lineno, node.value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
         and SHAPE.match(node.value)
+        and id(node) not in exported
     ]
 
 
