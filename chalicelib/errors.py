@@ -40,7 +40,8 @@ class NotFound(DomainError):
     status = 404
     code = "NotFound"
     description = (
-        "No such file, upload, task or asset for this tenant (another tenant's id answers 404 too)."
+        "No such file, upload, task, link target or page asset (another tenant's id answers 404"
+        " too)."
     )
 
 
@@ -61,13 +62,19 @@ class PreconditionFailed(DomainError):
 class TooLarge(DomainError):
     status = 413
     code = "PayloadTooLarge"
-    description = "The body is larger than the inline limit (an upload's: than MAX_UPLOAD_BYTES)."
+    description = (
+        "The body is larger than the inline limit; an upload's, than MAX_UPLOAD_BYTES or the"
+        " size its link was signed for."
+    )
 
 
 class NotPlaintext(DomainError):
     status = 415
     code = "UnsupportedMediaType"
-    description = "The body is not plaintext (valid UTF-8, no NUL byte) or not text/plain."
+    description = (
+        "The body is not plaintext (valid UTF-8, no NUL byte), or its Content-Type is not one"
+        " the route takes."
+    )
 
 
 class QuotaExceeded(DomainError):

@@ -1,13 +1,11 @@
-"""The HTTP API's routes as data: what a route takes, answers and raises.
+"""The HTTP API's routes as data: what a route takes, answers and raises (named tuples, not
+dataclasses: the document is built on request, and dataclasses imports inspect).
 
 The table is chalicelib/routes/table.py; chalicelib/openapi.py renders the OpenAPI document
 from it, and tests/api/test_routes.py keeps it equal to the routes the app registers (a
 handler without an entry, or an entry without a handler, fails)."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.errors import BackendUnavailable, DomainError, RateLimited, Unauthorized
 
@@ -18,24 +16,21 @@ TEXT: Schema = {"type": "string"}
 AUTHENTICATED: tuple[type[DomainError], ...] = (Unauthorized, RateLimited, BackendUnavailable)
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     name: str
     where: str  # "path", "query" or "header"
-    schema: Schema = field(default_factory=lambda: TEXT)
+    schema: Schema = TEXT
     description: str = ""
     required: bool = False
 
 
-@dataclass(frozen=True)
-class Body:
+class Body(NamedTuple):
     schema: str | Schema  # a component's name, or a schema
     media: str = JSON
     description: str = ""
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     """An answer other than an error: its body (a component's name or a schema; None for no
     body) in each of its media types, and the headers it sets."""
 
@@ -45,8 +40,7 @@ class Reply:
     headers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     """One operation. `errors` are the domain errors it answers with; an authenticated
     (`secured`) route also answers with AUTHENTICATED's."""
 

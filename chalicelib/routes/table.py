@@ -52,8 +52,8 @@ def _page(
         op_id,
         summary,
         {"200": Reply(summary, TEXT, media)},
-        errors,
-        params,
+        errors=errors,
+        params=params,
         secured=False,
     )
 
@@ -65,9 +65,9 @@ ROUTES: tuple[Route, ...] = (
         "createFile",
         "Create a file from a text/plain body.",
         {"201": CREATED},
-        (BadRequest, QuotaExceeded, Conflict, TooLarge, NotPlaintext),
-        (NAME,),
-        TEXT_BODY,
+        errors=(BadRequest, QuotaExceeded, Conflict, TooLarge, NotPlaintext),
+        params=(NAME,),
+        body=TEXT_BODY,
     ),
     Route(
         "GET",
@@ -75,8 +75,8 @@ ROUTES: tuple[Route, ...] = (
         "listFiles",
         "List files, newest first, a page at a time.",
         {"200": Reply("A page of metadata.", "FileList")},
-        (BadRequest,),
-        (
+        errors=(BadRequest,),
+        params=(
             Param(
                 "limit",
                 "query",
@@ -102,8 +102,8 @@ ROUTES: tuple[Route, ...] = (
                 headers=("Location", "ETag"),
             ),
         },
-        (NotFound,),
-        (FILE_ID, Param("If-None-Match", "header", description="ETags you hold.")),
+        errors=(NotFound,),
+        params=(FILE_ID, Param("If-None-Match", "header", description="ETags you hold.")),
     ),
     Route(
         "PUT",
@@ -111,9 +111,12 @@ ROUTES: tuple[Route, ...] = (
         "replaceFile",
         "Replace the body; resets retention.",
         {"200": FILE_OK},
-        (QuotaExceeded, NotFound, PreconditionFailed, TooLarge, NotPlaintext),
-        (FILE_ID, Param("If-Match", "header", description="Only if the body still has this ETag.")),
-        TEXT_BODY,
+        errors=(QuotaExceeded, NotFound, PreconditionFailed, TooLarge, NotPlaintext),
+        params=(
+            FILE_ID,
+            Param("If-Match", "header", description="Only if the body still has this ETag."),
+        ),
+        body=TEXT_BODY,
     ),
     Route(
         "PATCH",
@@ -121,9 +124,9 @@ ROUTES: tuple[Route, ...] = (
         "renameFile",
         "Rename a file.",
         {"200": FILE_OK},
-        (BadRequest, NotFound, Conflict, NotPlaintext),
-        (FILE_ID,),
-        Body("Rename"),
+        errors=(BadRequest, NotFound, Conflict, NotPlaintext),
+        params=(FILE_ID,),
+        body=Body("Rename"),
     ),
     Route(
         "DELETE",
@@ -131,8 +134,8 @@ ROUTES: tuple[Route, ...] = (
         "deleteFile",
         "Delete a file.",
         {"204": Reply("Deleted.")},
-        (NotFound,),
-        (FILE_ID,),
+        errors=(NotFound,),
+        params=(FILE_ID,),
     ),
     Route(
         "GET",
@@ -140,8 +143,8 @@ ROUTES: tuple[Route, ...] = (
         "readMetadata",
         "A file's metadata.",
         {"200": FILE_OK},
-        (NotFound,),
-        (FILE_ID,),
+        errors=(NotFound,),
+        params=(FILE_ID,),
     ),
     Route(
         "POST",
@@ -149,8 +152,8 @@ ROUTES: tuple[Route, ...] = (
         "startUpload",
         "A presigned PUT link for a body larger than the inline limit.",
         {"201": Reply("Upload the body to url, then POST complete_url.", "Upload")},
-        (BadRequest, QuotaExceeded, Conflict, TooLarge),
-        (
+        errors=(BadRequest, QuotaExceeded, Conflict, TooLarge),
+        params=(
             NAME,
             Param(
                 "size",
@@ -171,8 +174,8 @@ ROUTES: tuple[Route, ...] = (
             "201": CREATED,
             "200": Reply("Already completed: the same file.", "File", headers=("ETag",)),
         },
-        (QuotaExceeded, NotFound, Conflict, TooLarge, NotPlaintext),
-        (Param("upload_id", "path", description="From POST /files/uploads."),),
+        errors=(QuotaExceeded, NotFound, Conflict, TooLarge, NotPlaintext),
+        params=(Param("upload_id", "path", description="From POST /files/uploads."),),
     ),
     Route(
         "PUT",
@@ -180,9 +183,9 @@ ROUTES: tuple[Route, ...] = (
         "putLocalBlob",
         "Local folder driver only: the upload link's target.",
         {"200": Reply("Stored.")},
-        (Forbidden, NotFound, TooLarge),
-        (TOKEN,),
-        Body(TEXT, "*/*"),
+        errors=(Forbidden, NotFound, TooLarge),
+        params=(TOKEN,),
+        body=Body(TEXT, "*/*"),
         secured=False,
     ),
     Route(
@@ -191,8 +194,8 @@ ROUTES: tuple[Route, ...] = (
         "getLocalBlob",
         "Local folder driver only: a download link's target.",
         {"200": Reply("The bytes.", {"type": "string", "format": "binary"}, ("*/*",))},
-        (Forbidden, NotFound),
-        (TOKEN,),
+        errors=(Forbidden, NotFound),
+        params=(TOKEN,),
         secured=False,
     ),
     Route(
@@ -204,7 +207,7 @@ ROUTES: tuple[Route, ...] = (
             "200": Reply("Every backend answers.", "Health"),
             "503": Reply("A backend failed.", "Health", headers=("Retry-After",)),
         },
-        (RateLimited,),
+        errors=(RateLimited,),
         secured=False,
     ),
     Route(
@@ -223,7 +226,7 @@ ROUTES: tuple[Route, ...] = (
         "Bundle every file of the tenant into one zip archive, in the background."
         " While an export is under way, the same task is returned.",
         {"202": Reply("Accepted: poll the task.", "Task", headers=("Location",))},
-        (QuotaExceeded,),
+        errors=(QuotaExceeded,),
     ),
     Route(
         "GET",
@@ -231,8 +234,8 @@ ROUTES: tuple[Route, ...] = (
         "getTask",
         "A task's state, progress and result.",
         {"200": Reply("The task.", "Task")},
-        (NotFound,),
-        (TASK_ID,),
+        errors=(NotFound,),
+        params=(TASK_ID,),
     ),
     Route(
         "DELETE",
@@ -240,8 +243,8 @@ ROUTES: tuple[Route, ...] = (
         "cancelTask",
         "Cancel a task; its worker stops after the current step.",
         {"200": Reply("Cancelled (or already cancelled).", "Task")},
-        (NotFound, Conflict),
-        (TASK_ID,),
+        errors=(NotFound, Conflict),
+        params=(TASK_ID,),
     ),
     # chalicelib/ui_api.py
     _page("/", "webPage", "The web page (HTML).", "text/html"),
