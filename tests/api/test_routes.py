@@ -7,10 +7,13 @@ import inspect
 import re
 from typing import Any
 
+from chalice.test import Client
+
 from app import app
 from chalicelib import errors, openapi
 from chalicelib.errors import DomainError, Forbidden, QuotaExceeded
 from chalicelib.routes.table import ROUTES
+from conftest import LOCAL_STAGE
 
 
 def _registered() -> dict[tuple[str, str], Any]:
@@ -37,6 +40,17 @@ def test_path_parameters_are_the_handlers_arguments() -> None:
         declared = [p.name for p in route.params if p.where == "path"]
         assert declared == re.findall(r"\{(\w+)\}", route.path), route.op_id
         assert declared == registered[route.method, route.path].view_args, route.op_id
+
+
+def test_a_secured_route_asks_for_a_key_and_a_public_one_does_not(embedded_env: Any) -> None:
+    with Client(app, stage_name=LOCAL_STAGE) as client:
+        for route in ROUTES:
+            path = re.sub(r"\{\w+\}", "0" * 32, route.path)
+            media = route.body.media.replace("*/*", "text/plain") if route.body else None
+            headers = {"Content-Type": media} if media else {}
+            body = b"{}" if media else b""
+            reply = client.http.request(route.method, path, headers=headers, body=body)
+            assert (reply.status_code == 401) == route.secured, (route.op_id, reply.status_code)
 
 
 def test_a_documented_body_is_one_the_handler_accepts() -> None:
