@@ -4,8 +4,11 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
+    """`status` and `code` go into the HTTP answer; `description` into the OpenAPI document."""
+
     status = 400
     code = "BadRequest"
+    description = ""
 
     def __init__(self, message: str, **extra: object) -> None:
         super().__init__(message)
@@ -16,11 +19,13 @@ class DomainError(Exception):
 class BadRequest(DomainError):
     status = 400
     code = "BadRequest"
+    description = "Bad input: a parameter, name, cursor or JSON body is not valid."
 
 
 class Unauthorized(DomainError):
     status = 401
     code = "Unauthorized"
+    description = "No API key, or the key is not valid."
 
 
 class Forbidden(DomainError):
@@ -28,41 +33,63 @@ class Forbidden(DomainError):
 
     status = 403
     code = "Forbidden"
+    description = "A signed link is forged or expired."
 
 
 class NotFound(DomainError):
     status = 404
     code = "NotFound"
+    description = (
+        "No such file, upload, task, link target or page asset (another tenant's id answers 404"
+        " too)."
+    )
 
 
 class Conflict(DomainError):
     status = 409
     code = "Conflict"
+    description = (
+        "The name is taken by another file of the tenant, or the task already succeeded or failed."
+    )
 
 
 class PreconditionFailed(DomainError):
     status = 412
     code = "PreconditionFailed"
+    description = "If-Match names a body the file no longer has."
 
 
 class TooLarge(DomainError):
     status = 413
     code = "PayloadTooLarge"
+    description = (
+        "The body is larger than the inline limit; an upload's, than MAX_UPLOAD_BYTES or the"
+        " size its link was signed for."
+    )
 
 
 class NotPlaintext(DomainError):
     status = 415
     code = "UnsupportedMediaType"
+    description = (
+        "The body is not plaintext (valid UTF-8, no NUL byte), or its Content-Type is not one"
+        " the route takes."
+    )
 
 
 class QuotaExceeded(DomainError):
     status = 403
     code = "QuotaExceeded"
+    description = (
+        "A quota (files, bytes, running tasks, export archives) is full: the body says which,"
+        " with used and limit."
+    )
 
 
 class RateLimited(DomainError):
     status = 429
     code = "TooManyRequests"
+    description = "Too many requests: wait for Retry-After seconds."
 
     def __init__(
         self, message: str, retry_after: int, headers: dict[str, str] | None = None
@@ -77,6 +104,7 @@ class BackendUnavailable(DomainError):
 
     status = 503
     code = "ServiceUnavailable"
+    description = "A backend is unavailable: retry after Retry-After seconds."
 
     def __init__(self, component: str, detail: str = "") -> None:
         super().__init__(f"The {component} is unavailable; retry later.")

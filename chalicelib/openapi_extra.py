@@ -1,8 +1,13 @@
-"""The OpenAPI document's pages, GET /usage, and an example for every operation."""
+"""The OpenAPI document's data: the schemas of the JSON bodies, and an example for every
+operation (by operationId) and every error (by code)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from chalicelib.errors import DomainError
+from chalicelib.routes import TEXT, Schema
+from chalicelib.routes.table import NAME_SCHEMA
 
 _ID = "3f2a9c0e5b7d41e8a6c4f1b2d3e4a5b6"
 _SHA = "9d5ed678fe57bcca610140957afab571e8f5d9e4b5c9f0a1b2c3d4e5f6a7b8c9"
@@ -92,105 +97,116 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "apiReference": ({"200": _HTML}, None),
     "staticAsset": ({"200": '"use strict";\n...'}, None),
 }
+# An error's code -> the message of its example.
 ERRORS = {
-    "400": ("BadRequest", "The name must be 1-255 characters, without '/' or control characters."),
-    "401": ("Unauthorized", "The API key is not valid."),
-    "403": ("QuotaExceeded", "Quota exceeded: files (10000 of 10000 used)."),
-    "404": ("NotFound", f"No file {_ID}."),
-    "409": ("Conflict", "A file named 'todo.txt' already exists."),
-    "412": ("PreconditionFailed", "The file changed since you read it (If-Match does not match)."),
-    "413": ("PayloadTooLarge", "The body is larger than 5242880 bytes: use POST /files/uploads."),
-    "415": ("UnsupportedMediaType", "The body is not plaintext (valid UTF-8 without NUL bytes)."),
-    "429": ("TooManyRequests", "Rate limit of 600 requests per 60 s exceeded; retry in 38 s."),
-    "503": ("ServiceUnavailable", "A backend is unavailable (database); retry later."),
+    "BadRequest": "The name must be 1-255 characters, without '/' or control characters.",
+    "Unauthorized": "The API key is not valid.",
+    "Forbidden": "The upload link is not valid or has expired.",
+    "QuotaExceeded": "Quota exceeded: files (10000 of 10000 used).",
+    "NotFound": f"No file {_ID}.",
+    "Conflict": "A file named 'todo.txt' already exists.",
+    "PreconditionFailed": "The file changed since you read it (If-Match does not match).",
+    "PayloadTooLarge": "The body is larger than 5242880 bytes: use POST /files/uploads.",
+    "UnsupportedMediaType": "The body is not plaintext (valid UTF-8 without NUL bytes).",
+    "TooManyRequests": "Rate limit of 600 requests per 60 s exceeded; retry in 38 s.",
+    "ServiceUnavailable": "A backend is unavailable (database); retry later.",
 }
 
 
-def error_example(status: str) -> dict[str, str]:
-    code, message = ERRORS.get(status, ("BadRequest", "Bad request."))
-    return {"Code": code, "Message": message}
+def error_example(cls: type[DomainError]) -> dict[str, str]:
+    return {"Code": cls.code, "Message": ERRORS[cls.code]}
 
 
-def _usage_schema() -> dict[str, Any]:
-    count = {"type": "integer", "minimum": 0}
-    meter = {
+def _object(properties: dict[str, Any], *optional: str, **more: Any) -> Schema:
+    """An object schema in which every property is required but the `optional` ones."""
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "required": required, "properties": properties, **more}
+
+
+_TIME: Schema = {"type": "string", "format": "date-time"}
+_COUNT: Schema = {"type": "integer", "minimum": 0}
+_METER = _object({"used": _COUNT, "limit": _COUNT})
+_RATE = ("used", "limit", "remaining", "window_seconds", "reset_seconds")
+_FILE_FIELDS: dict[str, Schema] = {
+    "id": TEXT,
+    "name": TEXT,
+    "size": _COUNT,
+    "sha256": TEXT,
+    "etag": TEXT,
+    "version": {"type": "integer", "minimum": 1},
+    "created_at": _TIME,
+    "updated_at": _TIME,
+    "expires_at": {**_TIME, "description": "Last body write + the retention period."},
+}
+_TASK_FIELDS: dict[str, Schema] = {
+    "id": TEXT,
+    "kind": {"type": "string", "enum": ["export", "purge"]},
+    "state": {
+        "type": "string",
+        "enum": ["queued", "running", "succeeded", "failed", "cancelled"],
+    },
+    "progress": _object({"done": _COUNT, "total": {**_COUNT, "nullable": True}, "message": TEXT}),
+    "result": {
         "type": "object",
-        "required": ["used", "limit"],
-        "properties": {"used": count, "limit": count},
-    }
-    rate_fields = ("used", "limit", "remaining", "window_seconds", "reset_seconds")
-    return {
-        "type": "object",
-        "required": [
-            "files",
-            "bytes",
-            "running_tasks",
-            "rate",
-            "max_inline_bytes",
-            "max_upload_bytes",
-        ],
-        "properties": {
-            "files": meter,
-            "bytes": {**meter, "description": "Bytes stored."},
-            "running_tasks": {**meter, "description": "Queued or running tasks."},
-            "rate": {
-                "type": "object",
-                "description": "This rate-limit window, counting this request.",
-                "required": list(rate_fields),
-                "properties": {name: count for name in rate_fields},
-            },
-            "max_inline_bytes": {**count, "description": "Larger bodies need an upload."},
-            "max_upload_bytes": count,
-        },
-    }
-
-
-def schemas() -> dict[str, Any]:
-    return {"Usage": _usage_schema()}
-
-
-def _page(op_id: str, summary: str, media: str) -> dict[str, Any]:
-    ok = {"description": summary, "content": {media: {"schema": {"type": "string"}}}}
-    return {"operationId": op_id, "summary": summary, "responses": {"200": ok}, "security": []}
-
-
-def paths(op: Any, json: Any, ref: Any, errors: tuple[str, ...]) -> dict[str, Any]:
-    """The new routes, built with openapi.py's own helpers (passed in: no import cycle)."""
-    asset = _page("staticAsset", "A script or style sheet of the pages.", "text/javascript")
-    asset["responses"]["200"]["content"]["text/css"] = {"schema": {"type": "string"}}
-    asset["responses"]["404"] = json(ref("Error"), "No such asset.")
-    asset["parameters"] = [
-        {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-    ]
-    usage = op(
-        "getUsage",
-        "The tenant's files, bytes and running tasks against its quotas; the rate-limit window.",
-        {"200": json(ref("Usage"), "Usage and limits.")},
-        errors,
-    )
-    return {
-        "/": {"get": _page("webPage", "The web page (HTML).", "text/html")},
-        "/docs": {"get": _page("apiReference", "This reference, rendered (HTML).", "text/html")},
-        "/static/{name}": {"get": asset},
-        "/usage": {"get": usage},
-    }
-
-
-def _with_example(target: dict[str, Any], example: Any) -> dict[str, Any]:
-    """A copy of a response or request body with the example on each media type (parts of
-    the document are shared between operations, so nothing is changed in place)."""
-    content = {media: {**spec, "example": example} for media, spec in target["content"].items()}
-    return {**target, "content": content}
-
-
-def add_examples(doc_paths: dict[str, Any]) -> None:
-    """Set each operation's examples: its bodies, and an error's shape on every error."""
-    for ops in doc_paths.values():
-        for operation in ops.values():
-            responses, request = EXAMPLES[operation["operationId"]]
-            if request is not None and "requestBody" in operation:
-                operation["requestBody"] = _with_example(operation["requestBody"], request)
-            for status, response in list(operation["responses"].items()):
-                example = responses.get(status, error_example(status) if status >= "400" else None)
-                if example is not None and "content" in response:
-                    operation["responses"][status] = _with_example(response, example)
+        "nullable": True,
+        "description": "When succeeded. An export: download_url (a fresh link on"
+        " each read, valid until url_expires_at), archive_expires_at, files,"
+        " skipped, size.",
+        "additionalProperties": True,
+    },
+    "error": {
+        "type": "string",
+        "nullable": True,
+        "description": "The last step error (the task is retried, then failed).",
+    },
+    "created_at": _TIME,
+    "updated_at": _TIME,
+}
+_UPLOAD_FIELDS: dict[str, Schema] = {
+    "upload_id": TEXT,
+    "name": TEXT,
+    "size": _COUNT,
+    "url": TEXT,
+    "method": {"type": "string", "enum": ["PUT"]},
+    "headers": {"type": "object", "additionalProperties": TEXT},
+    "max_bytes": {"type": "integer"},
+    "expires_at": _TIME,
+    "complete_url": TEXT,
+}
+_USAGE_FIELDS: dict[str, Schema] = {
+    "files": _METER,
+    "bytes": {**_METER, "description": "Bytes stored."},
+    "running_tasks": {**_METER, "description": "Queued or running tasks."},
+    "rate": _object(
+        dict.fromkeys(_RATE, _COUNT),
+        description="This rate-limit window, counting this request.",
+    ),
+    "max_inline_bytes": {**_COUNT, "description": "Larger bodies need an upload."},
+    "max_upload_bytes": _COUNT,
+}
+_ERROR_FIELDS: dict[str, Schema] = {
+    "Code": TEXT,
+    "Message": TEXT,
+    "quota": {**TEXT, "description": "QuotaExceeded: files, bytes, tasks or exports."},
+    "used": {"type": "integer"},
+    "limit": {"type": "integer"},
+}
+_HEALTH_FIELDS: dict[str, Schema] = {
+    "status": {"type": "string", "enum": ["ok", "unavailable"]},
+    "checks": {"type": "object", "additionalProperties": {"type": "object"}},
+}
+SCHEMAS: dict[str, Schema] = {
+    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit"),
+    "File": _object(_FILE_FIELDS),
+    "FileList": _object(
+        {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
+            "next_cursor": {"type": "string", "nullable": True},
+        }
+    ),
+    "Upload": _object(_UPLOAD_FIELDS),
+    "Rename": _object({"name": NAME_SCHEMA}, additionalProperties=False),
+    "Health": _object(_HEALTH_FIELDS),
+    "Task": _object(_TASK_FIELDS),
+    "Usage": _object(_USAGE_FIELDS),
+}
