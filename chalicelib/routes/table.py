@@ -183,7 +183,7 @@ ROUTES: tuple[Route, ...] = (
         "putLocalBlob",
         "Local folder driver only: the upload link's target.",
         {"200": Reply("Stored.")},
-        errors=(Forbidden, NotFound, TooLarge),
+        errors=(BadRequest, Forbidden, NotFound, TooLarge),
         params=(TOKEN,),
         body=Body(TEXT, "*/*"),
         secured=False,
