@@ -14,7 +14,7 @@ IMPORTTIME = (
     ("app_miss", True),
     ("app_post", True),
 )
-PROFILED = ("app_hit_idle", "app_miss", "app_post")
+PROFILED = ("app_hit_load", "app_hit_idle", "app_miss", "app_post")
 
 
 def importtime_top(stderr: str, lazy: bool, top: int = 15) -> list[dict[str, Any]]:
