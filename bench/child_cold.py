@@ -47,6 +47,41 @@ def peak_rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
+def _profile(kind: str, profiler: Any) -> str:
+    """cProfile's cumulative top 45, or tracemalloc's peak and the top allocating packages."""
+    if kind == "cprofile":
+        import io
+        import pstats
+
+        profiler.disable()
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
+        return text.getvalue()
+    if kind != "tracemalloc":
+        return ""
+    import tracemalloc
+
+    current, peak = tracemalloc.get_traced_memory()
+    by_package: dict[str, int] = {}
+    for stat in tracemalloc.take_snapshot().statistics("filename"):
+        path = stat.traceback[0].filename
+        package = path.split("site-packages/")[-1] if "site-packages/" in path else path
+        top = package.split("/")[0] if "site-packages/" in path else _short(path)
+        by_package[top] = by_package.get(top, 0) + stat.size
+    lines = [f"peak {peak / 1048576:.2f} MiB, still allocated {current / 1048576:.2f} MiB"]
+    for name, size in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
+        lines.append(f"{size / 1024:9.1f} KiB  {name}")
+    return "\n".join(lines)
+
+
+def _short(path: str) -> str:
+    """The stdlib's or the app's file, without the machine's folders."""
+    for marker in ("/lib/python3", "/chalicelib/", "/app.py"):
+        if marker in path:
+            return path[path.index(marker) + 1 :]
+    return path
+
+
 def main() -> None:
     spec: dict[str, Any] = json.loads(os.environ["BENCH_SPEC"])
     for path in reversed(spec.get("path", [])):
@@ -54,12 +89,17 @@ def main() -> None:
     event = spec.get("event")
     from events import Context
 
+    kind = spec.get("profile") or ""
     profiler: Any = None
-    if spec.get("profile"):
+    if kind == "cprofile":
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
+    elif kind == "tracemalloc":
+        import tracemalloc
+
+        tracemalloc.start()
     t_import = time.perf_counter()
     module = __import__(spec["module"])
     t_imported = time.perf_counter()
@@ -72,15 +112,7 @@ def main() -> None:
         body = str(response.get("body", ""))[:200]
     t_done = time.perf_counter()
     done_ns = time.monotonic_ns()
-    profile = ""
-    if profiler is not None:
-        import io
-        import pstats
-
-        profiler.disable()
-        text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
-        profile = text.getvalue()
+    profile = _profile(kind, profiler)
     out = {
         "started_ns": STARTED_NS,
         "done_ns": done_ns,

@@ -1,8 +1,9 @@
 """moto over HTTPS for the bench and `make load`, as AWS's endpoints are in production.
 
 The certificate is self-signed for 127.0.0.1 and handed to the measured processes as
-``AWS_CA_BUNDLE`` (botocore and the read path both honour it), so it is verified as AWS's
-would be. PostgreSQL's TLS-only server is ``PostgresServer(tls_only=True)`` (tests/servers.py).
+``AWS_CA_BUNDLE`` (botocore and the signed client both honour it), so it is verified as
+AWS's would be. PostgreSQL's TLS-only server is ``PostgresServer(tls_only=True)``
+(tests/support/servers.py).
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
-"""AWS clients, built on first use only: botocore, or signed requests for the read path.
+"""AWS clients, built on first use only: botocore, or signed requests for the cold path.
 
 boto3 adds nothing the drivers use, and importing it (with s3transfer) and building a
 boto3 Session cost tens of milliseconds of every cold start that touches AWS
 (docs/bench.md). botocore honours the same settings, AWS_ENDPOINT_URL included.
 
-``client(service, signed=True)`` answers S3 GetObject and Secrets Manager GetSecretValue
-without botocore (chalicelib.aws_http) when the environment holds what botocore would use
-in Lambda: a region of the aws, aws-cn or aws-us-gov partition and credentials in the
-environment. Otherwise, and for every other call, it is a botocore client.
+``client(service, signed=True)`` answers S3 GetObject, PutObject and DeleteObject and
+Secrets Manager GetSecretValue without botocore (chalicelib.aws_http) when the environment
+holds what botocore would use in Lambda: a region of the aws, aws-cn or aws-us-gov
+partition and credentials in the environment. Otherwise, and for every other call, it is
+a botocore client.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _botocore_client(service: str) -> Any:
 
 @functools.cache
 def client(service: str, *, signed: bool = False) -> Any:
-    """A client for ``service``; ``signed`` asks for the botocore-free read path."""
+    """A client for ``service``; ``signed`` asks for the botocore-free client of the cold path."""
     if signed and service in _HOST:
         reader = _signed_client(service)
         if reader is not None:

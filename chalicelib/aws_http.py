@@ -1,16 +1,16 @@
-"""A small HTTPS client for S3 GetObject and Secrets Manager GetSecretValue (chalicelib.sigv4).
+"""A small HTTPS client for the cold path's calls (chalicelib.sigv4): S3 GetObject, PutObject
+and DeleteObject, and Secrets Manager GetSecretValue.
 
-It answers like a botocore client for these two calls: the same parameters and reply
-keys, errors shaped like botocore's (``exc.response["Error"]["Code"]``, transport errors
-with botocore's class names), botocore's standard retry mode (3 attempts, exponential
-backoff with jitter, a retry quota), the same timeouts, AWS_CA_BUNDLE and endpoint
-settings, and the response checksum check of GetObject.
+It answers like a botocore client for these calls: the same parameters and reply keys,
+errors shaped like botocore's (``exc.response["Error"]["Code"]``, transport errors with
+botocore's class names), botocore's standard retry mode (3 attempts, exponential backoff
+with jitter, a retry quota), the same timeouts, AWS_CA_BUNDLE and endpoint settings, the
+request checksum of PutObject and the response checksum check of GetObject.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import http.client
 import json
 import os
@@ -19,7 +19,6 @@ import socket
 import ssl
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -79,7 +78,7 @@ def _ssl_context(ca_bundle: str) -> ssl.SSLContext:
 
 
 class SignedClient:
-    """One service in one region: ``get_object`` (s3) or ``get_secret_value``."""
+    """One service in one region: ``get/put/delete_object`` (s3) or ``get_secret_value``."""
 
     def __init__(
         self,
@@ -98,11 +97,12 @@ class SignedClient:
         self.quota = sigv4.RetryQuota()
         self.calls = 0  # API calls made (retries not counted), for the bench
         self.sleep: Callable[[float], None] = time.sleep
+        self.now: Callable[[], str] = _amz_now
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._context: ssl.SSLContext | None = None
 
-    # --- the two operations ---------------------------------------------------------
+    # --- the operations ---------------------------------------------------------------
 
     def object_url(self, bucket: str, key: str) -> str:
         """Virtual-hosted for a DNS-safe bucket unless the endpoint is an IP, as botocore."""
@@ -125,6 +125,31 @@ class SignedClient:
             "ContentLength": len(body),
             "ResponseMetadata": {"HTTPStatusCode": status},
         }
+
+    def put_object(
+        self, *, Bucket: str, Key: str, Body: bytes, ContentType: str = ""
+    ) -> dict[str, Any]:
+        """As botocore sends it: with a CRC32 checksum, over HTTPS in an aws-chunked body
+        with the checksum in a trailer (payload unsigned), else whole with its hash signed."""
+        url = self.object_url(Bucket, Key)
+        crc = sigv4.checksum("crc32", Body)
+        headers = {"x-amz-sdk-checksum-algorithm": "CRC32"}
+        if ContentType:
+            headers["Content-Type"] = ContentType
+        if url.startswith("https:"):
+            headers["Content-Encoding"] = "aws-chunked"
+            headers["X-Amz-Trailer"] = "x-amz-checksum-crc32"
+            headers["X-Amz-Decoded-Content-Length"] = str(len(Body))
+            headers["X-Amz-Content-SHA256"] = sigv4.STREAMING_TRAILER
+            Body = sigv4.aws_chunked(Body, "x-amz-checksum-crc32", crc)
+        else:
+            headers["x-amz-checksum-crc32"] = crc
+        status, reply, _ = self._call("PUT", url, headers, Body, _s3_error)
+        return {"ETag": reply.get("etag", ""), "ResponseMetadata": {"HTTPStatusCode": status}}
+
+    def delete_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
+        status, _, _ = self._call("DELETE", self.object_url(Bucket, Key), {}, b"", _s3_error)
+        return {"ResponseMetadata": {"HTTPStatusCode": status}}
 
     def get_secret_value(self, *, SecretId: str) -> dict[str, Any]:
         headers = {
@@ -176,10 +201,9 @@ class SignedClient:
     def _send(
         self, method: str, url: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
-        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         signed = sigv4.sign(
             method, url, headers, body, service=self.service, region=self.region,
-            credentials=self.credentials(), amz_date=amz_date,
+            credentials=self.credentials(), amz_date=self.now(),
         )  # fmt: skip
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -209,6 +233,10 @@ class SignedClient:
         if self._context is None:
             self._context = _ssl_context(self.ca_bundle)
         return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._context)
+
+
+def _amz_now() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
 def _split_netloc(netloc: str, scheme: str) -> tuple[str, int]:
@@ -247,11 +275,7 @@ def _check_checksum(headers: dict[str, str], body: bytes) -> None:
         expected = headers.get(f"x-amz-checksum-{name}")
         if expected is None or "-" in expected:
             continue
-        if name == "crc32":
-            digest = (zlib.crc32(body) & 0xFFFFFFFF).to_bytes(4, "big")
-        else:
-            digest = hashlib.new(name, body).digest()
-        if base64.b64encode(digest).decode() != expected:
+        if sigv4.checksum(name, body) != expected:
             raise FlexibleChecksumError(f"{name} checksum mismatch")
         return
 

@@ -1,22 +1,28 @@
-"""AWS Signature Version 4, as botocore computes it, for the read path's two calls.
+"""AWS Signature Version 4, as botocore computes it, for the cold request path's calls.
 
 A cold cache miss reads the database secret (Secrets Manager GetSecretValue) and a body
-(S3 GetObject). Building botocore clients for them costs more than the rest of the request
-(service models, endpoint rule sets: docs/bench.md), so these two calls are signed here
-with the standard library. tests/test_sigv4.py holds the signature byte for byte equal to
-botocore's SigV4Auth / S3SigV4Auth. Every other AWS call goes through botocore.
+(S3 GetObject); a cold create writes one (S3 PutObject, DeleteObject to clean up). Building
+botocore clients for them costs more than the rest of the request (service models, endpoint
+rule sets: docs/bench.md), so these calls are signed here with the standard library.
+tests/backends/test_sigv4.py holds the signature byte for byte equal to botocore's
+SigV4Auth / S3SigV4Auth. Every other AWS call goes through botocore.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import random
 import re
 import threading
+import zlib
 from urllib.parse import quote, urlsplit
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+# S3's payload hash for an aws-chunked body whose checksum comes in a trailer (botocore's
+# choice for PutObject over HTTPS).
+STREAMING_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 # Headers botocore leaves out of the signature (botocore.auth.SIGNED_HEADERS_BLACKLIST).
 UNSIGNED_HEADERS = frozenset(
     {
@@ -108,11 +114,12 @@ def signing_key(secret_key: str, day: str, region: str, service: str) -> bytes:
 def _canonical_request(
     method: str, url: str, headers: dict[str, str], body: bytes, service: str
 ) -> tuple[str, str]:
-    """The canonical request and its signed-header list; S3 gets X-Amz-Content-SHA256."""
+    """The canonical request and its signed-header list; S3 gets X-Amz-Content-SHA256
+    (the body's hash unless the caller set it, as for a streamed body)."""
     payload = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
     parts = urlsplit(url)
     if service == "s3":
-        headers["X-Amz-Content-SHA256"] = payload
+        payload = headers.setdefault("X-Amz-Content-SHA256", payload)
         path = parts.path or "/"
     else:
         payload = headers.get("X-Amz-Content-SHA256", payload)
@@ -158,6 +165,24 @@ def sign(
         f"SignedHeaders={signed}, Signature={signature}"
     )
     return out
+
+
+# --- body checksums (botocore's flexible checksums) ------------------------------------
+
+
+def checksum(name: str, body: bytes) -> str:
+    """The base64 value of an x-amz-checksum-<name> header: crc32, sha1, sha256 or sha512."""
+    if name == "crc32":
+        digest = (zlib.crc32(body) & 0xFFFFFFFF).to_bytes(4, "big")
+    else:
+        digest = hashlib.new(name, body).digest()
+    return base64.b64encode(digest).decode()
+
+
+def aws_chunked(body: bytes, trailer: str, value: str) -> bytes:
+    """The body as one aws-chunked chunk, the terminal chunk and a checksum trailer."""
+    chunk = f"{len(body):x}\r\n".encode() + body + b"\r\n" if body else b""
+    return chunk + f"0\r\n{trailer}:{value}\r\n\r\n".encode()
 
 
 # --- botocore's standard retry mode (botocore.retries.standard) -----------------------

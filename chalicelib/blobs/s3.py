@@ -1,7 +1,8 @@
 """The S3 driver: bodies under tenant-scoped keys, presigned links for big bodies.
 
-Reads (GetObject) are signed requests without botocore (chalicelib.aws: the cold read
-path); every other call goes through a botocore client, built on first use.
+The calls of a cold read or create (GetObject, PutObject, DeleteObject) are signed requests
+without botocore (chalicelib.aws); every other call goes through a botocore client, built
+on first use.
 """
 
 from __future__ import annotations
@@ -43,18 +44,22 @@ class S3BlobStore:
 
     @functools.cached_property
     def s3(self) -> Any:
-        """botocore's client, built on the first call that needs it (not on a read)."""
+        """botocore's client, built on the first call that needs it (not on a read or write)."""
         return aws.client("s3")
+
+    @property
+    def fast(self) -> Any:
+        """The signed client of the cold path (botocore's where it must decide)."""
+        return aws.client("s3", signed=True)
 
     def put(self, key: str, data: bytes) -> None:
         with _storage_errors(key):
-            self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
+            self.fast.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
 
     def get(self, key: str, max_bytes: int | None = None) -> bytes:
         extra = {"Range": f"bytes=0-{max_bytes - 1}"} if max_bytes else {}
         with _storage_errors(key):
-            reader = aws.client("s3", signed=True)
-            response = reader.get_object(Bucket=self.bucket, Key=key, **extra)
+            response = self.fast.get_object(Bucket=self.bucket, Key=key, **extra)
             return bytes(response["Body"].read())
 
     def head(self, key: str) -> BlobInfo:
@@ -64,7 +69,7 @@ class S3BlobStore:
 
     def delete(self, key: str) -> None:
         with _storage_errors(key):
-            self.s3.delete_object(Bucket=self.bucket, Key=key)
+            self.fast.delete_object(Bucket=self.bucket, Key=key)
 
     def list(self, prefix: str) -> Iterator[BlobInfo]:
         token: dict[str, str] = {}

@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import botocore.session
 import pytest
@@ -45,15 +46,22 @@ class _Captured(Exception):
 
 
 @functools.cache
-def _botocore_client(service: str, region: str, token: str | None) -> Any:
+def _botocore_client(
+    service: str, region: str, token: str | None, endpoint: str | None = None
+) -> Any:
     """botocore's own client, stopped just before it would send a request."""
     client = _session().create_client(
         service,
         region_name=region,
+        endpoint_url=endpoint,
         aws_access_key_id="AKIDEXAMPLE",
         aws_secret_access_key=SECRET_KEY,
         aws_session_token=token,
-        config=Config(signature_version="s3v4" if service == "s3" else None),
+        # botocore's own endpoints, whatever AWS_ENDPOINT_URL an earlier test left behind
+        config=Config(
+            signature_version="s3v4" if service == "s3" else None,
+            ignore_configured_endpoint_urls=True,
+        ),
     )
 
     def stop(request: Any, **_: Any) -> None:
@@ -68,10 +76,12 @@ def _session() -> Any:
     return botocore.session.get_session()
 
 
-def _botocore_request(service: str, region: str, token: str | None, call: Any) -> Any:
+def _botocore_request(
+    service: str, region: str, token: str | None, call: Any, endpoint: str | None = None
+) -> Any:
     """The request botocore's client would send: built and signed."""
     with pytest.raises(_Captured) as captured:
-        call(_botocore_client(service, region, token))
+        call(_botocore_client(service, region, token, endpoint))
     return captured.value.request
 
 
@@ -181,13 +191,99 @@ def test_partitions_and_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> None
         aws.reset()
 
 
-def _signed(service: str, region: str, endpoint: str | None, timeout: float = 1.0) -> SignedClient:
+def _signed(
+    service: str,
+    region: str,
+    endpoint: str | None,
+    timeout: float = 1.0,
+    token: str | None = None,
+) -> SignedClient:
     if endpoint is None:
         host = "s3" if service == "s3" else service
         endpoint = f"https://{host}.{region}.{sigv4.dns_suffix(region)}"
     return SignedClient(
-        service, region, endpoint, lambda: ("AKIDEXAMPLE", SECRET_KEY, None), timeout=timeout
+        service, region, endpoint, lambda: ("AKIDEXAMPLE", SECRET_KEY, token), timeout=timeout
     )
+
+
+# --- the write path: our whole request against botocore's ---------------------------------
+
+
+class _Sent(Exception):
+    """Our client's request, stopped where it would go on the wire."""
+
+
+class _Wire:
+    sock = None
+
+    def request(self, method: str, path: str, body: Any = None, headers: Any = None) -> None:
+        raise _Sent(method, path, body, headers)
+
+    def close(self) -> None:
+        pass
+
+
+def _our_request(client: SignedClient, amz_date: str, call: Any) -> tuple[Any, ...]:
+    client.now = lambda: amz_date
+    client._connection = lambda scheme, netloc: _Wire()  # type: ignore[assignment,method-assign,return-value]
+    with pytest.raises(_Sent) as sent:
+        call(client)
+    return tuple(sent.value.args)
+
+
+def _body(request: Any) -> bytes:
+    body = request.body
+    return bytes(body.read() if hasattr(body, "read") else body or b"")
+
+
+BODIES = [b"hello world", b"", "ü and more\n".encode() * 2000]
+ENDPOINTS = ["https://127.0.0.1:4566", "http://127.0.0.1:4566", None]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=["https-ip", "http-ip", "aws"])
+@pytest.mark.parametrize("region", REGIONS[:4])
+@pytest.mark.parametrize("key", KEYS[:3])
+@pytest.mark.parametrize("token", TOKENS, ids=["no-token", "token"])
+@pytest.mark.parametrize("body", BODIES, ids=["small", "empty", "big"])
+def test_put_object_request_equals_botocore(
+    endpoint: str | None, region: str, key: str, token: str | None, body: bytes
+) -> None:
+    """Over HTTPS botocore streams aws-chunked with a CRC32 trailer and an unsigned payload;
+    over HTTP it signs the payload's hash and sends the CRC32 as a header. So do we."""
+    params = {"Bucket": "textfiles-prod-files", "Key": key, "Body": body}
+    params["ContentType"] = "text/plain; charset=utf-8"
+    request = _botocore_request("s3", region, token, lambda c: c.put_object(**params), endpoint)
+    if endpoint is None and region == "us-east-1":
+        endpoint = "https://s3.amazonaws.com"
+    client = _signed("s3", region, endpoint, token=token)
+    amz_date = _header(request, "X-Amz-Date")
+    method, path, sent, headers = _our_request(client, amz_date, lambda c: c.put_object(**params))
+    assert method == request.method == "PUT"
+    assert client.object_url("textfiles-prod-files", key) == request.url
+    assert path == urlsplit(request.url).path
+    assert headers["Authorization"] == _header(request, "Authorization")
+    assert (sent or b"") == _body(request)
+    signed = _header(request, "Authorization").split("SignedHeaders=")[1].split(",")[0]
+    lower = {k.lower(): v for k, v in headers.items()}
+    for name in signed.split(";"):
+        if name != "host":
+            assert lower[name] == _header(request, name), name
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=["https-ip", "http-ip", "aws"])
+@pytest.mark.parametrize("token", TOKENS, ids=["no-token", "token"])
+def test_delete_object_request_equals_botocore(endpoint: str | None, token: str | None) -> None:
+    params = {"Bucket": "textfiles-prod-files", "Key": KEYS[1]}
+    request = _botocore_request(
+        "s3", "eu-central-1", token, lambda c: c.delete_object(**params), endpoint
+    )
+    client = _signed("s3", "eu-central-1", endpoint, token=token)
+    amz_date = _header(request, "X-Amz-Date")
+    method, path, sent, headers = _our_request(
+        client, amz_date, lambda c: c.delete_object(**params)
+    )
+    assert method == "DELETE" and path == urlsplit(request.url).path and not sent
+    assert headers["Authorization"] == _header(request, "Authorization")
 
 
 # --- retries and errors, against a scripted local server ---------------------------------
@@ -196,11 +292,12 @@ def _signed(service: str, region: str, endpoint: str | None, timeout: float = 1.
 class _Script(http.server.BaseHTTPRequestHandler):
     replies: ClassVar[list[tuple[int, dict[str, str], bytes]]] = []
     seen: ClassVar[list[str]] = []
+    bodies: ClassVar[list[bytes]] = []
 
     def _answer(self) -> None:
         self.seen.append(self.headers.get("Authorization", ""))
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
+        self.bodies.append(self.rfile.read(length))
         status, headers, body = self.replies.pop(0) if self.replies else (200, {}, b"ok")
         if status == 0:  # hang longer than the client's timeout
             threading.Event().wait(1.5)
@@ -214,7 +311,7 @@ class _Script(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up (a timeout test)
 
-    do_GET = do_POST = _answer
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -222,7 +319,7 @@ class _Script(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def scripted() -> Iterator[tuple[str, type[_Script]]]:
-    handler = type("Script", (_Script,), {"replies": [], "seen": []})
+    handler = type("Script", (_Script,), {"replies": [], "seen": [], "bodies": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -275,6 +372,21 @@ def test_client_errors_are_not_retried(scripted: Any) -> None:
     with pytest.raises(ServiceError) as raised:
         secrets.get_secret_value(SecretId="x")
     assert aws.error_code(raised.value) == "ResourceNotFoundException"
+
+
+def test_writes_are_retried_like_reads_and_resend_the_whole_body(scripted: Any) -> None:
+    endpoint, script = scripted
+    script.replies += [(503, {}, b"<Error><Code>SlowDown</Code></Error>")]
+    script.replies += [(200, {"ETag": '"abc"'}, b"")]
+    client, sleeps = _client(endpoint)
+    reply = client.put_object(Bucket="b", Key="k", Body=b"hello world", ContentType="text/plain")
+    assert reply["ETag"] == '"abc"' and len(sleeps) == 1
+    assert script.bodies == [b"hello world"] * 2
+    denied = b"<Error><Code>AccessDenied</Code><Message>no</Message></Error>"
+    script.replies.append((403, {}, denied))
+    with pytest.raises(ServiceError) as raised:
+        client.delete_object(Bucket="b", Key="k")
+    assert aws.error_code(raised.value) == "AccessDenied" and len(script.seen) == 3
 
 
 def test_timeouts_and_refused_connections(scripted: Any) -> None:
