@@ -14,7 +14,7 @@ $(BENCH_REF_VENV)/.installed: bench/requirements-ref.txt
 
 bench-ref: $(BENCH_REF_VENV)/.installed
 
-bench: deps services bench-ref
+bench: deps services bench-ref lambda-tools
 	$(PY) bench/run.py
 
 clean-bench:
