@@ -14,7 +14,8 @@ from dataclasses import replace as replace_dc
 from chalicelib import blobkeys, clock, config, filecache, garbage, ids, limits, logs, pauses
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, blobs
-from chalicelib.db import FileRepository, IntegrityError, OutcomeUnknown, file_repository
+from chalicelib.db import IntegrityError, OutcomeUnknown, file_repository
+from chalicelib.db.files_sql import FileRepository
 from chalicelib.errors import BackendUnavailable, Conflict, NotFound, PreconditionFailed
 from chalicelib.rules import (
     DEFAULT_LIMIT,

@@ -7,6 +7,7 @@ table and its full-text search are the repository in chalicelib/db/files_sql.py.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlparse
 
 from chalicelib import config, secrets
@@ -19,11 +20,12 @@ from chalicelib.db.base import (
     Row,
     Transactions,
 )
-from chalicelib.db.files_sql import FileRepository
+
+if TYPE_CHECKING:
+    from chalicelib.db.files_sql import FileRepository
 
 __all__ = [
     "Database",
-    "FileRepository",
     "FullText",
     "IntegrityError",
     "OutcomeUnknown",
@@ -84,5 +86,8 @@ def database() -> Database:
 
 
 def file_repository() -> FileRepository:
-    """The file rows and their full-text index, on the configured database."""
+    """The file rows and their full-text index, on the configured database (loaded on the
+    first use: routes that touch no file do not import it)."""
+    from chalicelib.db.files_sql import FileRepository
+
     return FileRepository(database())
