@@ -33,6 +33,7 @@ from chalicelib import clock, config, ids, logs, pauses
 from chalicelib.cache import Cache, cache
 from chalicelib.db import database
 from chalicelib.errors import BackendUnavailable
+from chalicelib.rules import FileMeta
 
 TOMBSTONE = b"-"
 CLEAN_KEY = "tf:clean"
@@ -46,7 +47,7 @@ SQL_DIRTY_MARK = (
 SQL_DIRTY = f"SELECT file_id, version FROM cache_dirty ORDER BY created_us LIMIT {REPLAY_BATCH}"
 SQL_DIRTY_DONE = "DELETE FROM cache_dirty WHERE file_id = :id AND version <= :v"
 
-Entry = dict[str, Any] | Literal["deleted"] | None
+Entry = FileMeta | Literal["deleted"] | None
 
 
 def meta_key(file_id: str) -> str:
@@ -89,20 +90,20 @@ def _forward(file_id: str, raw: bytes) -> bool:
 # --- writers ----------------------------------------------------------------
 
 
-def written(fields: dict[str, Any], body: bytes | None = None) -> None:
+def written(meta: FileMeta, body: bytes | None = None) -> None:
     """After commit: move the entry forward to this version, or record that it could not.
 
     With no body (a rename) the cached body stays: it is checked against the sha256 anyway.
     """
     pauses.point("filecache.written")
-    file_id = str(fields["id"])
-    if not _forward(file_id, encode(fields)):
-        _mark_dirty(file_id, int(fields["version"]))
+    file_id = meta.id
+    if not _forward(file_id, encode(meta.fields())):
+        _mark_dirty(file_id, meta.version)
         return
     if body is None:
         return
     if len(body) <= config.cache_body_max_bytes():
-        cache().set_many({body_key(file_id): str(fields["sha256"]).encode() + body})
+        cache().set_many({body_key(file_id): meta.sha256.encode() + body})
     else:
         cache().delete_many([body_key(file_id)])
 
@@ -131,14 +132,13 @@ def _mark_dirty(file_id: str, version: int) -> None:
 
 
 def cached(file_id: str, hits: dict[str, bytes]) -> Entry:
-    """The metadata fields the cache holds for the file, "deleted", or None (ask the database)."""
+    """The metadata the cache holds for the file, "deleted", or None (ask the database)."""
     raw = hits.get(meta_key(file_id))
     if raw is None or raw[:1] == b"~" or not usable(hits):
         return None
     if raw == TOMBSTONE:
         return "deleted"
-    fields: dict[str, Any] = json.loads(raw)
-    return fields
+    return FileMeta.of(json.loads(raw))
 
 
 def cached_body(file_id: str, sha256: str, hits: dict[str, bytes]) -> bytes | None:
@@ -148,9 +148,9 @@ def cached_body(file_id: str, sha256: str, hits: dict[str, bytes]) -> bytes | No
     return None
 
 
-def read_through(fields: dict[str, Any]) -> None:
+def read_through(meta: FileMeta) -> None:
     """A database read, offered to the cache: taken only if nothing as new is there."""
-    _forward(str(fields["id"]), encode(fields))
+    _forward(meta.id, encode(meta.fields()))
 
 
 def read_through_body(file_id: str, sha256: str, body: bytes, hits: dict[str, bytes]) -> None:

@@ -1,370 +1,144 @@
-"""File use cases: create, read, list, search, replace, rename, delete."""
+"""File use cases: create, read, list, search, replace, rename, delete.
+
+What a request may hold is in chalicelib/rules.py, the rows and their search index behind
+the database port (chalicelib/db/files_sql.py), the cache protocol in chalicelib/filecache.py
+and the life of a body no row needs any more in chalicelib/garbage.py.
+"""
 
 from __future__ import annotations
 
-import binascii
 import hashlib
-import json
-import re
-import unicodedata
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from dataclasses import replace as replace_dc
-from typing import Any
 
 from chalicelib import blobkeys, clock, config, filecache, garbage, ids, limits, logs, pauses
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, blobs
-from chalicelib.db import Database, IntegrityError, OutcomeUnknown, Row, database
-from chalicelib.errors import (
-    BackendUnavailable,
-    BadRequest,
-    Conflict,
-    NotFound,
-    NotPlaintext,
-    PreconditionFailed,
-    TooLarge,
+from chalicelib.db import IntegrityError, OutcomeUnknown, file_repository
+from chalicelib.db.files_sql import FileRepository
+from chalicelib.errors import BackendUnavailable, Conflict, NotFound, PreconditionFailed
+from chalicelib.rules import (
+    DEFAULT_LIMIT,
+    check_prefix,
+    decode_cursor,
+    encode_cursor,
+    search_terms,
+    validate_body,
+    validate_name,
 )
 
-MAX_NAME = 255
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000
-MAX_QUERY = 1000  # characters of q
-MAX_TERMS = 32  # words of q
-MAX_CURSOR = 100  # characters of a cursor (ours are about 65)
-_LIMIT = re.compile(r"[0-9]{1,9}")
+# Named here for app.py: the metadata, the limit it parses, the ETag checks it makes, and
+# the cache keys a request prefetches with its key lookup (bench/ too).
+from chalicelib.rules import FileMeta as FileMeta
+from chalicelib.rules import etag_matches as etag_matches
+from chalicelib.rules import parse_limit as parse_limit
+
 READ_ATTEMPTS = 3  # rows followed when a body is gone under a reader
-_WORD = re.compile(r"\w+")
-# The cache keys a request prefetches with its key lookup (app.py, bench/).
-meta_key, body_key = filecache.meta_key, filecache.body_key
 read_cache_keys, metadata_cache_keys = filecache.read_cache_keys, filecache.metadata_cache_keys
-
-COLUMNS = "id, tenant_id, name, size, sha256, version, blob_key, created_us, updated_us, expires_us"
-SQL_GET = f"SELECT {COLUMNS} FROM files WHERE id = :id AND tenant_id = :t AND expires_us > :now"
-SQL_BLOB_KEY = "SELECT blob_key FROM files WHERE id = :id"
-SQL_INSERT = (
-    f"INSERT INTO files ({COLUMNS}) VALUES"
-    " (:id, :t, :name, :size, :sha256, :version, :blob_key, :created, :updated, :expires)"
-)
-SQL_REPLACE = (
-    "UPDATE files SET size = :size, sha256 = :sha256, version = version + 1,"
-    " blob_key = :blob_key, updated_us = :now, expires_us = :expires"
-    " WHERE id = :id AND tenant_id = :t AND version = :version"
-)
-SQL_RENAME = (
-    "UPDATE files SET name = :name, version = version + 1, updated_us = :now"
-    " WHERE id = :id AND tenant_id = :t AND expires_us > :now"
-)
-SQL_EXPIRED_NAMED = (
-    "SELECT id, blob_key FROM files WHERE tenant_id = :t AND name = :name AND expires_us <= :now"
-)
-SQL_DELETE = "DELETE FROM files WHERE id = :id AND tenant_id = :t"
-SQL_SEARCH_DELETE = "DELETE FROM file_search WHERE file_id = :id"
-SQL_SEARCH_INSERT = {
-    "postgresql": (
-        "INSERT INTO file_search (file_id, doc) VALUES (:id, to_tsvector('simple', :doc))"
-    ),
-    "sqlite": "INSERT INTO file_search (file_id, doc) VALUES (:id, :doc)",
-}
-SQL_SEARCH_MATCH = {
-    "postgresql": "SELECT file_id FROM file_search WHERE doc @@ plainto_tsquery('simple', :q)",
-    "sqlite": "SELECT file_id FROM file_search WHERE file_search MATCH :q",
-}
-SQL_LIST = f"SELECT {COLUMNS} FROM files WHERE tenant_id = :t AND expires_us > :now"
-SQL_LIST_PREFIX = " AND substr(name, 1, length(:prefix)) = :prefix"
-SQL_LIST_AFTER = " AND (created_us < :c OR (created_us = :c AND id < :i))"
-SQL_LIST_ORDER = " ORDER BY created_us DESC, id DESC LIMIT :limit"
+meta_key, body_key = filecache.meta_key, filecache.body_key
 
 
-@dataclass(frozen=True)
-class FileMeta:
-    id: str
-    tenant_id: str
-    name: str
-    size: int
-    sha256: str
-    version: int
-    blob_key: str
-    created_us: int
-    updated_us: int
-    expires_us: int
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.sha256}"'
-
-    def public(self) -> dict[str, Any]:
-        """The metadata a client sees."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "size": self.size,
-            "sha256": self.sha256,
-            "etag": self.etag,
-            "version": self.version,
-            "created_at": clock.iso(self.created_us),
-            "updated_at": clock.iso(self.updated_us),
-            "expires_at": clock.iso(self.expires_us),
-        }
+def _missing(file_id: str) -> NotFound:
+    return NotFound(f"No file {file_id}.")
 
 
-def _meta(row: Row) -> FileMeta:
-    return FileMeta(**{k: row[k] for k in FileMeta.__dataclass_fields__})
+def _taken(name: str) -> Conflict:
+    return Conflict(f"A file named {name!r} already exists.")
 
 
-# --- validation -------------------------------------------------------------
+def _stale() -> PreconditionFailed:
+    return PreconditionFailed("The file changed since you read it (If-Match does not match).")
 
 
-def validate_name(name: str | None) -> str:
-    if name is None or name == "":
-        raise BadRequest("A file name is required: ?name=<1-255 characters>.")
-    if len(name) > MAX_NAME:
-        raise BadRequest(f"A file name is at most {MAX_NAME} characters.")
-    if "/" in name:
-        raise BadRequest("A file name may not contain '/'.")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
-        raise BadRequest("A file name may not contain control characters.")
-    return name
+def _text(body: bytes) -> str:
+    """The words of a body that search sees: its first SEARCH_INDEX_BYTES."""
+    return body[: config.search_index_bytes()].decode("utf-8", "ignore")
 
 
-def validate_body(body: bytes, limit: int) -> None:
-    if len(body) > limit:
-        raise TooLarge(
-            f"The body is {len(body)} bytes; inline bodies are at most {limit} bytes."
-            " Use POST /files/uploads for larger ones.",
-            limit=limit,
-        )
-    if b"\x00" in body:
-        raise NotPlaintext("The body is not plaintext: it contains a NUL byte.")
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise NotPlaintext(f"The body is not valid UTF-8 (byte {exc.start}).") from exc
+def _with_body(meta: FileMeta, body: bytes, blob_key: str, now: int) -> FileMeta:
+    """The next version of `meta`, holding `body` (stored under `blob_key`), retained anew."""
+    return replace_dc(
+        meta,
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        version=meta.version + 1,
+        blob_key=blob_key,
+        updated_us=now,
+        expires_us=now + config.retention_days() * clock.DAY_US,
+    )
 
 
-def parse_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    # ASCII digits only: str.isdigit() accepts "²" or "①", which int() refuses.
-    if _LIMIT.fullmatch(raw) is None or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
-    return int(raw)
-
-
-def encode_cursor(meta: FileMeta) -> str:
-    raw = json.dumps([meta.created_us, meta.id], separators=(",", ":")).encode()
-    return ids.b64url(raw)
-
-
-def decode_cursor(cursor: str) -> tuple[int, str]:
-    """What encode_cursor wrote, checked exactly: a short string of a time (a 64-bit
-    integer, not a boolean) and a file id; anything else is a 400 before any query."""
-    try:
-        if len(cursor) <= MAX_CURSOR:
-            raw = ids.unb64url(cursor)
-            created, file_id = json.loads(raw)
-            if type(created) is int and 0 <= created < 2**63 and ids.is_id(file_id):
-                return created, file_id
-    except (ValueError, TypeError, binascii.Error, RecursionError):
-        pass
-    raise BadRequest("The cursor is not valid; use next_cursor from a previous page.")
-
-
-def _has_control(text: str) -> bool:
-    """Control characters (NUL among them) or lone surrogates: no name holds one."""
-    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
-
-
-def search_terms(q: str) -> list[str]:
-    if len(q) > MAX_QUERY:
-        raise BadRequest(f"q is at most {MAX_QUERY} characters.")
-    terms = _WORD.findall(q.lower())
-    if not terms:
-        raise BadRequest("q must contain at least one word.")
-    if len(terms) > MAX_TERMS:
-        raise BadRequest(f"q has at most {MAX_TERMS} words.")
-    return terms
-
-
-# --- cache (the protocol: chalicelib/filecache.py) ---------------------------
-
-
-def _cache_written(meta: FileMeta, body: bytes | None = None) -> None:
-    filecache.written(asdict(meta), body)
-
-
-def _from_cache(tenant: Tenant, file_id: str, hits: dict[str, bytes]) -> FileMeta | None:
-    fields = filecache.cached(file_id, hits)
-    if fields is None:
-        return None
-    if fields == "deleted":
-        raise NotFound(f"No file {file_id}.")
-    meta = FileMeta(**fields)
-    if meta.tenant_id != tenant.id or meta.expires_us <= clock.now_us():
-        raise NotFound(f"No file {file_id}.")
-    return meta
-
-
-# --- use cases --------------------------------------------------------------
-
-
-def _index(db: Database, file_id: str, body: bytes, replace: bool) -> None:
-    if replace:
-        db.execute(SQL_SEARCH_DELETE, id=file_id)
-    doc = body[: config.search_index_bytes()].decode("utf-8", "ignore")
-    db.execute(SQL_SEARCH_INSERT[db.dialect], id=file_id, doc=doc)
-
-
-def drop_blobs(keys: list[str]) -> None:
-    """Delete bodies no row ever pointed at; a failure leaves an orphan the purge removes."""
-    for key in keys:
-        try:
-            blobs().delete(key)
-        except BackendUnavailable as exc:
-            logs.warning("orphan body left for the purge", blob_key=key, error=exc.detail)
-
-
-@contextmanager
-def _new_body(tenant: Tenant, file_id: str, body: bytes) -> Iterator[str]:
-    """Store a new body for a write of `file_id`'s row and yield its key.
-
-    The one cleanup of a failed write: the body is deleted again only when it is certain
-    that no committed row references it. A write whose outcome stayed unknown (the
-    database could not be asked) leaves it to the purge, which checks the database first.
-    """
-    key = blobkeys.file_body(tenant.id, file_id)
-    blobs().put(key, body)
-    try:
-        yield key
-    except OutcomeUnknown as exc:
-        logs.warning("new body left for the purge: outcome unknown", blob_key=key, error=exc.detail)
-        raise
-    except BaseException:
-        drop_blobs([key])
-        raise
-
-
-def _settled(db: Database, outcome: OutcomeUnknown, file_id: str, blob_key: str) -> None:
-    """After a COMMIT whose reply was lost: return if it committed the row pointing at
-    `blob_key`; raise BackendUnavailable if it certainly did not (the new body may go), or
-    the OutcomeUnknown again if the database cannot tell (the body stays)."""
-    try:
-        if not db.settle(outcome):
-            raise outcome
-        rows = db.query(SQL_BLOB_KEY, id=file_id)
-        # Recorded as garbage: it committed, and another write replaced or deleted it since.
-        committed = bool(rows and rows[0]["blob_key"] == blob_key) or garbage.recorded(db, blob_key)
-    except OutcomeUnknown:
-        raise
-    except BackendUnavailable as exc:
-        logs.warning("the write's outcome could not be read", error=exc.detail)
-        raise outcome from exc
-    if not committed:
-        raise BackendUnavailable("database", outcome.detail) from outcome
-
-
-def _remove_row(db: Database, tenant: Tenant, file_id: str) -> None:
-    """The file's row and its search entry (SQLite's FTS table has no cascade)."""
-    db.execute(SQL_SEARCH_DELETE, id=file_id)
-    db.execute(SQL_DELETE, id=file_id, t=tenant.id)
-
-
-def _free_expired_name(db: Database, tenant: Tenant, name: str, now: int) -> None:
-    """An expired file no longer holds its name: remove its row, its body goes to garbage."""
-    rows = db.query(SQL_EXPIRED_NAMED, t=tenant.id, name=name, now=now)
-    for row in rows:
-        _remove_row(db, tenant, row["id"])
-    garbage.record(db, [row["blob_key"] for row in rows], now)
-
-
-def _written(meta: FileMeta, body: bytes | None = None, collect: bool = False) -> None:
+def written(meta: FileMeta, body: bytes | None = None, collect: bool = False) -> None:
     """After a committed write: the cache; after one that made garbage, a few due bodies
     collected (a create stays one transaction)."""
-    _cache_written(meta, body)
+    filecache.written(meta, body)
     if collect:
         garbage.collect_quietly()
+
+
+# --- create -----------------------------------------------------------------
 
 
 def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
     validate_name(name)
     validate_body(body, config.max_inline_bytes())
     file_id = ids.new_id()
-    with _new_body(tenant, file_id, body) as blob_key:
-        meta = _insert_row(tenant, file_id, name, body, blob_key)
-    _written(meta, body)
+    with garbage.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
+        meta = add_row(tenant, file_id, name, body, blob_key)
+    written(meta, body)
     return meta
 
 
-def insert(
+def add_row(
     tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str, reserved: int = 0
 ) -> FileMeta:
-    """The row for a body already stored under `blob_key` (an upload's); on failure the
-    body stays where it is (the upload can be completed again, or the purge removes it).
-
-    `reserved`: bytes the quota already counts for this body (a pending upload's)."""
-    meta = _insert_row(tenant, file_id, name, body, blob_key, reserved)
-    _written(meta, body)
-    return meta
-
-
-def _insert_row(
-    tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str, reserved: int = 0
-) -> FileMeta:
-    """The row, written only once its body is stored: a row never points at a missing body."""
+    """The row of a body stored under `blob_key` (written first: a row never points at a
+    missing body), inside `garbage.new_body`. `reserved`: bytes the quota already counts
+    for this body (a pending upload's)."""
     now = clock.now_us()
-    meta = FileMeta(
-        id=file_id,
-        tenant_id=tenant.id,
-        name=name,
-        size=len(body),
-        sha256=hashlib.sha256(body).hexdigest(),
-        version=1,
-        blob_key=blob_key,
-        created_us=now,
-        updated_us=now,
-        expires_us=now + config.retention_days() * clock.DAY_US,
-    )
-    db = database()
+    unwritten = FileMeta(file_id, tenant.id, name, 0, "", 0, "", now, now, now)  # version 0
+    meta = _with_body(unwritten, body, blob_key, now)
+    repo = file_repository()
     try:
-        with db.transaction():
-            _free_expired_name(db, tenant, name, now)
+        with repo.transaction():
+            _free_expired_name(repo, tenant, name, now)
             growth = meta.size - reserved
-            limits.check_storage(db, tenant.id, tenant.overrides, files=1, size=growth)
-            db.execute(SQL_INSERT, t=meta.tenant_id, **_row_params(meta))
-            _index(db, meta.id, body, replace=False)
+            limits.check_storage(repo.db, tenant.id, tenant.overrides, files=1, size=growth)
+            repo.add(meta, _text(body))
     except IntegrityError as exc:
-        raise Conflict(f"A file named {name!r} already exists.") from exc
+        raise _taken(name) from exc
     except OutcomeUnknown as exc:
-        _settled(db, exc, file_id, blob_key)
+        garbage.settled(repo.db, exc, blob_key)
     return meta
 
 
-def _row_params(meta: FileMeta) -> dict[str, Any]:
-    return {
-        "id": meta.id,
-        "name": meta.name,
-        "size": meta.size,
-        "sha256": meta.sha256,
-        "version": meta.version,
-        "blob_key": meta.blob_key,
-        "created": meta.created_us,
-        "updated": meta.updated_us,
-        "expires": meta.expires_us,
-    }
+def _free_expired_name(repo: FileRepository, tenant: Tenant, name: str, now: int) -> None:
+    """An expired file no longer holds its name: its row goes, its body goes to garbage."""
+    garbage.record(repo.db, repo.free_name(tenant.id, name, now), now)
+
+
+# --- read -------------------------------------------------------------------
 
 
 def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None) -> FileMeta:
     if not ids.is_id(file_id):
-        raise NotFound(f"No file {file_id}.")
+        raise _missing(file_id)
     meta = _from_cache(tenant, file_id, hits or {})
     if meta is not None:
         return meta
-    rows = database().query(SQL_GET, id=file_id, t=tenant.id, now=clock.now_us())
-    if not rows:
-        raise NotFound(f"No file {file_id}.")
-    meta = _meta(rows[0])
-    filecache.read_through(asdict(meta))
+    meta = file_repository().get(tenant.id, file_id, clock.now_us())
+    if meta is None:
+        raise _missing(file_id)
+    filecache.read_through(meta)
+    return meta
+
+
+def _from_cache(tenant: Tenant, file_id: str, hits: dict[str, bytes]) -> FileMeta | None:
+    meta = filecache.cached(file_id, hits)
+    if meta is None:
+        return None
+    if meta == "deleted" or meta.tenant_id != tenant.id or meta.expires_us <= clock.now_us():
+        raise _missing(file_id)
     return meta
 
 
@@ -396,10 +170,9 @@ def _fetch_body(tenant: Tenant, meta: FileMeta) -> tuple[FileMeta, bytes]:
         try:
             return meta, blobs().get(meta.blob_key)
         except BlobMissing:
-            rows = database().query(SQL_GET, id=meta.id, t=tenant.id, now=clock.now_us())
-            if not rows:
-                raise NotFound(f"No file {meta.id}.") from None
-            fresh = _meta(rows[0])
+            fresh = file_repository().get(tenant.id, meta.id, clock.now_us())
+            if fresh is None:
+                raise _missing(meta.id) from None
             if fresh.blob_key == meta.blob_key:
                 break
             meta = fresh
@@ -414,43 +187,20 @@ def list_files(
     prefix: str | None = None,
     q: str | None = None,
 ) -> tuple[list[FileMeta], str | None]:
-    db = database()
-    sql = SQL_LIST
-    params: dict[str, Any] = {"t": tenant.id, "now": clock.now_us(), "limit": limit + 1}
-    if prefix:
-        if len(prefix) > MAX_NAME:
-            raise BadRequest(f"prefix is at most {MAX_NAME} characters.")
-        if _has_control(prefix):
-            raise BadRequest("prefix may not contain control characters (no name does).")
-        sql += SQL_LIST_PREFIX
-        params["prefix"] = prefix
-    if cursor:
-        sql += SQL_LIST_AFTER
-        params["c"], params["i"] = decode_cursor(cursor)
-    if q is not None:
-        terms = search_terms(q)
-        sql += f" AND id IN ({SQL_SEARCH_MATCH[db.dialect]})"
-        params["q"] = " ".join(terms) if db.dialect == "postgresql" else _fts5_query(terms)
-    rows = db.query(sql + SQL_LIST_ORDER, **params)
-    items = [_meta(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
-    return items, next_cursor
+    """A page of live files, newest first, and the cursor of the next page (None: the last)."""
+    items = file_repository().page(
+        tenant.id,
+        clock.now_us(),
+        limit + 1,
+        prefix=check_prefix(prefix) if prefix else None,
+        after=decode_cursor(cursor) if cursor else None,
+        terms=search_terms(q) if q is not None else None,
+    )
+    next_cursor = encode_cursor(items[limit - 1]) if len(items) > limit else None
+    return items[:limit], next_cursor
 
 
-def _fts5_query(terms: list[str]) -> str:
-    """Every term must match, each quoted so FTS5 reads no operator in it."""
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
-
-
-def etag_matches(meta: FileMeta, header: str | None, weak: bool = True) -> bool:
-    """Whether an If-None-Match (weak comparison) or, with `weak=False`, an If-Match list
-    (strong comparison: a `W/` tag never matches, RFC 9110 13.1.1) names the current body."""
-    if header is None:
-        return False
-    tags = [t.strip() for t in header.split(",")]
-    if weak:
-        tags = [t.removeprefix("W/") for t in tags]
-    return "*" in tags or meta.etag in tags
+# --- replace ----------------------------------------------------------------
 
 
 def _matches(meta: FileMeta, if_match: str | None) -> bool:
@@ -461,10 +211,10 @@ def replace(tenant: Tenant, file_id: str, body: bytes, if_match: str | None = No
     validate_body(body, config.max_inline_bytes())
     meta = get_meta(tenant, file_id)
     if not _matches(meta, if_match):
-        raise PreconditionFailed("The file changed since you read it (If-Match does not match).")
-    with _new_body(tenant, file_id, body) as blob_key:
+        raise _stale()
+    with garbage.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
         new = _switch_body(tenant, meta, body, blob_key, if_match)
-    _written(new, body, collect=True)
+    written(new, body, collect=True)
     return new
 
 
@@ -472,93 +222,72 @@ def _switch_body(
     tenant: Tenant, meta: FileMeta, body: bytes, blob_key: str, if_match: str | None
 ) -> FileMeta:
     """Point the row at the new body if nobody wrote in between; the old body goes to garbage."""
-    db = database()
     for _attempt in range(3):
-        now = clock.now_us()
-        new = replace_dc(
-            meta,
-            size=len(body),
-            sha256=hashlib.sha256(body).hexdigest(),
-            version=meta.version + 1,
-            blob_key=blob_key,
-            updated_us=now,
-            expires_us=now + config.retention_days() * clock.DAY_US,
-        )
-        if _update_row(db, tenant, meta, new, body):
+        new = _with_body(meta, body, blob_key, clock.now_us())
+        if _update_row(tenant, meta, new, body):
             return new
         meta = get_meta(tenant, meta.id)
-        if if_match is not None and not _matches(meta, if_match):
-            raise PreconditionFailed(
-                "The file changed since you read it (If-Match does not match)."
-            )
+        if not _matches(meta, if_match):
+            raise _stale()
     raise Conflict("The file is being changed by others; retry.")
 
 
-def _update_row(db: Database, tenant: Tenant, meta: FileMeta, new: FileMeta, body: bytes) -> bool:
+def _update_row(tenant: Tenant, meta: FileMeta, new: FileMeta, body: bytes) -> bool:
     """One attempt: whether the row still had `meta.version` and now points at the new body."""
+    repo = file_repository()
     try:
-        with db.transaction():
+        with repo.transaction():
             growth = new.size - meta.size
-            limits.check_storage(db, tenant.id, tenant.overrides, files=0, size=growth)
-            changed = db.execute(
-                SQL_REPLACE,
-                size=new.size,
-                sha256=new.sha256,
-                blob_key=new.blob_key,
-                now=new.updated_us,
-                expires=new.expires_us,
-                id=meta.id,
-                t=tenant.id,
-                version=meta.version,
-            )
+            limits.check_storage(repo.db, tenant.id, tenant.overrides, files=0, size=growth)
+            changed = repo.switch_body(meta, new, _text(body))
             if changed:
-                garbage.record(db, [meta.blob_key], new.updated_us)
-                _index(db, meta.id, body, replace=True)
+                garbage.record(repo.db, [meta.blob_key], new.updated_us)
     except OutcomeUnknown as exc:
-        _settled(db, exc, meta.id, new.blob_key)
+        garbage.settled(repo.db, exc, new.blob_key)
         return True
-    return bool(changed)
+    return changed
+
+
+# --- rename, delete ---------------------------------------------------------
 
 
 def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
     validate_name(name)
-    db = database()
+    repo = file_repository()
     now = clock.now_us()
     try:
-        with db.transaction():
-            _free_expired_name(db, tenant, name, now)
-            changed = db.execute(SQL_RENAME, name=name, now=now, id=file_id, t=tenant.id)
-            rows = db.query(SQL_GET, id=file_id, t=tenant.id, now=now) if changed else []
+        with repo.transaction():
+            _free_expired_name(repo, tenant, name, now)
+            meta = repo.rename(tenant.id, file_id, name, now)
     except IntegrityError as exc:
-        raise Conflict(f"A file named {name!r} already exists.") from exc
-    if not rows:
-        raise NotFound(f"No file {file_id}.")
-    meta = _meta(rows[0])
-    _written(meta)
+        raise _taken(name) from exc
+    if meta is None:
+        raise _missing(file_id)
+    written(meta)
     return meta
 
 
 def delete(tenant: Tenant, file_id: str) -> None:
-    db = database()
+    repo = file_repository()
     now = clock.now_us()
     try:
-        with db.transaction():
-            rows = db.query(SQL_GET, id=file_id, t=tenant.id, now=now)
-            if rows:
-                _remove_row(db, tenant, file_id)
-                garbage.record(db, [rows[0]["blob_key"]], now)
+        with repo.transaction():
+            meta = repo.get(tenant.id, file_id, now)
+            if meta is not None:
+                repo.remove(tenant.id, file_id)
+                garbage.record(repo.db, [meta.blob_key], now)
     except OutcomeUnknown as exc:
-        _settled_delete(db, exc, file_id)
-    if not rows:
-        raise NotFound(f"No file {file_id}.")
+        _settled_delete(repo, exc, file_id)
+    if meta is None:
+        raise _missing(file_id)
     filecache.deleted(file_id)
     garbage.collect_quietly()
 
 
-def _settled_delete(db: Database, outcome: OutcomeUnknown, file_id: str) -> None:
+def _settled_delete(repo: FileRepository, outcome: OutcomeUnknown, file_id: str) -> None:
     """After a lost COMMIT reply of a delete: return if the row is gone, raise otherwise."""
     try:
-        gone = db.settle(outcome) and not db.query(SQL_BLOB_KEY, id=file_id)
+        gone = repo.db.settle(outcome) and repo.blob_key(file_id) is None
     except BackendUnavailable as exc:
         logs.warning("the delete's outcome could not be read", error=exc.detail)
         raise outcome from exc

@@ -9,13 +9,20 @@ key; it runs after each write (a few keys, best effort) and in the daily purge (
 
 So a body is deleted only when it is certain that no committed row references it, even
 when a COMMIT's reply was lost: the record is part of the commit, or it is not.
+
+A fresh body, stored for a write that has not committed yet, is guarded by `new_body`: it
+is deleted again when the write certainly failed, and left to the purge when its outcome
+stayed unknown.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from chalicelib import clock, config, logs
 from chalicelib.blobs import blobs
-from chalicelib.db import Database, database
+from chalicelib.db import Database, OutcomeUnknown, database
 from chalicelib.errors import BackendUnavailable
 
 SQL_RECORD = (
@@ -40,13 +47,18 @@ def recorded(db: Database, key: str) -> bool:
     return bool(db.query(SQL_RECORDED, k=key))
 
 
+def referenced(db: Database, key: str) -> bool:
+    """Whether a file row points at `key`."""
+    return bool(db.query(SQL_REFERENCED, k=key))
+
+
 def collect(limit: int) -> int:
     """Delete up to `limit` due bodies that no row references; how many were looked at."""
     db = database()
     keys = [row["blob_key"] for row in db.query(SQL_DUE, now=clock.now_us(), limit=limit)]
     store = blobs()
     for key in keys:
-        if not db.query(SQL_REFERENCED, k=key):
+        if not referenced(db, key):
             store.delete(key)
         db.execute(SQL_FORGET, k=key)
     return len(keys)
@@ -61,3 +73,50 @@ def collect_quietly() -> None:
         collect(limit)
     except BackendUnavailable as exc:
         logs.warning("garbage collection skipped", error=exc.detail)
+
+
+def drop(keys: list[str]) -> None:
+    """Delete bodies no row ever pointed at; a failure leaves an orphan the purge removes."""
+    for key in keys:
+        try:
+            blobs().delete(key)
+        except BackendUnavailable as exc:
+            logs.warning("orphan body left for the purge", blob_key=key, error=exc.detail)
+
+
+@contextmanager
+def new_body(key: str, body: bytes) -> Iterator[str]:
+    """Store `body` under the fresh `key` for the write in the block, and yield the key.
+
+    The one cleanup of a failed write: the body is deleted again only when it is certain
+    that no committed row references it. A write whose outcome stayed unknown (the
+    database could not be asked, see `settled`) leaves it to the purge, which checks the
+    database first.
+    """
+    blobs().put(key, body)
+    try:
+        yield key
+    except OutcomeUnknown as exc:
+        logs.warning("new body left for the purge: outcome unknown", blob_key=key, error=exc.detail)
+        raise
+    except BaseException:
+        drop([key])
+        raise
+
+
+def settled(db: Database, outcome: OutcomeUnknown, key: str) -> None:
+    """After a COMMIT whose reply was lost: return if it committed a row pointing at the
+    fresh body `key`; raise BackendUnavailable if it certainly did not (the body may go), or
+    the OutcomeUnknown again if the database cannot tell (the body stays)."""
+    try:
+        if not db.settle(outcome):
+            raise outcome
+        # Recorded as garbage: it committed, and another write replaced or deleted it since.
+        committed = referenced(db, key) or recorded(db, key)
+    except OutcomeUnknown:
+        raise
+    except BackendUnavailable as exc:
+        logs.warning("the write's outcome could not be read", error=exc.detail)
+        raise outcome from exc
+    if not committed:
+        raise BackendUnavailable("database", outcome.detail) from outcome

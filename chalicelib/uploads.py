@@ -11,21 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import blobkeys, clock, config, files, ids, limits, pauses
+from chalicelib import blobkeys, clock, config, files, garbage, ids, limits, pauses, rules
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, PresignedUpload, blobs
-from chalicelib.db import Row, database
+from chalicelib.db import Row, database, file_repository
 from chalicelib.errors import (
     BadRequest,
     Conflict,
     DomainError,
     NotFound,
     NotPlaintext,
-    QuotaExceeded,
     TooLarge,
 )
+from chalicelib.rules import FileMeta
 
-SQL_NAME_TAKEN = "SELECT id FROM files WHERE tenant_id = :t AND name = :name AND expires_us > :now"
 SQL_INSERT = (
     "INSERT INTO uploads (id, tenant_id, file_id, name, blob_key, size, created_us, expires_us)"
     " VALUES (:id, :t, :file_id, :name, :blob_key, :size, :now, :expires)"
@@ -71,16 +70,11 @@ def parse_size(raw: str | None) -> int:
     return size
 
 
-def _name_taken(tenant: Tenant, name: str) -> bool:
-    rows = database().query(SQL_NAME_TAKEN, t=tenant.id, name=name, now=clock.now_us())
-    return bool(rows)
-
-
 def start(tenant: Tenant, name: str, raw_size: str | None) -> Upload:
     """Reserve the declared bytes against the quota; the name is checked now and on completion."""
-    files.validate_name(name)
+    rules.validate_name(name)
     size = parse_size(raw_size)
-    if _name_taken(tenant, name):
+    if file_repository().name_taken(tenant.id, name, clock.now_us()):
         raise Conflict(f"A file named {name!r} already exists.")
     upload_id, file_id = ids.new_id(), ids.new_id()
     staging_key = blobkeys.file_body(tenant.id, file_id)
@@ -105,7 +99,7 @@ def start(tenant: Tenant, name: str, raw_size: str | None) -> Upload:
     return Upload(upload_id, name, size, link, expires, config.max_upload_bytes())
 
 
-def _filed(tenant: Tenant, row: Row) -> files.FileMeta | None:
+def _filed(tenant: Tenant, row: Row) -> FileMeta | None:
     """The file this upload already made, if any."""
     try:
         return files.get_meta(tenant, row["file_id"])
@@ -113,7 +107,7 @@ def _filed(tenant: Tenant, row: Row) -> files.FileMeta | None:
         return None
 
 
-def complete(tenant: Tenant, upload_id: str) -> tuple[files.FileMeta, bool]:
+def complete(tenant: Tenant, upload_id: str) -> tuple[FileMeta, bool]:
     """The file made from the uploaded body, and whether this call created it.
 
     Idempotent under concurrency: a second completion (a client's retry) answers with the
@@ -138,30 +132,25 @@ def complete(tenant: Tenant, upload_id: str) -> tuple[files.FileMeta, bool]:
         return done, False
 
 
-def _file(tenant: Tenant, row: Row) -> files.FileMeta:
+def _file(tenant: Tenant, row: Row) -> FileMeta:
     try:
         body = _uploaded_body(row)
-        files.validate_body(body, _limit(row))
+        rules.validate_body(body, _limit(row))
     except (TooLarge, NotPlaintext):
         if _filed(tenant, row) is None:
-            files.drop_blobs([row["blob_key"]])
+            garbage.drop([row["blob_key"]])
             database().execute(SQL_DELETE, id=row["id"])
         raise
     # The file gets its own copy of exactly the bytes validated: the link writes only the
     # staging object, so nothing sent to it from now on can change the file.
-    blob_key = blobkeys.file_body(tenant.id, row["file_id"])
-    blobs().put(blob_key, body)
-    pauses.point("uploads.complete.filing")
-    try:
-        meta = files.insert(
-            tenant, row["file_id"], row["name"], body, blob_key, reserved=int(row["size"] or 0)
-        )
-    except (Conflict, QuotaExceeded):
-        files.drop_blobs([blob_key])  # certainly refused: no row points at this copy
-        raise
+    file_id, reserved = row["file_id"], int(row["size"] or 0)
+    with garbage.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
+        pauses.point("uploads.complete.filing")
+        meta = files.add_row(tenant, file_id, row["name"], body, blob_key, reserved)
+    files.written(meta, body)
     # The upload row stays until the purge removes it, so a retried completion finds the file.
     database().execute(SQL_COMPLETED, id=row["id"], now=clock.now_us())
-    files.drop_blobs([row["blob_key"]])
+    garbage.drop([row["blob_key"]])
     return meta
 
 

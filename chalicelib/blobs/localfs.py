@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from chalicelib import config, ids, signing
-from chalicelib.blobs import BlobInfo, BlobMissing, PresignedUpload
+from chalicelib.blobs.base import BlobInfo, BlobMissing, PresignedUpload
 from chalicelib.errors import BackendUnavailable
 
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from chalicelib import aws
-from chalicelib.blobs import BlobInfo, BlobMissing, PresignedUpload
+from chalicelib.blobs.base import BlobInfo, BlobMissing, PresignedUpload
 from chalicelib.errors import BackendUnavailable
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}

@@ -1,106 +1,43 @@
-"""The database port: SQL with named parameters, run by SQLite or PostgreSQL."""
+"""The database port: SQL with named parameters, run by SQLite or PostgreSQL.
+
+Its types live in chalicelib/db/base.py (the drivers import them from there); the files
+table and its full-text search are the repository in chalicelib/db/files_sql.py.
+"""
 
 from __future__ import annotations
 
 import functools
-import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlparse
 
 from chalicelib import config, secrets
-from chalicelib.errors import BackendUnavailable
+from chalicelib.db.base import (
+    Database,
+    FullText,
+    IntegrityError,
+    OutcomeUnknown,
+    PostgresSettings,
+    Row,
+    Transactions,
+)
 
-Row = dict[str, Any]
+if TYPE_CHECKING:
+    from chalicelib.db.files_sql import FileRepository
 
-
-class IntegrityError(Exception):
-    """A constraint (unique name, foreign key) refused a write."""
-
-
-class OutcomeUnknown(BackendUnavailable):
-    """A COMMIT was sent but its reply never came (a lost connection, a timeout): the
-    transaction may or may not have committed. Read the data again to find out, after
-    `Database.settle`; never assume either way."""
-
-    def __init__(self, detail: str = "", session: int | None = None) -> None:
-        super().__init__("database", detail)
-        self.session = session  # the server process that ran the COMMIT, when known
-
-
-class Database(Protocol):
-    dialect: str
-    statements: int
-    transactions: int
-
-    def query(self, sql: str, **params: Any) -> list[Row]: ...
-
-    def execute(self, sql: str, **params: Any) -> int: ...
-
-    def transaction(self) -> AbstractContextManager[None]: ...
-
-    def settle(self, outcome: OutcomeUnknown) -> bool:
-        """Wait (briefly) until the session that ran an ambiguous COMMIT has ended, so that a
-        read now shows its outcome. False: it may still be running; nothing can be known."""
-        ...
-
-    def close(self) -> None: ...
-
-
-class Transactions:
-    """`with db.transaction():` for a driver with one connection: nested blocks join the
-    outer one, and the lock keeps other threads out until it ends."""
-
-    transactions: int
-
-    def __init__(self) -> None:
-        self.transactions = 0
-        self._lock = threading.RLock()
-        self._depth = 0
-
-    def _begin(self) -> None:
-        raise NotImplementedError
-
-    def _commit(self) -> None:
-        raise NotImplementedError
-
-    def _rollback(self) -> None:
-        raise NotImplementedError
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._begin()
-            self.transactions += 1
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._rollback()
-                raise
-            else:
-                self._commit()
-            finally:
-                self._depth = 0
-
-
-@dataclass(frozen=True)
-class PostgresSettings:
-    host: str
-    port: int
-    user: str
-    password: str
-    database: str
-    sslmode: str = "prefer"
+__all__ = [
+    "Database",
+    "FullText",
+    "IntegrityError",
+    "OutcomeUnknown",
+    "PostgresSettings",
+    "Row",
+    "Transactions",
+    "connection_settings",
+    "database",
+    "file_repository",
+    "fresh_settings",
+    "postgres_settings",
+]
 
 
 def postgres_settings(url: str) -> PostgresSettings:
@@ -146,3 +83,11 @@ def database() -> Database:
 
     migrate(db)
     return db
+
+
+def file_repository() -> FileRepository:
+    """The file rows and their full-text index, on the configured database (loaded on the
+    first use: routes that touch no file do not import it)."""
+    from chalicelib.db.files_sql import FileRepository
+
+    return FileRepository(database())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib import clock
-from chalicelib.db import Database
+from chalicelib.db.base import Database
 
 # Each migration: statements shared by both dialects, or a dict per dialect.
 Statements = list[str] | dict[str, list[str]]

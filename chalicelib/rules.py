@@ -1,0 +1,155 @@
+"""What a file is and what the API accepts: names, bodies, limits, prefixes, search words,
+preconditions and the list cursor. Plain checks, no backend: a bad input is a 4xx before any
+query."""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from chalicelib import clock, ids
+from chalicelib.errors import BadRequest, NotPlaintext, TooLarge
+
+MAX_NAME = 255
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+MAX_QUERY = 1000  # characters of q
+MAX_TERMS = 32  # words of q
+MAX_CURSOR = 100  # characters of a cursor (ours are about 65)
+_LIMIT = re.compile(r"[0-9]{1,9}")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    id: str
+    tenant_id: str
+    name: str
+    size: int
+    sha256: str
+    version: int
+    blob_key: str
+    created_us: int
+    updated_us: int
+    expires_us: int
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.sha256}"'
+
+    def public(self) -> dict[str, Any]:
+        """The metadata a client sees."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "etag": self.etag,
+            "version": self.version,
+            "created_at": clock.iso(self.created_us),
+            "updated_at": clock.iso(self.updated_us),
+            "expires_at": clock.iso(self.expires_us),
+        }
+
+    def fields(self) -> dict[str, Any]:
+        """Every field, as stored (a database row, a cache entry)."""
+        return asdict(self)
+
+    @classmethod
+    def of(cls, fields: dict[str, Any]) -> FileMeta:
+        """From a row or a cache entry (extra keys are ignored)."""
+        return cls(**{k: fields[k] for k in cls.__dataclass_fields__})
+
+
+def _has_control(text: str) -> bool:
+    """Control characters (NUL among them) or lone surrogates: no name holds one."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+
+
+def validate_name(name: str | None) -> str:
+    if name is None or name == "":
+        raise BadRequest("A file name is required: ?name=<1-255 characters>.")
+    if len(name) > MAX_NAME:
+        raise BadRequest(f"A file name is at most {MAX_NAME} characters.")
+    if "/" in name:
+        raise BadRequest("A file name may not contain '/'.")
+    if _has_control(name):
+        raise BadRequest("A file name may not contain control characters.")
+    return name
+
+
+def validate_body(body: bytes, limit: int) -> None:
+    if len(body) > limit:
+        raise TooLarge(
+            f"The body is {len(body)} bytes; inline bodies are at most {limit} bytes."
+            " Use POST /files/uploads for larger ones.",
+            limit=limit,
+        )
+    if b"\x00" in body:
+        raise NotPlaintext("The body is not plaintext: it contains a NUL byte.")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotPlaintext(f"The body is not valid UTF-8 (byte {exc.start}).") from exc
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    # ASCII digits only: str.isdigit() accepts "²" or "①", which int() refuses.
+    if _LIMIT.fullmatch(raw) is None or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+    return int(raw)
+
+
+def check_prefix(prefix: str) -> str:
+    if len(prefix) > MAX_NAME:
+        raise BadRequest(f"prefix is at most {MAX_NAME} characters.")
+    if _has_control(prefix):
+        raise BadRequest("prefix may not contain control characters (no name does).")
+    return prefix
+
+
+def search_terms(q: str) -> list[str]:
+    if len(q) > MAX_QUERY:
+        raise BadRequest(f"q is at most {MAX_QUERY} characters.")
+    terms = _WORD.findall(q.lower())
+    if not terms:
+        raise BadRequest("q must contain at least one word.")
+    if len(terms) > MAX_TERMS:
+        raise BadRequest(f"q has at most {MAX_TERMS} words.")
+    return terms
+
+
+def encode_cursor(meta: FileMeta) -> str:
+    raw = json.dumps([meta.created_us, meta.id], separators=(",", ":")).encode()
+    return ids.b64url(raw)
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """What encode_cursor wrote, checked exactly: a short string of a time (a 64-bit
+    integer, not a boolean) and a file id; anything else is a 400 before any query."""
+    try:
+        if len(cursor) <= MAX_CURSOR:
+            raw = ids.unb64url(cursor)
+            created, file_id = json.loads(raw)
+            if type(created) is int and 0 <= created < 2**63 and ids.is_id(file_id):
+                return created, file_id
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        pass
+    raise BadRequest("The cursor is not valid; use next_cursor from a previous page.")
+
+
+def etag_matches(meta: FileMeta, header: str | None, weak: bool = True) -> bool:
+    """Whether an If-None-Match (weak comparison) or, with `weak=False`, an If-Match list
+    (strong comparison: a `W/` tag never matches, RFC 9110 13.1.1) names the current body."""
+    if header is None:
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    if weak:
+        tags = [t.removeprefix("W/") for t in tags]
+    return "*" in tags or meta.etag in tags
