@@ -147,7 +147,7 @@ def stage() -> str:
     return get("STAGE")
 
 
-# --- background tasks (chalicelib/tasks.py, docs/tasks.md) -------------------------------
+# --- background tasks (chalicelib/tasks/, docs/tasks.md) -------------------------------
 
 
 def task_max_attempts() -> int:

@@ -89,7 +89,7 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     (
         5,
         [
-            # Background tasks (chalicelib/tasks.py): progress, checkpoint, lease, send mark.
+            # Background tasks (chalicelib/tasks/): progress, checkpoint, lease, send mark.
             """CREATE TABLE tasks (
                 id VARCHAR(40) PRIMARY KEY,
                 tenant_id VARCHAR(64) REFERENCES tenants (id),

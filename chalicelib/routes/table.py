@@ -15,7 +15,7 @@ from chalicelib.errors import (
 )
 from chalicelib.routes import TEXT, Body, Param, Reply, Route, Schema
 
-# What files.validate_name accepts: no "/", no control character (Unicode category Cc).
+# What rules.validate_name accepts: no "/", no control character (Unicode category Cc).
 NAME_SCHEMA: Schema = {
     "type": "string",
     "minLength": 1,
