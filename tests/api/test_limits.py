@@ -65,8 +65,9 @@ def test_tenants_have_separate_limits_and_overrides(
         assert api.get("/files").status == 200
     assert api.get("/files").status == 429
     assert other_api.get("/files").status == 200
-    tenant = auth.authenticate(other_api.key, "test")[0].id
-    auth.set_limits(tenant, rate_limit=2)
+    tenant = auth.lookup(auth.hash_key(str(other_api.key)))
+    assert tenant is not None
+    auth.set_limits(tenant.id, rate_limit=2)
     replies = [other_api.get("/files") for _ in range(2)]
     assert [r.status for r in replies] == [200, 429]
     assert replies[-1].headers["RateLimit-Limit"] == "2"
@@ -123,8 +124,9 @@ def test_quota_override_per_tenant(api: Api, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("QUOTA_MAX_FILES", "1")
     api.created("one")
     assert api.create("two").status == 403
-    tenant = auth.authenticate(api.key, "test")[0].id
-    auth.set_limits(tenant, max_files=2)
+    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    assert tenant is not None
+    auth.set_limits(tenant.id, max_files=2)
     assert api.create("two").status == 201
     assert api.create("three").status == 403
 
@@ -195,7 +197,8 @@ def test_running_tasks_quota(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     assert refused.status == 403
     assert refused.json["quota"] == "tasks"
     assert refused.json["limit"] == 0
-    tenant = auth.authenticate(api.key, "test")[0]
+    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    assert tenant is not None
     assert tasks.active("export", tenant.id) == []
     auth.set_limits(tenant.id, max_running_tasks=1)
     accepted = api.call("POST", "/exports")
