@@ -80,7 +80,7 @@ def _fetch(
 
 
 def _resolve(
-    key: str | None, key_hash: str, entry: bytes | None, source: str, at: Window
+    key: str | None, key_hash: str, entry: bytes | None, source: str, current: Window
 ) -> Tenant:
     """The key's tenant, from its cache entry or the database. A lookup is counted as a
     failed key before it runs and refunded when the key is valid, so a parallel burst
@@ -88,14 +88,14 @@ def _resolve(
     tenant = auth.cached(entry) if key else None
     if tenant is not None:
         return tenant
-    limits.count_auth_failure(source, at)
+    limits.count_auth_failure(source, current)
     if not key:
         raise Unauthorized("An API key is required: 'Authorization: Bearer <key>'.")
     found = None if entry == auth.REVOKED else auth.lookup(key_hash)
     if found is None:
         _known.pop(key_hash, None)  # revoked: it no longer names anyone's counter
         raise Unauthorized("The API key is not valid.")
-    limits.refund_auth_failure(source, at)
+    limits.refund_auth_failure(source, current)
     pauses.point("auth.looked_up")
     auth.cache_lookup(key_hash, found)
     return found
