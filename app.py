@@ -35,7 +35,7 @@ def create_file() -> Response:
     from chalicelib import files
 
     request = web.current(app)
-    tenant, _ = web.authenticate(request)
+    tenant = web.authenticate(request).tenant
     meta = files.create(tenant, web.query(request, "name") or "", web.body(request))
     return web.json_response(
         meta.public(), 201, {"Location": f"/files/{meta.id}", "ETag": meta.etag}
@@ -48,7 +48,7 @@ def list_files() -> Response:
     from chalicelib import files
 
     request = web.current(app)
-    tenant, _ = web.authenticate(request)
+    tenant = web.authenticate(request).tenant
     items, next_cursor = files.list_files(
         tenant,
         limit=files.parse_limit(web.query(request, "limit")),
@@ -66,14 +66,14 @@ def read_file(file_id: str) -> Response:
     from chalicelib.blobs import blobs
 
     request = web.current(app)
-    tenant, hits = web.authenticate(request, files.read_cache_keys(file_id))
+    caller = web.authenticate(request, files.read_cache_keys(file_id))
     fresh = request.headers.get("if-none-match")
     inline = config.max_inline_bytes()
 
     def wanted(m: files.FileMeta) -> bool:
         return m.size <= inline and not files.etag_matches(m, fresh)
 
-    meta, body = files.read(tenant, file_id, hits, wanted)
+    meta, body = files.read(caller.tenant, file_id, caller.hits, wanted)
     headers = {
         "ETag": meta.etag,
         "Last-Modified": clock.http_date(meta.updated_us),
@@ -91,8 +91,8 @@ def read_file(file_id: str) -> Response:
 def read_metadata(file_id: str) -> Response:
     from chalicelib import files
 
-    tenant, hits = web.authenticate(web.current(app), files.metadata_cache_keys(file_id))
-    meta = files.get_meta(tenant, file_id, hits)
+    caller = web.authenticate(web.current(app), files.metadata_cache_keys(file_id))
+    meta = files.get_meta(caller.tenant, file_id, caller.hits)
     return web.json_response(meta.public(), headers={"ETag": meta.etag})
 
 
@@ -102,7 +102,7 @@ def replace_file(file_id: str) -> Response:
     from chalicelib import files
 
     request = web.current(app)
-    tenant, _ = web.authenticate(request)
+    tenant = web.authenticate(request).tenant
     meta = files.replace(tenant, file_id, web.body(request), request.headers.get("if-match"))
     return web.json_response(meta.public(), headers={"ETag": meta.etag})
 
@@ -113,7 +113,7 @@ def rename_file(file_id: str) -> Response:
     from chalicelib import files, ids
 
     request = web.current(app)
-    tenant, _ = web.authenticate(request)
+    tenant = web.authenticate(request).tenant
     ids.require(file_id, "file")
     meta = files.rename(tenant, file_id, web.json_field(request, "name"))
     return web.json_response(meta.public(), headers={"ETag": meta.etag})
@@ -124,7 +124,7 @@ def rename_file(file_id: str) -> Response:
 def delete_file(file_id: str) -> Response:
     from chalicelib import files, ids
 
-    tenant, _ = web.authenticate(web.current(app))
+    tenant = web.authenticate(web.current(app)).tenant
     ids.require(file_id, "file")
     files.delete(tenant, file_id)
     return web.response("", 204)
@@ -136,7 +136,7 @@ def start_upload() -> Response:
     from chalicelib import uploads
 
     request = web.current(app)
-    tenant, _ = web.authenticate(request)
+    tenant = web.authenticate(request).tenant
     upload = uploads.start(tenant, web.query(request, "name") or "", web.query(request, "size"))
     return web.json_response(upload.public(), 201)
 
@@ -146,7 +146,7 @@ def start_upload() -> Response:
 def complete_upload(upload_id: str) -> Response:
     from chalicelib import ids, uploads
 
-    tenant, _ = web.authenticate(web.current(app))
+    tenant = web.authenticate(web.current(app)).tenant
     ids.require(upload_id, "upload")
     meta, created = uploads.complete(tenant, upload_id)
     headers = {"Location": f"/files/{meta.id}", "ETag": meta.etag}

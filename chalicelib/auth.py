@@ -8,10 +8,10 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from chalicelib import clock, config, limits, pauses
+from chalicelib import clock, config, limits
 from chalicelib.cache import cache
 from chalicelib.db import database
-from chalicelib.errors import BadRequest, Unauthorized
+from chalicelib.errors import BadRequest
 
 KEY_PREFIX = "tf_"
 REVOKED = b"revoked"
@@ -88,77 +88,27 @@ SQL_LOOKUP = (
 )
 
 
-def _lookup(key_hash: str) -> Tenant | None:
+def lookup(key_hash: str) -> Tenant | None:
+    """The tenant of an active key, from the database."""
     rows = database().query(SQL_LOOKUP, h=key_hash)
     if not rows:
         return None
     return Tenant(rows[0]["tenant_id"], {name: rows[0][name] for name in limits.OVERRIDES})
 
 
-# The tenant each key hash was last seen authenticating as, in this process. Only a hint:
-# it names the rate counter to increment in the same cache round trip as the key's own
-# lookup; authentication never trusts it.
-_KNOWN_MAX = 10_000
-_known: dict[str, str] = {}
+def cached(entry: bytes | None) -> Tenant | None:
+    """The tenant a key's cache entry names; None for no entry or the revocation mark."""
+    if entry is None or entry == REVOKED:
+        return None
+    data = json.loads(entry)
+    return Tenant(data["tenant"], data["overrides"])
 
 
-def reset_state() -> None:
-    _known.clear()
-
-
-def authenticate(
-    key: str | None,
-    source: str = "",
-    prefetch: list[str] | None = None,
-    count_request: bool = False,
-) -> tuple[Tenant, dict[str, bytes], tuple[int | None] | None]:
-    """The key's tenant and whatever else the caller wanted from the cache, in one trip.
-
-    The same trip reads the caller's address's failed-key counter (an address that keeps
-    presenting bad keys is refused before any key is looked up) and, with
-    `count_request`, for a key this process has seen before, increments its tenant's rate
-    counter: the third item is `(count,)` for that tenant then, None otherwise.
-    """
-    key_hash = hash_key(key or "")
-    window = limits.window()
-    failures_key = limits.auth_failure_key(source or "unknown", window)
-    wanted = [cache_key(key_hash), failures_key, *(prefetch or [])]
-    known = _known.get(key_hash) if key and count_request else None
-    counted: tuple[int | None] | None = None
-    if known:
-        counter = limits.rate_key(known, window)
-        hits, count = cache().get_many_incr(wanted, counter, limits.rate_ttl())
-        counted = (count,)
-    else:
-        hits = cache().get_many(wanted)
-    cached = hits.pop(wanted[0], None)
-    failures = hits.pop(failures_key, None)
-    limits.check_auth_failures(source, int(failures or 0))
-    tenant = _tenant(key, key_hash, cached, source or "unknown")
-    if len(_known) >= _KNOWN_MAX:
-        _known.clear()
-    _known[key_hash] = tenant.id
-    return tenant, hits, counted if known == tenant.id else None
-
-
-def _tenant(key: str | None, key_hash: str, cached: bytes | None, source: str) -> Tenant:
-    """The key's tenant, from the cache or the database; a missing or bad key is a 401."""
-    if not key:
-        limits.count_auth_failure(source)
-        raise Unauthorized("An API key is required: 'Authorization: Bearer <key>'.")
-    if cached is not None and cached != REVOKED:
-        data = json.loads(cached)
-        return Tenant(data["tenant"], data["overrides"])
-    limits.count_auth_failure(source)  # counted before the lookup: see limits
-    found = None if cached == REVOKED else _lookup(key_hash)
-    if found is None:
-        _known.pop(key_hash, None)  # revoked: it no longer names anyone's counter
-        raise Unauthorized("The API key is not valid.")
-    limits.refund_auth_failure(source)
-    pauses.point("auth.looked_up")
-    entry = {"tenant": found.id, "overrides": found.overrides}
+def cache_lookup(key_hash: str, tenant: Tenant) -> None:
+    """Keep a lookup for KEY_CACHE_SECONDS. `add`, never `set`: a revocation written while
+    the lookup was in flight stays."""
+    entry = {"tenant": tenant.id, "overrides": tenant.overrides}
     cache().add(cache_key(key_hash), json.dumps(entry).encode(), key_cache_seconds())
-    return found
 
 
 def set_limits(tenant_id: str, **overrides: int | None) -> None:

@@ -85,10 +85,11 @@ def check(source: str = "unknown") -> tuple[bool, dict[str, Any]]:
 
 def _limit(source: str) -> None:
     allowed = config.get_int("HEALTH_PER_WINDOW")
-    number, reset_s = limits.window()
-    used = limits.count(f"tf:hl:{source}:{number}", 1, limits.window_s() + 60)
+    current = limits.window()
+    used = limits.count(f"tf:hl:{source}:{current.number}", 1, limits.counter_ttl(current))
     if used > allowed:
         raise RateLimited(
-            f"At most {allowed} health checks per {limits.window_s()} s; retry in {reset_s} s.",
-            retry_after=reset_s,
+            f"At most {allowed} health checks per {current.size_s} s;"
+            f" retry in {current.reset_s} s.",
+            retry_after=current.reset_s,
         )

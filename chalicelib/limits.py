@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib import clock, config, logs
 from chalicelib.cache import cache
@@ -27,16 +28,30 @@ class RateState:
         }
 
 
+class Window(NamedTuple):
+    """A fixed window: its number (which names its counters), the seconds until it ends,
+    and its length. Read once per request, so all of a request's counters share one."""
+
+    number: int
+    reset_s: int
+    size_s: int
+
+
 def window_s() -> int:
     return max(1, config.get_int("RATE_LIMIT_WINDOW_SECONDS"))
 
 
-def window() -> tuple[int, int]:
-    """The current fixed window's number and the seconds until it ends."""
+def window() -> Window:
     size = window_s()
     now_s = clock.now_us() / 1_000_000
     number = int(now_s // size)
-    return number, max(1, int((number + 1) * size - now_s + 0.999))
+    return Window(number, max(1, int((number + 1) * size - now_s + 0.999)), size)
+
+
+def counter_ttl(current: Window) -> int:
+    """A window's counters outlive it by a minute: a request that read the window as it
+    ended still finds them."""
+    return current.size_s + 60
 
 
 def default(name: str) -> int:
@@ -54,13 +69,8 @@ def limit(overrides: dict[str, int | None], name: str) -> int:
     return default(name) if value is None else int(value)
 
 
-def rate_key(tenant_id: str, current: tuple[int, int] | None = None) -> str:
-    number, _ = current or window()
-    return f"tf:rl:{tenant_id}:{number}"
-
-
-def rate_ttl() -> int:
-    return window_s() + 60
+def rate_key(tenant_id: str, current: Window) -> str:
+    return f"tf:rl:{tenant_id}:{current.number}"
 
 
 # Counts of this process only, used while the shared cache is unreachable. Keys carry their
@@ -95,54 +105,53 @@ def count(key: str, delta: int, ttl: int) -> int:
 
 
 def check_rate(
-    tenant_id: str, overrides: dict[str, int | None], counted: tuple[int | None] | None = None
+    tenant_id: str, overrides: dict[str, int | None], current: Window, counted: int | None
 ) -> RateState:
     """Count this request in the tenant's window; over the limit is a 429.
 
-    The counter is an atomic memcached incr, so every process shares one limit; `counted`
-    holds its result when the caller already sent the incr (pipelined with its reads). If
-    the cache is down each process counts on its own (`count`).
+    The counter is an atomic memcached incr, so every process shares one limit. `counted`
+    is its value after this request when the gate already sent the incr (pipelined with its
+    reads); None: not sent, or the cache did not answer, so it is counted here (`count`:
+    per process while the cache is down).
     """
     allowed = limit(overrides, "rate_limit")
-    _, reset_s = window()
-    used = counted[0] if counted else None
+    used = counted
     if used is None:
-        used = count(rate_key(tenant_id), 1, rate_ttl())
-    state = RateState(allowed, max(0, allowed - used), reset_s)
+        used = count(rate_key(tenant_id, current), 1, counter_ttl(current))
+    state = RateState(allowed, max(0, allowed - used), current.reset_s)
     if used > allowed:
         raise RateLimited(
-            f"Rate limit of {allowed} requests per {window_s()} s exceeded; retry in {reset_s} s.",
-            retry_after=reset_s,
+            f"Rate limit of {allowed} requests per {current.size_s} s exceeded;"
+            f" retry in {current.reset_s} s.",
+            retry_after=current.reset_s,
             headers=state.headers(),
         )
     return state
 
 
-def auth_failure_key(source: str, current: tuple[int, int] | None = None) -> str:
-    number, _ = current or window()
-    return f"tf:af:{source}:{number}"
+def auth_failure_key(source: str, current: Window) -> str:
+    return f"tf:af:{source}:{current.number}"
 
 
-def check_auth_failures(source: str, failures: int) -> None:
+def check_auth_failures(failures: int, current: Window) -> None:
     """Refuse an address that failed authentication too often in this window."""
     if failures >= config.get_int("AUTH_FAILURES_PER_WINDOW"):
-        _, reset_s = window()
         raise RateLimited(
-            f"Too many failed authentications from your address; retry in {reset_s} s.",
-            retry_after=reset_s,
+            f"Too many failed authentications from your address; retry in {current.reset_s} s.",
+            retry_after=current.reset_s,
         )
 
 
-def count_auth_failure(source: str) -> None:
+def count_auth_failure(source: str, current: Window) -> None:
     """Count one attempt that may fail, then check: past the limit it is a 429. Counted
     before the key is looked up, so a parallel burst cannot try more keys than the limit."""
-    failures = count(auth_failure_key(source), 1, window_s() + 60)
-    check_auth_failures(source, failures - 1)
+    failures = count(auth_failure_key(source, current), 1, counter_ttl(current))
+    check_auth_failures(failures - 1, current)
 
 
-def refund_auth_failure(source: str) -> None:
+def refund_auth_failure(source: str, current: Window) -> None:
     """The attempt counted by `count_auth_failure` presented a valid key after all."""
-    count(auth_failure_key(source), -1, window_s() + 60)
+    count(auth_failure_key(source, current), -1, counter_ttl(current))
 
 
 SQL_LOCK_TENANT = "UPDATE tenants SET id = id WHERE id = :t"

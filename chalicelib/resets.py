@@ -32,14 +32,14 @@ def close_drivers() -> None:
 def reset() -> None:
     """Every factory and every piece of module state (the file cache's trust lives on the cache
     driver, so it goes with it)."""
-    from chalicelib import auth, aws, health, limits, logs, pauses, secrets, ui_api, web
+    from chalicelib import aws, gate, health, limits, logs, pauses, secrets, ui_api, web
 
     pauses.reset()  # held threads go before the drivers they use are closed
     close_drivers()
     secrets.store.cache_clear()  # with it the secrets read from Secrets Manager
     aws.reset()
     ui_api._asset.cache_clear()
-    auth.reset_state()
+    gate.reset_state()
     limits.reset_state()
     health.reset_state()
     logs.reset_state()

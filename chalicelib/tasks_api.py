@@ -24,7 +24,7 @@ bp = Blueprint(__name__)
 def start_export() -> Response:
     from chalicelib import exports
 
-    tenant, _ = web.authenticate(web.current(bp))
+    tenant = web.authenticate(web.current(bp)).tenant
     task = exports.start(tenant.id, tenant.overrides)
     return web.json_response(task.public(), 202, {"Location": f"/tasks/{task.id}"})
 
@@ -34,7 +34,7 @@ def start_export() -> Response:
 def get_task(task_id: str) -> Response:
     from chalicelib import ids, tasks
 
-    tenant, _ = web.authenticate(web.current(bp))
+    tenant = web.authenticate(web.current(bp)).tenant
     ids.require(task_id, "task")
     return web.json_response(tasks.get_for(tenant.id, task_id).public())
 
@@ -44,7 +44,7 @@ def get_task(task_id: str) -> Response:
 def cancel_task(task_id: str) -> Response:
     from chalicelib import ids, tasks
 
-    tenant, _ = web.authenticate(web.current(bp))
+    tenant = web.authenticate(web.current(bp)).tenant
     ids.require(task_id, "task")
     return web.json_response(tasks.cancel(tenant.id, task_id).public())
 

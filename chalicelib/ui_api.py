@@ -104,5 +104,5 @@ def static_asset(name: str) -> Response:
 def get_usage() -> Response:
     from chalicelib import usage
 
-    tenant, _ = web.authenticate(web.current(bp))
-    return web.json_response(usage.report(tenant, dict(web._rate.get())))
+    caller = web.authenticate(web.current(bp))
+    return web.json_response(usage.report(caller.tenant, caller.rate.headers()))

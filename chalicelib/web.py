@@ -9,14 +9,14 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Response
 
 if TYPE_CHECKING:
-    from chalicelib.auth import Tenant
     from chalicelib.errors import DomainError
+    from chalicelib.gate import Caller
 
 # The rest of chalicelib is imported inside the functions that use it: `import app` loads
 # this module and Chalice, nothing more (docs/bench.md, target 1).
@@ -58,19 +58,14 @@ def source_ip(request: Request) -> str:
     return str(identity.get("sourceIp") or "unknown")
 
 
-def authenticate(
-    request: Request, prefetch: list[str] | None = None
-) -> tuple[Tenant, dict[str, bytes]]:
-    """The caller's tenant, within its rate limit (whose headers every response carries)."""
-    from chalicelib import auth, limits, logs
+def authenticate(request: Request, prefetch: Sequence[str] = ()) -> Caller:
+    """The caller (chalicelib/gate.py), within its rate limit: its RateLimit-* headers go on
+    every response to this request."""
+    from chalicelib import gate
 
-    tenant, hits, counted = auth.authenticate(
-        api_key(request), source_ip(request), prefetch, count_request=True
-    )
-    logs.bind(tenant=tenant.id)
-    state = limits.check_rate(tenant.id, tenant.overrides, counted)
-    _rate.set(state.headers())
-    return tenant, hits
+    caller = gate.admit(api_key(request), source_ip(request), prefetch)
+    _rate.set(caller.rate.headers())
+    return caller
 
 
 def query(request: Request, name: str) -> str | None:

@@ -65,8 +65,9 @@ def test_tenants_have_separate_limits_and_overrides(
         assert api.get("/files").status == 200
     assert api.get("/files").status == 429
     assert other_api.get("/files").status == 200
-    tenant = auth.authenticate(other_api.key, "test")[0].id
-    auth.set_limits(tenant, rate_limit=2)
+    tenant = auth.lookup(auth.hash_key(str(other_api.key)))
+    assert tenant is not None
+    auth.set_limits(tenant.id, rate_limit=2)
     replies = [other_api.get("/files") for _ in range(2)]
     assert [r.status for r in replies] == [200, 429]
     assert replies[-1].headers["RateLimit-Limit"] == "2"
@@ -83,6 +84,67 @@ def test_failed_keys_are_limited_per_address(
     assert blocked.headers["Retry-After"] == "45"
     limited.advance(45)
     assert api.get("/files").status == 200
+
+
+class _Recorder:
+    """The cache driver in use, writing down every command it is sent: its name and the
+    kinds of key it names (tf:k key lookup, tf:af failed keys, tf:rl rate, ...)."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self.sent: list[tuple[Any, ...]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.driver, name)
+
+        def recorded(*args: Any) -> Any:
+            keys = [args[0]] if isinstance(args[0], str) else list(args[0])  # or a dict
+            kinds = " ".join(":".join(key.split(":")[:2]) for key in keys)
+            self.sent.append((name, kinds, *args[1:2]) if name == "incr" else (name, kinds))
+            return method(*args)
+
+        return recorded
+
+
+def test_a_known_key_costs_one_cache_round_trip(
+    api: Api, monkeypatch: pytest.MonkeyPatch, limited: FakeClock
+) -> None:
+    """The gate's cache commands. A key new to this process: one read, the failed-key count
+    before the database lookup and its refund after, the lookup cached (`add`, so a
+    revocation stays), the request counted. Then: one pipelined read-and-count. A revoked
+    key: refused from its cache mark, no SQL, and no longer counted against its tenant."""
+    from chalicelib import auth
+    from chalicelib.cache import cache
+    from chalicelib.db import database
+
+    errors, recorder = cache().errors, _Recorder(cache().driver)
+    monkeypatch.setattr(cache(), "driver", recorder)
+    assert api.get("/files").status == 200
+    assert recorder.sent == [
+        ("get_many", "tf:k tf:af"),
+        ("incr", "tf:af", 1),
+        ("incr", "tf:af", -1),
+        ("add", "tf:k"),
+        ("incr", "tf:rl", 1),
+    ]
+    recorder.sent.clear()
+    trips = cache().round_trips
+    assert api.get("/files").headers["RateLimit-Remaining"] == "3"
+    assert recorder.sent == [("get_many_incr", "tf:k tf:af")]
+    assert cache().round_trips - trips == 1
+
+    assert auth.revoke_key(str(api.key))
+    recorder.sent.clear()
+    statements = database().statements
+    assert [api.get("/files").status for _ in range(2)] == [401, 401]
+    assert database().statements == statements
+    assert recorder.sent == [
+        ("get_many_incr", "tf:k tf:af"),
+        ("incr", "tf:af", 1),
+        ("get_many", "tf:k tf:af"),
+        ("incr", "tf:af", 1),
+    ]
+    assert cache().errors == errors, "every command reached the cache"
 
 
 def test_file_quota_edges(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,8 +185,9 @@ def test_quota_override_per_tenant(api: Api, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("QUOTA_MAX_FILES", "1")
     api.created("one")
     assert api.create("two").status == 403
-    tenant = auth.authenticate(api.key, "test")[0].id
-    auth.set_limits(tenant, max_files=2)
+    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    assert tenant is not None
+    auth.set_limits(tenant.id, max_files=2)
     assert api.create("two").status == 201
     assert api.create("three").status == 403
 
@@ -195,7 +258,8 @@ def test_running_tasks_quota(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     assert refused.status == 403
     assert refused.json["quota"] == "tasks"
     assert refused.json["limit"] == 0
-    tenant = auth.authenticate(api.key, "test")[0]
+    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    assert tenant is not None
     assert tasks.active("export", tenant.id) == []
     auth.set_limits(tenant.id, max_running_tasks=1)
     accepted = api.call("POST", "/exports")

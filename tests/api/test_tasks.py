@@ -193,7 +193,9 @@ def stable(shown: dict[str, Any]) -> dict[str, Any]:
 def tenant_of(api: Api) -> str:
     from chalicelib import auth
 
-    return auth.authenticate(api.key)[0].id
+    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    assert tenant is not None
+    return tenant.id
 
 
 # --- exports on SQS --------------------------------------------------------------------------

@@ -85,8 +85,9 @@ def test_usage_counts_files_bytes_tasks_and_requests(
     assert first.json["files"] == {"used": 0, "limit": 10000}
     api.created("a.txt", "12345")
     api.created("b.txt", "678")
-    tenant = auth.authenticate(api.key, "127.0.0.1", None)[0].id
-    auth.set_limits(tenant, max_files=7, max_running_tasks=3)
+    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    assert tenant is not None
+    auth.set_limits(tenant.id, max_files=7, max_running_tasks=3)
     reply = api.call("GET", "/usage")
     usage = reply.json
     assert usage["files"] == {"used": 2, "limit": 7}

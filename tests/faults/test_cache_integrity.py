@@ -38,7 +38,7 @@ def _entry(key: str) -> bytes | None:
 def _tenant(api: Api) -> Any:
     from chalicelib import auth
 
-    return auth.authenticate(api.key, "test")[0]
+    return auth.lookup(auth.hash_key(str(api.key)))
 
 
 def _in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
@@ -264,11 +264,11 @@ def test_a_process_that_never_lost_the_cache_stops_serving_a_missed_write_within
 def test_a_lookup_in_flight_cannot_bring_a_revoked_key_back(
     client: Client, new_key: Callable[[str | None], str], pause_points: Any
 ) -> None:
-    from chalicelib import auth
+    from chalicelib import auth, gate
 
     key = new_key(None)
     pause = pause_points.arm("auth.looked_up")
-    thread, _ = _in_thread(lambda: auth.authenticate(key, "test"))
+    thread, _ = _in_thread(lambda: gate.admit(key, "test"))
     assert pause.wait_reached(5), "the lookup read the key before the revocation"
     assert auth.revoke_key(key)
     pause.release()
@@ -300,7 +300,7 @@ def test_a_key_revoked_by_the_admin_cli_stops_working_within_the_bound(
 def test_a_parallel_burst_of_bad_keys_cannot_pass_the_limit(
     backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import auth
+    from chalicelib import auth, gate
     from chalicelib.cache import cache
     from chalicelib.db import database
     from chalicelib.errors import RateLimited, Unauthorized
@@ -308,18 +308,18 @@ def test_a_parallel_burst_of_bad_keys_cannot_pass_the_limit(
     monkeypatch.setenv("AUTH_FAILURES_PER_WINDOW", "2")
     database().query("SELECT 1 AS ok")  # drivers chosen and the schema ready before the burst
     cache().get_many(["warm"])
-    real_lookup = auth._lookup
+    real_lookup = auth.lookup
 
     def slow_lookup(key_hash: str) -> Any:
         time.sleep(0.2)  # every guess of the burst is in flight at once
         return real_lookup(key_hash)
 
-    monkeypatch.setattr(auth, "_lookup", slow_lookup)
+    monkeypatch.setattr(auth, "lookup", slow_lookup)
     source = f"burst-{uuid.uuid4().hex[:8]}"
 
     def guess(i: int) -> str:
         try:
-            auth.authenticate(f"tf_guess_{i}", source)
+            gate.admit(f"tf_guess_{i}", source)
         except (Unauthorized, RateLimited) as exc:
             return type(exc).__name__
         return "accepted"
