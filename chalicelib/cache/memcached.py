@@ -22,7 +22,10 @@ class MemcachedDriver:
             "connect_timeout": timeout,
             "timeout": timeout,
             "no_delay": True,
-            "max_pool_size": 4,
+            # No cap: a connection per request in flight. Lambda runs one at a time; a
+            # threaded local server runs many, and a capped pool would refuse one of them
+            # ("Too many objects"), which the port would take for a cache outage.
+            "max_pool_size": None,
         }
         servers = _servers(spec)
         self.client: Any
