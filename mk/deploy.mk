@@ -30,7 +30,7 @@ $(CHECKOV_VENV)/.installed: infra/requirements-checkov.txt
 
 checkov-venv: $(CHECKOV_VENV)/.installed
 
-# `make test` also needs checkov (tests/test_deploy.py scans the packaged templates).
+# `make test` also needs checkov (tests/deploy/test_deploy.py scans the packaged templates).
 test: checkov-venv
 
 # The deployable artifacts: build/STAGE/app/{sam.json,deployment.zip} (the Chalice stack,

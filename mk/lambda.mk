@@ -1,4 +1,4 @@
-# The Lambda runtime on this machine, for tests/test_lambda_runtime.py: the Runtime
+# The Lambda runtime on this machine, for tests/deploy/test_lambda_runtime.py: the Runtime
 # Interface Emulator (shipped inside the aws-sam-cli wheel) and a Python 3.11 virtualenv
 # holding only what Lambda's python3.11 runtime provides (awslambdaric, boto3, botocore).
 # Fetched once into .tools/ (ignored by git); a second `make test` fetches nothing.

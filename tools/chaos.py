@@ -1,8 +1,8 @@
 """`make chaos`: writers under load on real backends while the cache, the database and storage
 are each cut and restored; then every acknowledged write is read back.
 
-Starts a throwaway PostgreSQL, memcached and moto server (tests/servers.py), puts a fault proxy
-(tests/faults.py) in front of each, and serves the app with `chalice local` pointed at the
+Starts a throwaway PostgreSQL, memcached and moto server (tests/support/), puts a fault
+proxy (tests/support/faults.py) in front of each, and serves the app with `chalice local` pointed at the
 proxies. CHAOS_WRITERS threads create, replace and delete files of their own (so each file's
 last acknowledged write is known); the main thread walks the fault schedule. Afterwards,
 with every path restored, each file is read through the API: an acknowledged body that is

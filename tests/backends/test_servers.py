@@ -1,4 +1,4 @@
-"""Checks that the throwaway servers in tests/servers.py really work."""
+"""Checks that the throwaway servers in tests/support/servers.py really work."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ a moto server: the real `make`, chalice, botocore and boto3 clients over HTTP.
 
 moto's CloudFormation cannot create infra/infra.yaml, so the infra stack's outputs come
 from real moto resources made here (VPC, bucket, queues, secrets, certificate, deploy
-bucket). moto's own gaps are patched in tests/moto_patches.py. One scenario, in order: a
+bucket). moto's own gaps are patched in tests/support/moto_patches.py. One scenario, in order: a
 first deploy that fails half-way (an injected fault), a re-run that converges, an update
 from the state in the deploy bucket; then the deployed state is asserted through the API.
 """
@@ -49,7 +49,7 @@ def moto() -> Iterator[MotoServer]:
 
 def forget_infra(moto: MotoServer) -> None:
     """moto keeps one state per process: leave no stage secret, queue or bucket behind for
-    the suites that create the same names next (tests/test_lambda_runtime.py)."""
+    the suites that create the same names next (tests/deploy/test_lambda_runtime.py)."""
     secrets, sqs, s3 = client(moto, "secretsmanager"), client(moto, "sqs"), client(moto, "s3")
     for secret in secrets.list_secrets()["SecretList"]:
         if secret["Name"].startswith(f"{APP}/"):

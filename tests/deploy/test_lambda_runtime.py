@@ -1,4 +1,4 @@
-"""The packaged zip, run as Lambda runs it (tests/lambda_rie.py), against TLS-only
+"""The packaged zip, run as Lambda runs it (tests/support/lambda_rie.py), against TLS-only
 PostgreSQL, memcached and moto: the API through an HTTPS stand-in for API Gateway, an
 export through SQS to the worker, the daily health check and its alert."""
 
