@@ -3,8 +3,8 @@ are each cut and restored; then every acknowledged write is read back.
 
 Starts a throwaway PostgreSQL, memcached and moto server (tests/support/), puts a fault
 proxy (tests/support/faults.py) in front of each, and serves the app with `chalice local`
-pointed at the proxies. CHAOS_WRITERS threads create, replace and delete files of their own (so each file's
-last acknowledged write is known); the main thread walks the fault schedule. Afterwards,
+pointed at the proxies. CHAOS_WRITERS threads create, replace and delete files of their
+own (so each file's last acknowledged write is known); the main thread walks the fault schedule. Afterwards,
 with every path restored, each file is read through the API: an acknowledged body that is
 gone is *lost*, an older body (or a deleted file still served) is *stale*. A write whose
 outcome the client could not know (a 503, a timeout) may or may not have happened: either
