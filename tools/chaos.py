@@ -1,14 +1,14 @@
 """`make chaos`: writers under load on real backends while the cache, the database and storage
 are each cut and restored; then every acknowledged write is read back.
 
-Starts a throwaway PostgreSQL, memcached and moto server (tests/support/), puts a fault
-proxy (tests/support/faults.py) in front of each, and serves the app with `chalice local`
-pointed at the proxies. CHAOS_WRITERS threads create, replace and delete files of their
-own (so each file's last acknowledged write is known); the main thread walks the fault schedule. Afterwards,
-with every path restored, each file is read through the API: an acknowledged body that is
-gone is *lost*, an older body (or a deleted file still served) is *stale*. A write whose
-outcome the client could not know (a 503, a timeout) may or may not have happened: either
-outcome is accepted. Only 127.0.0.1 is ever contacted.
+Starts a throwaway PostgreSQL, memcached and moto server (tests/support/), puts a fault proxy
+(tests/support/faults.py) in front of each, and serves the app with `chalice local` pointed at
+the proxies. CHAOS_WRITERS threads create, replace and delete files of their own (so each
+file's last acknowledged write is known); the main thread walks the fault schedule. Afterwards,
+with every path restored, each file is read through the API: an acknowledged body that is gone
+is *lost*, an older body (or a deleted file still served) is *stale*. A write whose outcome the
+client could not know (a 503, a timeout) may or may not have happened: either outcome is
+accepted. Only 127.0.0.1 is ever contacted.
 
 Prints `acked, lost, stale, 500s, 503 without Retry-After`; exits 1 unless lost, stale and
 500s are all 0. Knobs: CHAOS_WRITERS (default 6), CHAOS_PHASE_SECONDS (default 6).
