@@ -40,7 +40,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(BENCH), str(ROOT / "tools")]
 from events import Context, create_file_event, get_file_event  # noqa: E402
 from tls import HttpsMoto  # noqa: E402
 
-from support.servers import AWS_ENV, MemcachedServer, PostgresServer  # noqa: E402
+from support.memcached import MemcachedServer  # noqa: E402
+from support.moto import AWS_ENV  # noqa: E402
+from support.postgres import PostgresServer  # noqa: E402
 
 PY = str(ROOT / ".venv" / "bin" / "python")
 REF_PY = os.environ.get("BENCH_REF_PYTHON") or str(ROOT / ".venv-bench-ref" / "bin" / "python")

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from support.servers import HOST, ServerUnavailable, free_port, self_signed_cert
+from support.net import HOST, ServerUnavailable, free_port, self_signed_cert
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:

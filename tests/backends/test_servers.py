@@ -1,4 +1,4 @@
-"""Checks that the throwaway servers in tests/servers.py really work."""
+"""Checks that the throwaway servers in tests/support (postgres, memcached, moto) really work."""
 
 from __future__ import annotations
 
@@ -9,14 +9,10 @@ from typing import Any
 
 import pytest
 
-from support.servers import (
-    MemcachedServer,
-    MotoServer,
-    PostgresServer,
-    ServerUnavailable,
-    free_port,
-    unavailable,
-)
+from support.memcached import MemcachedServer
+from support.moto import MotoServer
+from support.net import ServerUnavailable, free_port, unavailable
+from support.postgres import PostgresServer
 
 
 @pytest.fixture(scope="module")

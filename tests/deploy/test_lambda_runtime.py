@@ -21,15 +21,10 @@ import pytest
 from conftest import moto_client
 from support import lambda_rie
 from support.lambda_rie import ApiGateway, HttpsRecorder, LambdaApi, LambdaFunction
-from support.servers import (
-    AWS_ENV,
-    MemcachedServer,
-    MotoServer,
-    PostgresServer,
-    ServerUnavailable,
-    started,
-    unavailable,
-)
+from support.memcached import MemcachedServer
+from support.moto import AWS_ENV, MotoServer
+from support.net import ServerUnavailable, started, unavailable
+from support.postgres import PostgresServer
 
 STAGE = "prod"
 APP_ROLE = "textfiles_app"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from support.servers import HOST, ServerUnavailable, free_port, self_signed_cert
+from support.net import HOST, ServerUnavailable, end_process, free_port, self_signed_cert
 
 ROOT = Path(__file__).resolve().parents[2]
 RIE = ROOT / ".tools" / "aws-lambda-rie-x86_64"
@@ -134,13 +134,7 @@ class LambdaFunction:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        end_process(proc, 5)
 
 
 class LambdaApi:
