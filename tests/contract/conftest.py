@@ -134,7 +134,7 @@ def cache_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(params=["memory", "memcached"])
-def cache(request: pytest.FixtureRequest, cache_settings: None) -> Iterator[Any]:
+def cache_port(request: pytest.FixtureRequest, cache_settings: None) -> Iterator[Any]:
     """The cache port (chalicelib.cache.Cache) over each driver."""
     from chalicelib.cache import Cache
     from chalicelib.cache.memcached import MemcachedDriver

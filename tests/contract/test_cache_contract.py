@@ -25,91 +25,95 @@ def _key(name: str) -> str:
     return f"contract:{uuid.uuid4().hex[:12]}:{name}"
 
 
-def test_set_get_delete(cache: Any) -> None:
+def test_set_get_delete(cache_port: Any) -> None:
     one, two, absent = _key("one"), _key("two"), _key("absent")
-    cache.set_many({one: b"1", two: b"\x00\xff two"})
-    assert cache.get_many([one, two, absent]) == {one: b"1", two: b"\x00\xff two"}
-    assert (cache.hits, cache.misses) == (2, 1)
-    cache.set_many({one: b"replaced"})
-    assert cache.get_many([one]) == {one: b"replaced"}
-    cache.delete_many([one, absent])
-    assert cache.get_many([one, two]) == {two: b"\x00\xff two"}
-    assert cache.errors == 0
+    cache_port.set_many({one: b"1", two: b"\x00\xff two"})
+    assert cache_port.get_many([one, two, absent]) == {one: b"1", two: b"\x00\xff two"}
+    assert (cache_port.hits, cache_port.misses) == (2, 1)
+    cache_port.set_many({one: b"replaced"})
+    assert cache_port.get_many([one]) == {one: b"replaced"}
+    cache_port.delete_many([one, absent])
+    assert cache_port.get_many([one, two]) == {two: b"\x00\xff two"}
+    assert cache_port.errors == 0
 
 
-def test_add_stores_only_when_absent(cache: Any) -> None:
+def test_add_stores_only_when_absent(cache_port: Any) -> None:
     key = _key("added")
-    cache.add(key, b"first")
-    cache.add(key, b"second")
-    assert cache.get_many([key]) == {key: b"first"}
-    cache.delete_many([key])
-    cache.add(key, b"after delete")
-    assert cache.get_many([key]) == {key: b"after delete"}
+    cache_port.add(key, b"first")
+    cache_port.add(key, b"second")
+    assert cache_port.get_many([key]) == {key: b"first"}
+    cache_port.delete_many([key])
+    cache_port.add(key, b"after delete")
+    assert cache_port.get_many([key]) == {key: b"after delete"}
 
 
-def test_incr_counts_from_a_miss_and_never_below_zero(cache: Any) -> None:
+def test_incr_counts_from_a_miss_and_never_below_zero(cache_port: Any) -> None:
     counter, untouched = _key("count"), _key("untouched")
-    assert cache.incr(counter, 3, 60) == 3, "a miss starts the counter"
-    assert cache.incr(counter, 2, 60) == 5
-    assert int(cache.get_many([counter])[counter]) == 5, "readable as a decimal"
-    assert cache.incr(counter, -2, 60) == 3
-    assert cache.incr(counter, -10, 60) == 0
-    assert cache.incr(untouched, -1, 60) == 0
-    assert cache.get_many([untouched]) == {}, "a decrement creates nothing"
+    assert cache_port.incr(counter, 3, 60) == 3, "a miss starts the counter"
+    assert cache_port.incr(counter, 2, 60) == 5
+    assert int(cache_port.get_many([counter])[counter]) == 5, "readable as a decimal"
+    assert cache_port.incr(counter, -2, 60) == 3
+    assert cache_port.incr(counter, -10, 60) == 0
+    assert cache_port.incr(untouched, -1, 60) == 0
+    assert cache_port.get_many([untouched]) == {}, "a decrement creates nothing"
 
 
-def test_cas_moves_only_forward(cache: Any) -> None:
-    driver, key = cache.driver, _key("meta")
+def test_cas_moves_only_forward(cache_port: Any) -> None:
+    driver, key = cache_port.driver, _key("meta")
     assert driver.gets(key) == (None, None)
-    cache.set_many({key: b"v1"})
+    cache_port.set_many({key: b"v1"})
     value, token = driver.gets(key)
     assert value == b"v1"
-    cache.set_many({key: b"v2"})  # another writer, after our gets
+    cache_port.set_many({key: b"v2"})  # another writer, after our gets
     assert driver.cas(key, b"stale", token, 60) is False
-    assert cache.get_many([key]) == {key: b"v2"}
+    assert cache_port.get_many([key]) == {key: b"v2"}
     value, token = driver.gets(key)
     assert driver.cas(key, b"v3", token, 60) is True
     assert driver.cas(key, b"v4", token, 60) is False, "a token is good for one write"
-    cache.delete_many([key])
+    cache_port.delete_many([key])
     assert driver.cas(key, b"v5", token, 60) is None, "gone"
-    assert cache.get_many([key]) == {}
+    assert cache_port.get_many([key]) == {}
 
 
-def test_set_forward_keeps_the_newer_entry(cache: Any) -> None:
+def test_set_forward_keeps_the_newer_entry(cache_port: Any) -> None:
     key = _key("versioned")
 
     def older_than(mine: bytes) -> Any:
         return lambda current: int(current) < int(mine)
 
-    assert cache.set_forward(key, b"2", older_than(b"2"))
-    assert cache.set_forward(key, b"1", older_than(b"1")), "a newer entry is as good"
-    assert cache.get_many([key]) == {key: b"2"}
-    assert cache.set_forward(key, b"3", older_than(b"3"))
-    assert cache.get_many([key]) == {key: b"3"}
+    assert cache_port.set_forward(key, b"2", older_than(b"2"))
+    assert cache_port.set_forward(key, b"1", older_than(b"1")), "a newer entry is as good"
+    assert cache_port.get_many([key]) == {key: b"2"}
+    assert cache_port.set_forward(key, b"3", older_than(b"3"))
+    assert cache_port.get_many([key]) == {key: b"3"}
 
 
-def test_get_many_incr_reads_and_counts_in_one_trip(cache: Any) -> None:
+def test_get_many_incr_reads_and_counts_in_one_trip(cache_port: Any) -> None:
     key, counter = _key("entry"), _key("window")
-    cache.set_many({key: b"tenant"})
-    assert cache.get_many_incr([key, _key("absent")], counter, 60) == ({key: b"tenant"}, 1)
-    trips = cache.round_trips
-    assert cache.get_many_incr([key], counter, 60) == ({key: b"tenant"}, 2)
-    assert cache.round_trips == trips + 1, "an existing counter: one round trip"
-    assert cache.get_many_incr([], counter, 60) == ({}, 3)
-    assert cache.incr(counter, 1, 60) == 4, "the same counter as incr"
+    cache_port.set_many({key: b"tenant"})
+    assert cache_port.get_many_incr([key, _key("absent")], counter, 60) == ({key: b"tenant"}, 1)
+    trips = cache_port.round_trips
+    assert cache_port.get_many_incr([key], counter, 60) == ({key: b"tenant"}, 2)
+    assert cache_port.round_trips == trips + 1, "an existing counter: one round trip"
+    assert cache_port.get_many_incr([], counter, 60) == ({}, 3)
+    assert cache_port.incr(counter, 1, 60) == 4, "the same counter as incr"
 
 
-def test_entries_expire_after_their_ttl(cache: Any) -> None:
+def test_entries_expire_after_their_ttl(cache_port: Any) -> None:
     """memcached counts whole seconds: a 2 s entry lives at least 1 s, at most about 3 s."""
     stored, added, counter, kept = _key("set"), _key("add"), _key("incr"), _key("kept")
-    cache.set_many({stored: b"s"}, ttl=2)
-    cache.add(added, b"a", ttl=2)
-    assert cache.incr(counter, 1, 2) == 1
-    cache.set_many({kept: b"k"}, ttl=60)
-    assert cache.get_many([stored, added, counter]) == {stored: b"s", added: b"a", counter: b"1"}
+    cache_port.set_many({stored: b"s"}, ttl=2)
+    cache_port.add(added, b"a", ttl=2)
+    assert cache_port.incr(counter, 1, 2) == 1
+    cache_port.set_many({kept: b"k"}, ttl=60)
+    assert cache_port.get_many([stored, added, counter]) == {
+        stored: b"s",
+        added: b"a",
+        counter: b"1",
+    }
     time.sleep(3.2)
-    assert cache.get_many([stored, added, counter, kept]) == {kept: b"k"}
-    assert cache.incr(counter, 1, 2) == 1, "an expired counter starts again"
+    assert cache_port.get_many([stored, added, counter, kept]) == {kept: b"k"}
+    assert cache_port.incr(counter, 1, 2) == 1, "an expired counter starts again"
 
 
 @pytest.fixture
