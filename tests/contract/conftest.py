@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from conftest import moto_client
 from support.chalice_local import ChaliceLocal
 from support.local_site import server_env
 from support.memcached import MemcachedServer
@@ -24,6 +23,7 @@ from support.net import ServerUnavailable, started, unavailable
 
 BUCKET = "textfiles-contract"
 SIGNING_KEY = secrets.token_hex(16)
+_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @pytest.fixture
@@ -56,7 +56,10 @@ def blob_site(blob_folder: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def contract_bucket(moto: MotoServer) -> str:
-    moto_client("s3", moto.endpoint).create_bucket(Bucket=BUCKET)
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=moto.endpoint, region_name="us-east-1", **_KEYS)
+    s3.create_bucket(Bucket=BUCKET)
     return BUCKET
 
 
