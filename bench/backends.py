@@ -15,7 +15,9 @@ from common import BUCKET, log, text
 from events import Context, create_file_event, get_file_event
 from tls import HttpsMoto
 
-from support.servers import AWS_ENV, MemcachedServer, PostgresServer
+from support.memcached import MemcachedServer
+from support.moto import AWS_ENV
+from support.postgres import PostgresServer
 
 LAMBDA_ENV = {
     **AWS_ENV,

@@ -31,7 +31,10 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 from relay import Relay  # noqa: E402
 from tls import HttpsMoto  # noqa: E402
 
-from support.servers import AWS_ENV, HOST, MemcachedServer, PostgresServer, free_port  # noqa: E402
+from support.memcached import MemcachedServer  # noqa: E402
+from support.moto import AWS_ENV  # noqa: E402
+from support.net import HOST, free_port  # noqa: E402
+from support.postgres import PostgresServer  # noqa: E402
 
 SECONDS = float(os.environ.get("LOAD_SECONDS", "20"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "4"))

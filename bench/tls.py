@@ -3,7 +3,7 @@
 The certificate is self-signed for 127.0.0.1 and handed to the measured processes as
 ``AWS_CA_BUNDLE`` (botocore and the signed client both honour it), so it is verified as
 AWS's would be. PostgreSQL's TLS-only server is ``PostgresServer(tls_only=True)``
-(tests/support/servers.py).
+(tests/support/postgres.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from support.servers import HOST, ServerUnavailable, free_port, self_signed_cert
+from support.net import HOST, ServerUnavailable, free_port, self_signed_cert
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:

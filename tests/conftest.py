@@ -13,13 +13,10 @@ from chalice.test import Client
 
 from chalicelib import config, resets
 from support.faults import FaultProxy
-from support.servers import (
-    AWS_ENV,
-    MemcachedServer,
-    MotoServer,
-    PostgresServer,
-    started,
-)
+from support.memcached import MemcachedServer
+from support.moto import AWS_ENV, MotoServer
+from support.net import started
+from support.postgres import PostgresServer
 
 # The deployable stages (dev, prod) carry infrastructure settings; tests and `make run`
 # use a stage that is not in .chalice/config.json, so no stage setting leaks in.

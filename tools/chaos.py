@@ -34,7 +34,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tools")]
 from chaos_load import Api, File, Tally, verify, writer  # noqa: E402
 
 from support.faults import FaultProxy  # noqa: E402
-from support.servers import AWS_ENV, MemcachedServer, MotoServer, PostgresServer, free_port  # noqa: E402
+from support.memcached import MemcachedServer  # noqa: E402
+from support.moto import AWS_ENV, MotoServer  # noqa: E402
+from support.net import free_port  # noqa: E402
+from support.postgres import PostgresServer  # noqa: E402
 
 WRITERS = int(os.environ.get("CHAOS_WRITERS", "6"))
 PHASE_S = float(os.environ.get("CHAOS_PHASE_SECONDS", "6"))

@@ -171,7 +171,7 @@ def test_the_alert_key_comes_from_secrets_manager(
     settings: pytest.MonkeyPatch, moto: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from conftest import moto_client, reset_drivers
-    from support.servers import AWS_ENV
+    from support.moto import AWS_ENV
 
     for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
         settings.setenv(name, value)

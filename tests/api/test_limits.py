@@ -15,7 +15,9 @@ import pytest
 
 from conftest import FakeClock
 from support.api import Api
-from support.servers import ChaliceLocal, MemcachedServer, ServerUnavailable, unavailable
+from support.chalice_local import ChaliceLocal
+from support.memcached import MemcachedServer
+from support.net import ServerUnavailable, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 

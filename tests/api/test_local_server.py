@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from support.chalice_local import ChaliceLocal
 from support.local_site import make_key
-from support.servers import ChaliceLocal, ServerUnavailable, unavailable
+from support.net import ServerUnavailable, unavailable
 
 
 def _env(data_dir: Path) -> dict[str, str]:

@@ -20,7 +20,8 @@ from chalice.test import Client
 from app import app
 from conftest import FakeClock, moto_client, reset_drivers
 from support.api import Api
-from support.servers import AWS_ENV, MotoServer, free_port
+from support.moto import AWS_ENV, MotoServer
+from support.net import free_port
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 MAX_RECEIVES = 4

@@ -20,7 +20,7 @@ import pytest
 
 from app import app
 from support.local_site import INLINE_LIMIT, running
-from support.servers import unavailable
+from support.net import unavailable
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 XSS_NAME = '<img src=x onerror="window.__xss=1">'

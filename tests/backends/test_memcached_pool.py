@@ -12,7 +12,7 @@ import pytest
 
 from conftest import reset_drivers
 from support.faults import FaultProxy
-from support.servers import MemcachedServer
+from support.memcached import MemcachedServer
 from support.threads import join_threads
 
 CONCURRENT = 12

@@ -16,7 +16,8 @@ import pytest
 from chalicelib.db import PostgresSettings
 from chalicelib.db.postgres import PostgresDatabase, _ssl_context
 from chalicelib.errors import BackendUnavailable
-from support.servers import HOST, PostgresServer, ServerUnavailable, self_signed_cert, unavailable
+from support.net import HOST, ServerUnavailable, self_signed_cert, unavailable
+from support.postgres import PostgresServer
 
 SSL_IN_USE = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 

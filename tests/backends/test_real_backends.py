@@ -13,13 +13,9 @@ from pymemcache.client.base import Client as MemcacheClient
 
 from conftest import LOCAL_STAGE, moto_client, reset_drivers
 from support.api import Api
-from support.servers import (
-    MemcachedServer,
-    PostgresServer,
-    ServerUnavailable,
-    free_port,
-    unavailable,
-)
+from support.memcached import MemcachedServer
+from support.net import ServerUnavailable, free_port, unavailable
+from support.postgres import PostgresServer
 
 
 def _s3(settings: dict[str, str]) -> Any:

@@ -11,7 +11,9 @@ import pytest
 from chalicelib import secrets
 from chalicelib.config import MissingSetting
 from conftest import moto_client, reset_drivers
-from support.servers import AWS_ENV, MotoServer, PostgresServer, ServerUnavailable, unavailable
+from support.moto import AWS_ENV, MotoServer
+from support.net import ServerUnavailable, unavailable
+from support.postgres import PostgresServer
 
 ARN_SETTINGS = [s.arn_setting for s in (secrets.DATABASE, secrets.ALERT_API_KEY)] + [
     secrets.HEALTHCHECK_API_KEY.arn_setting

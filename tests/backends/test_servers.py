@@ -1,4 +1,4 @@
-"""Checks that the throwaway servers in tests/support/servers.py really work."""
+"""Checks that the throwaway servers in tests/support (postgres, memcached, moto) really work."""
 
 from __future__ import annotations
 
@@ -9,14 +9,10 @@ from typing import Any
 
 import pytest
 
-from support.servers import (
-    MemcachedServer,
-    MotoServer,
-    PostgresServer,
-    ServerUnavailable,
-    free_port,
-    unavailable,
-)
+from support.memcached import MemcachedServer
+from support.moto import MotoServer
+from support.net import ServerUnavailable, end_process, free_port, unavailable
+from support.postgres import PostgresServer
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +209,31 @@ def test_postgres_tls_only_refuses_plain_tcp() -> None:
         db.close()
     finally:
         server.stop()
+
+
+def test_a_server_is_a_with_block_and_leaves_no_process() -> None:
+    try:
+        with MemcachedServer() as server:
+            assert server.running
+            proc = server._proc
+    except ServerUnavailable as exc:
+        unavailable("memcached", str(exc))
+    assert not server.running and server.port is None
+    assert proc is not None and proc.returncode is not None
+
+
+def test_end_process_kills_a_child_that_ignores_sigterm() -> None:
+    import subprocess
+    import sys
+    import time
+
+    ignore = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN)"
+    ignore += "; print(1, flush=True); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", ignore], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"1\n"
+    started_at = time.monotonic()
+    end_process(proc, grace=0.3)
+    assert proc.returncode == -9, "SIGKILL after the grace period"
+    assert time.monotonic() - started_at < 5
+    proc.stdout.close()
+    end_process(None, grace=1)  # nothing started: nothing to do

@@ -27,7 +27,7 @@ from chalicelib.aws_http import (
     ServiceError,
     SignedClient,
 )
-from support.servers import free_port
+from support.net import free_port
 
 REGIONS = ["us-east-1", "eu-central-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1"]
 KEYS = [

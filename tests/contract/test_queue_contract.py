@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from conftest import moto_client
-from support.servers import AWS_ENV, MotoServer
+from support.moto import AWS_ENV, MotoServer
 
 MAX_RECEIVES = 3
 VISIBILITY_S = 1  # the queue's own visibility timeout: a consumer that raises

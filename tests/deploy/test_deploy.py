@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from support.servers import unavailable
+from support.net import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent

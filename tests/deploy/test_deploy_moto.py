@@ -23,7 +23,8 @@ import pytest
 
 from conftest import moto_client
 from support import moto_patches
-from support.servers import AWS_ENV, MotoServer, started
+from support.moto import AWS_ENV, MotoServer
+from support.net import started
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "prod"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from support.servers import unavailable
+from support.net import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"

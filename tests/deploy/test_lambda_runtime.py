@@ -19,17 +19,13 @@ from urllib.parse import quote
 import pytest
 
 from conftest import moto_client
-from support import lambda_rie
-from support.lambda_rie import ApiGateway, HttpsRecorder, LambdaApi, LambdaFunction
-from support.servers import (
-    AWS_ENV,
-    MemcachedServer,
-    MotoServer,
-    PostgresServer,
-    ServerUnavailable,
-    started,
-    unavailable,
-)
+from support import api_gateway, lambda_rie
+from support.api_gateway import ApiGateway, HttpsRecorder
+from support.lambda_rie import LambdaApi, LambdaFunction
+from support.memcached import MemcachedServer
+from support.moto import AWS_ENV, MotoServer
+from support.net import ServerUnavailable, started, unavailable
+from support.postgres import PostgresServer
 
 STAGE = "prod"
 APP_ROLE = "textfiles_app"
@@ -104,7 +100,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         unavailable("make package", str(exc))
     sam = json.loads((app_dir / "sam.json").read_text())
     task_root = lambda_rie.unzip(app_dir, tmp / "task")
-    key, cert = lambda_rie.self_signed(tmp)
+    key, cert = api_gateway.self_signed(tmp)
     postgres = started(PostgresServer(tls_only=True), "PostgreSQL")
     memcached = started(MemcachedServer(), "memcached")
     moto = started(MotoServer(), "moto server")
@@ -223,7 +219,7 @@ def call(
     request = urllib.request.Request(
         gateway.url + path, data=body, method=method, headers=all_headers
     )
-    context = lambda_rie.client_context(dep.cert)
+    context = api_gateway.client_context(dep.cert)
     try:
         with urllib.request.urlopen(request, timeout=60, context=context) as response:
             return response.status, dict(response.headers), response.read()
@@ -294,7 +290,7 @@ def test_a_large_file_reads_back_byte_for_byte(
     status, headers, body = call(deployment, gateway, "GET", f"/files/{file_id}", api_key)
     assert status == 200 and body == data
     assert headers["Content-Type"].startswith("text/plain")
-    too_big = b"x" * (lambda_rie.MAX_REQUEST_BYTES + 1)
+    too_big = b"x" * (api_gateway.MAX_REQUEST_BYTES + 1)
     status, _, _ = call(deployment, gateway, "POST", "/files?name=huge.txt", api_key, too_big, TEXT)
     assert status == 413
 
@@ -320,7 +316,7 @@ def test_an_uploaded_file_past_the_response_limit_reads_back_through_a_redirect(
     assert status == 201, body
     file_id = json.loads(body)["id"]
     opener = urllib.request.build_opener(
-        _NoRedirect, urllib.request.HTTPSHandler(context=lambda_rie.client_context(dep.cert))
+        _NoRedirect, urllib.request.HTTPSHandler(context=api_gateway.client_context(dep.cert))
     )
     request = urllib.request.Request(
         f"{gateway.url}/files/{file_id}", headers={"Authorization": f"Bearer {api_key}"}

@@ -21,8 +21,10 @@ from chalice.test import Client
 
 from conftest import FakeClock, reset_drivers
 from support.api import Api
+from support.chalice_local import ChaliceLocal
 from support.faults import FaultProxy
-from support.servers import ChaliceLocal, MemcachedServer, ServerUnavailable, unavailable
+from support.memcached import MemcachedServer
+from support.net import ServerUnavailable, unavailable
 from support.threads import join_threads
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from support.faults import FaultProxy
-from support.servers import HOST, MemcachedServer, PostgresServer
+from support.memcached import MemcachedServer
+from support.net import HOST
+from support.postgres import PostgresServer
 from support.threads import join_threads
 
 

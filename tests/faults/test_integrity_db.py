@@ -19,7 +19,8 @@ import pytest
 from conftest import reset_drivers
 from support.api import Api
 from support.faults import PG_EXECUTE, FaultProxy
-from support.servers import HOST, PostgresServer
+from support.net import HOST
+from support.postgres import PostgresServer
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import FakeClock, moto_client, reset_drivers
 from support.api import Api, Reply
-from support.servers import AWS_ENV, MotoServer
+from support.moto import AWS_ENV, MotoServer
 from support.threads import join_threads
 
 

@@ -29,10 +29,10 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Self
 
-HOST = "127.0.0.1"
+from support.net import HOST, Running
+
 _CHUNK = 65536
 # PostgreSQL's Execute message for the unnamed portal, no row limit (pg8000's EXECUTE_MSG).
 PG_EXECUTE = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00"
@@ -134,7 +134,7 @@ class _Link:
         return True
 
 
-class FaultProxy:
+class FaultProxy(Running):
     """A TCP proxy on a free 127.0.0.1 port in front of ``upstream`` (host, port)."""
 
     def __init__(self, upstream: tuple[str, int]) -> None:
@@ -171,17 +171,6 @@ class FaultProxy:
         with contextlib.suppress(OSError):
             self._listener.close()
         self._close_links()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- faults -------------------------------------------------------------
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from support.servers import ChaliceLocal, ServerUnavailable, unavailable
+from support.chalice_local import ChaliceLocal
+from support.net import ServerUnavailable, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 INLINE_LIMIT = 4096  # so that a small test file takes the presigned-upload path

@@ -10,7 +10,7 @@ Each patch works around a moto bug (moto 5.2), not a product one:
 - Lambda's GetAccountSettings is not implemented: it answers from moto's own
   ``MOTO_LAMBDA_CONCURRENCY_QUOTA`` (the quota PutFunctionConcurrency enforces; 1000 if unset).
 
-``apply()`` must run before the moto server creates its apps (tests/servers.MotoServer in
+``apply()`` must run before the moto server creates its apps (support.moto.MotoServer in
 the same process). ``fail_once("CreateEventSourceMapping")`` makes the next such call
 fail with a non-retryable error: a deploy that breaks half-way.
 """
