@@ -1,5 +1,6 @@
 """The bench's throwaway backends, as in production: PostgreSQL over TLS only, memcached,
-moto over HTTPS (bench/tls.py); and the tenant and file the measured requests read."""
+moto over HTTPS (tests/support/moto_https.py); and the tenant and file the measured requests
+read."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from typing import Any
 
 from common import BUCKET, log, text
 from events import Context, create_file_event, get_file_event
-from tls import HttpsMoto
 
 from support.memcached import MemcachedServer
 from support.moto import AWS_ENV
+from support.moto_https import HttpsMoto
 from support.postgres import PostgresServer
 
 LAMBDA_ENV = {

@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 
 from relay import Relay  # noqa: E402
-from tls import HttpsMoto  # noqa: E402
 
 from support.memcached import MemcachedServer  # noqa: E402
 from support.moto import AWS_ENV  # noqa: E402
+from support.moto_https import HttpsMoto  # noqa: E402
 from support.net import HOST, free_port  # noqa: E402
 from support.postgres import PostgresServer  # noqa: E402
 
