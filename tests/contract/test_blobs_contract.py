@@ -142,10 +142,17 @@ def test_a_presigned_upload_stores_the_body(store: Any, prefix: str) -> None:
 
 @pytest.mark.usefixtures("links")
 def test_a_presigned_upload_takes_only_its_size(store: Any, prefix: str) -> None:
-    if store.name == "s3":
-        pytest.skip("moto does not check signatures: test_uploads checks the signed headers")
     key = f"{prefix}sized.txt"
     link = store.upload_url(key, 60, 5)
+    if store.name == "s3":
+        # S3 refuses a body whose length differs from a signed Content-Length; moto checks
+        # no signature, so what is checked here is that the length is signed.
+        from urllib.parse import parse_qs, urlsplit
+
+        signed = parse_qs(urlsplit(link.url).query)["X-Amz-SignedHeaders"][0].split(";")
+        assert "content-length" in signed
+        assert link.headers["Content-Length"] == "5"
+        return
     for body in (b"x" * 6, b"x" * 4):
         headers = dict(link.headers, **{"Content-Length": str(len(body))})
         assert _put(link.url, body, headers, link.method) in (400, 403, 413)
