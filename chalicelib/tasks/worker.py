@@ -30,6 +30,14 @@ from chalicelib.tasks.store import (
 ABANDONED = "the worker stopped in the middle of a step"
 
 
+def _resend_later() -> Outcome:
+    """The hand-off's message could not be sent: this one comes back, finds itself stale
+    and sends it again."""
+    return retry(
+        config.retry_after_seconds(), "the queue is unreachable: the hand-off is not sent yet"
+    )
+
+
 def handle(delivery: Delivery, context: RemainingTime) -> Outcome:
     """Run one message. An error the worker did not expect (a backend down) is raised: the
     queue delivers the message again after its own visibility timeout."""
@@ -73,10 +81,7 @@ class _Run:
         """An older copy of a message that was handed off: resend the hand-off if unsent."""
         logs.info("stale task message; dropped", message_gen=self.generation, gen=task.generation)
         if task.send_us is not None and not send(task.id, task.generation, task.send_us):
-            return retry(
-                config.retry_after_seconds(),
-                "the queue is unreachable: the hand-off is not sent yet",
-            )
+            return _resend_later()
         return ACK
 
     def _claim(self, task: Task) -> Outcome:
@@ -162,11 +167,7 @@ class _Run:
             return self._lost(task, task.checkpoint)
         logs.info("task handed off", steps=steps, done=task.done, gen=generation)
         if not send(task.id, generation, now):
-            # This message comes back, finds itself stale and resends the hand-off.
-            return retry(
-                config.retry_after_seconds(),
-                "the queue is unreachable: the hand-off is not sent yet",
-            )
+            return _resend_later()  # this message comes back stale and resends it
         return ACK
 
     def _step_failed(self, task: Task, exc: Exception) -> Outcome:
