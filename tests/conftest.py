@@ -27,8 +27,9 @@ LOCAL_STAGE = "local"
 CLEARED = config.names("backend", "limit")
 
 
-def moto_client(service: str, endpoint: str) -> Any:
-    """A boto3 client of the test's own on moto's server (dummy credentials, us-east-1)."""
+def moto_client(service: str, endpoint: str, verify: str | None = None) -> Any:
+    """A boto3 client of the test's own on moto's server (dummy credentials, us-east-1);
+    `verify`: the CA bundle of a moto served over HTTPS."""
     import boto3
 
     return boto3.client(
@@ -37,6 +38,7 @@ def moto_client(service: str, endpoint: str) -> Any:
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
+        verify=verify,
     )
 
 

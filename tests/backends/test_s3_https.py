@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from conftest import moto_client
 from support.moto import AWS_ENV
 from support.moto_https import HttpsMoto
 from support.net import started
@@ -41,11 +42,7 @@ def store(https_moto: HttpsMoto, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
 
 
 def _botocore(moto: HttpsMoto) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3", endpoint_url=moto.endpoint, region_name="us-east-1", verify=str(moto.cert)
-    )
+    return moto_client("s3", moto.endpoint, verify=str(moto.cert))
 
 
 def _stored(s3: Any, key: str) -> tuple[bytes, str]:

@@ -15,8 +15,15 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from support.net import HOST, AliveCheck, Server, end_process, free_port, self_signed_cert
-from support.net import wait_for_port as _wait_for_port
+from support.net import (
+    HOST,
+    AliveCheck,
+    Server,
+    end_process,
+    free_port,
+    self_signed_cert,
+    wait_for_port,
+)
 
 
 class HttpsMoto(Server):
@@ -42,9 +49,8 @@ class HttpsMoto(Server):
             stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self._register()
-        _wait_for_port(
-            self.port, self.start_timeout, AliveCheck("moto_server", self._proc, self._log)
-        )
+        alive = AliveCheck("moto_server", self._proc, self._log)
+        wait_for_port(self.port, self.start_timeout, alive)
 
     def stop(self) -> None:
         self._unregister()
