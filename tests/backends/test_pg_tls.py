@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,3 +109,32 @@ def test_verify_full_checks_the_certificate(tls_server: PostgresServer) -> None:
     context = _ssl_context("verify-ca")
     assert not isinstance(context, bool) and context is not None
     assert context.verify_mode.name == "CERT_REQUIRED" and not context.check_hostname
+
+
+@pytest.mark.parametrize(("name", "sslmode"), [("tls_only", "require"), ("postgres", "disable")])
+def test_connection_turns_nagle_off(tls_server: PostgresServer, name: str, sslmode: str) -> None:
+    """TCP_NODELAY, as libpq sets it: with Nagle's algorithm on, the startup message that
+    follows the TLS handshake waited for the server's delayed ACK (about 40 ms per connect)."""
+    db = _database(tls_server, name, sslmode)
+    try:
+        db.query("SELECT 1 AS one")
+        assert db._conn is not None
+        sock = db._conn._usock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0
+    finally:
+        db.close()
+
+
+def test_connection_refused_is_unavailable(tls_server: PostgresServer) -> None:
+    """A port nobody listens on: a clean 503 cause, not a crash."""
+    from support.net import free_port
+
+    db = PostgresDatabase(
+        PostgresSettings(
+            host=HOST, port=free_port(), user="postgres", password="", database="postgres",
+            sslmode="require",
+        )
+    )  # fmt: skip
+    with pytest.raises(BackendUnavailable):
+        db.query("SELECT 1 AS one")
