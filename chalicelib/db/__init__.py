@@ -6,7 +6,9 @@ table and its full-text search are the repository in chalicelib/db/files_sql.py.
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import threading
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -68,17 +70,56 @@ def fresh_settings() -> PostgresSettings:
     return settings
 
 
+class _Reading(threading.Thread):
+    """The connection settings, read in a thread (with the caller's log context)."""
+
+    def __init__(self) -> None:
+        super().__init__(name="database-secret", daemon=True)
+        self._context = contextvars.copy_context()
+        self._settings: PostgresSettings | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._settings = self._context.run(connection_settings)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+            self._error = exc
+
+    def settings(self) -> PostgresSettings | None:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._settings
+
+
+def _postgres(settings: PostgresSettings) -> Database:
+    from chalicelib.db.postgres import PostgresDatabase
+
+    return PostgresDatabase(settings, refresh=fresh_settings)
+
+
+def _open() -> Database:
+    """With the credentials in Secrets Manager (always PostgreSQL), the secret is read in a
+    thread while this one imports the driver (pg8000: about 30 ms of CPU), which hides the
+    read's network wait. Its modules are loaded first: the threads never import one module."""
+    if secrets.load_reader(secrets.DATABASE):
+        reading = _Reading()
+        reading.start()
+        import chalicelib.db.postgres  # noqa: F401 - the work done meanwhile
+
+        settings = reading.settings()
+    else:
+        settings = connection_settings()
+    if settings is not None:
+        return _postgres(settings)
+    from chalicelib.db.sqlite import SqliteDatabase
+
+    return SqliteDatabase(config.data_dir() / "textfiles.sqlite3")
+
+
 @functools.cache
 def database() -> Database:
-    settings = connection_settings()
-    if settings is None:
-        from chalicelib.db.sqlite import SqliteDatabase
-
-        db: Database = SqliteDatabase(config.data_dir() / "textfiles.sqlite3")
-    else:
-        from chalicelib.db.postgres import PostgresDatabase
-
-        db = PostgresDatabase(settings, refresh=fresh_settings)
+    db = _open()
     from chalicelib.db.migrations import migrate
 
     migrate(db)

@@ -60,6 +60,18 @@ def value(secret: Secret, *, fresh: bool = False) -> str:
     return store(False).get(secret.local_setting, fresh=fresh)
 
 
+def load_reader(secret: Secret) -> bool:
+    """Load the modules that read ``secret`` from Secrets Manager, before the read; False if
+    it is read locally. A caller that overlaps other imports with the read calls this first,
+    so the two threads never import the same module at once."""
+    if not config.get(secret.arn_setting):
+        return False
+    from chalicelib import aws
+
+    aws.client("secretsmanager", signed=True)
+    return True
+
+
 def database_url(*, fresh: bool = False) -> str:
     """The database as a URL: DATABASE_URL locally, the RDS-style JSON secret in AWS."""
     raw = value(DATABASE, fresh=fresh)

@@ -108,6 +108,31 @@ def test_a_missing_secret_is_a_backend_outage(sm: Any, clean: pytest.MonkeyPatch
     assert caught.value.detail == "ResourceNotFoundException"
 
 
+def test_an_unreadable_database_secret_is_the_callers_outage(
+    sm: Any, clean: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The database secret is read in a thread while the driver loads: its failure reaches
+    the caller as the 503 cause, and its log line keeps the request's fields."""
+    from chalicelib import logs
+    from chalicelib.db import database
+    from chalicelib.errors import BackendUnavailable
+
+    clean.setenv(
+        "DATABASE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+    )
+    reset_drivers()
+    logs.reset(request_id="req-secret-7")
+    try:
+        with pytest.raises(BackendUnavailable) as caught:
+            database()
+    finally:
+        logs.reset()
+    assert caught.value.detail == "ResourceNotFoundException"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    found = [line for line in lines if line["message"] == "secret unavailable"]
+    assert found and found[0]["request_id"] == "req-secret-7"
+
+
 @pytest.fixture
 def password_postgres() -> Iterator[tuple[PostgresServer, str]]:
     """A PostgreSQL of this test's own where the role `app` must give its password."""
