@@ -95,7 +95,7 @@ def main() -> None:
 
     tenant_id = f"export-{uuid.uuid4().hex[:10]}"
     auth.create_key(tenant_id)
-    tenant = auth.Tenant(tenant_id)
+    tenant = auth.Tenant(tenant_id, {})
     made = time.perf_counter()
     for i in range(count):
         files.create(tenant, f"note-{i:05d}.txt", f"note {i}\n{'é' * (i % 7)}".encode())

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from chalicelib import clock, config, limits
 from chalicelib.cache import cache
@@ -18,10 +18,9 @@ REVOKED = b"revoked"
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-@dataclass(frozen=True)
-class Tenant:
+class Tenant(NamedTuple):
     id: str
-    overrides: dict[str, int | None] = field(default_factory=dict)
+    overrides: dict[str, int | None]
 
 
 def hash_key(key: str) -> str:

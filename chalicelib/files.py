@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import replace as replace_dc
 
 from chalicelib import blobkeys, clock, config, filecache, garbage, ids, limits, logs, pauses
 from chalicelib.auth import Tenant
@@ -57,8 +56,7 @@ def _text(body: bytes) -> str:
 
 def _with_body(meta: FileMeta, body: bytes, blob_key: str, now: int) -> FileMeta:
     """The next version of `meta`, holding `body` (stored under `blob_key`), retained anew."""
-    return replace_dc(
-        meta,
+    return meta._replace(
         size=len(body),
         sha256=hashlib.sha256(body).hexdigest(),
         version=meta.version + 1,

@@ -10,7 +10,7 @@ limits.py the counters; this module is the one place a request passes both.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib import auth, limits, logs, pauses
 from chalicelib.auth import Tenant
@@ -19,8 +19,7 @@ from chalicelib.errors import Unauthorized
 from chalicelib.limits import RateState, Window
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """An admitted request: its tenant, the prefetched cache entries that were found, and
     where it stands in its rate window (the RateLimit-* headers of its response)."""
 
@@ -29,8 +28,7 @@ class Caller:
     rate: RateState
 
 
-@dataclass(frozen=True)
-class _Trip:
+class _Trip(NamedTuple):
     """What the one round trip brought back."""
 
     entry: bytes | None  # the key's cached lookup, or auth.REVOKED

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from chalicelib import clock, config, logs
@@ -14,8 +13,7 @@ from chalicelib.errors import QuotaExceeded, RateLimited
 OVERRIDES = ("rate_limit", "max_files", "max_bytes", "max_running_tasks")
 
 
-@dataclass(frozen=True)
-class RateState:
+class RateState(NamedTuple):
     limit: int
     remaining: int
     reset_s: int

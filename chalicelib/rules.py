@@ -8,8 +8,7 @@ import binascii
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib import clock, ids
 from chalicelib.errors import BadRequest, NotPlaintext, TooLarge
@@ -24,8 +23,7 @@ _LIMIT = re.compile(r"[0-9]{1,9}")
 _WORD = re.compile(r"\w+")
 
 
-@dataclass(frozen=True)
-class FileMeta:
+class FileMeta(NamedTuple):
     id: str
     tenant_id: str
     name: str
@@ -57,12 +55,12 @@ class FileMeta:
 
     def fields(self) -> dict[str, Any]:
         """Every field, as stored (a database row, a cache entry)."""
-        return asdict(self)
+        return dict(self._asdict())
 
     @classmethod
     def of(cls, fields: dict[str, Any]) -> FileMeta:
         """From a row or a cache entry (extra keys are ignored)."""
-        return cls(**{k: fields[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: fields[k] for k in cls._fields})
 
 
 def _has_control(text: str) -> bool:

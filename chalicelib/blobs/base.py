@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class BlobMissing(Exception):
     """No object under that key."""
 
 
-@dataclass(frozen=True)
-class BlobInfo:
+class BlobInfo(NamedTuple):
     key: str
     size: int
     modified_us: int
 
 
-@dataclass(frozen=True)
-class PresignedUpload:
+class PresignedUpload(NamedTuple):
     url: str
     method: str
     headers: dict[str, str]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib.errors import BackendUnavailable
 
@@ -27,12 +26,12 @@ class OutcomeUnknown(BackendUnavailable):
         self.session = session  # the server process that ran the COMMIT, when known
 
 
-@dataclass(frozen=True)
-class FullText:
+class FullText(NamedTuple):
     """How a driver indexes a file's words and finds files by them (the `file_search` table):
     the only SQL the dialects cannot share (chalicelib/db/files_sql.py)."""
 
-    index: str  # stores `:doc` as the words of file `:id`
+    # stores `:doc` as the words of file `:id` (the field hides tuple.index, unused here)
+    index: str  # type: ignore[assignment]
     match: str  # the ids of the files whose words match `:q`
     query: Callable[[list[str]], str]  # the `:q` for words that must all match
 
@@ -101,8 +100,7 @@ class Transactions:
                 self._depth = 0
 
 
-@dataclass(frozen=True)
-class PostgresSettings:
+class PostgresSettings(NamedTuple):
     host: str
     port: int
     user: str

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import quote
 
 from chalicelib import config
 from chalicelib.config import MissingSetting
 
 
-@dataclass(frozen=True)
-class Secret:
+class Secret(NamedTuple):
     """A credential: the setting naming its ARN, and the local variable standing in for it."""
 
     arn_setting: str
