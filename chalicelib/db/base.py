@@ -30,8 +30,7 @@ class FullText(NamedTuple):
     """How a driver indexes a file's words and finds files by them (the `file_search` table):
     the only SQL the dialects cannot share (chalicelib/db/files_sql.py)."""
 
-    # stores `:doc` as the words of file `:id` (the field hides tuple.index, unused here)
-    index: str  # type: ignore[assignment]
+    insert: str  # stores `:doc` as the words of file `:id`
     match: str  # the ids of the files whose words match `:q`
     query: Callable[[list[str]], str]  # the `:q` for words that must all match
 

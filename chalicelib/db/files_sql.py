@@ -62,14 +62,14 @@ class FileRepository:
     def add(self, meta: FileMeta, text: str) -> None:
         """The row and its words; IntegrityError if the id, or the name in the tenant, is taken."""
         self.db.execute(SQL_INSERT, **meta.fields())
-        self.db.execute(self.db.full_text.index, id=meta.id, doc=text)
+        self.db.execute(self.db.full_text.insert, id=meta.id, doc=text)
 
     def switch_body(self, old: FileMeta, new: FileMeta, text: str) -> bool:
         """Give the row `new`'s body, if it still is at `old`'s version; whether it was."""
         changed = self.db.execute(SQL_REPLACE, **new.fields(), old_version=old.version)
         if changed:
             self.db.execute(SQL_SEARCH_DELETE, id=old.id)
-            self.db.execute(self.db.full_text.index, id=old.id, doc=text)
+            self.db.execute(self.db.full_text.insert, id=old.id, doc=text)
         return bool(changed)
 
     def rename(self, tenant_id: str, file_id: str, name: str, now: int) -> FileMeta | None:

@@ -35,7 +35,7 @@ _RETRY_LATER_CODES = ("57014", "40", "53", "55P03")
 _SETTLE_S = 2.0
 SQL_SESSION_STATE = "SELECT state FROM pg_stat_activity WHERE pid = :pid"
 FULL_TEXT = FullText(
-    index="INSERT INTO file_search (file_id, doc) VALUES (:id, to_tsvector('simple', :doc))",
+    insert="INSERT INTO file_search (file_id, doc) VALUES (:id, to_tsvector('simple', :doc))",
     match="SELECT file_id FROM file_search WHERE doc @@ plainto_tsquery('simple', :q)",
     query=" ".join,
 )

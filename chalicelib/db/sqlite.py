@@ -16,7 +16,7 @@ def _fts5_query(terms: list[str]) -> str:
 
 
 FULL_TEXT = FullText(
-    index="INSERT INTO file_search (file_id, doc) VALUES (:id, :doc)",
+    insert="INSERT INTO file_search (file_id, doc) VALUES (:id, :doc)",
     match="SELECT file_id FROM file_search WHERE file_search MATCH :q",
     query=_fts5_query,
 )
