@@ -108,9 +108,12 @@ def _credentials() -> tuple[str, str, str | None]:
 
 def reset() -> None:
     """Forget the clients and the session, so the next use reads the settings again."""
+    from chalicelib import aws_http
+
     client.cache_clear()
     _botocore_client.cache_clear()
     _session.cache_clear()
+    aws_http._ssl_context.cache_clear()  # the certificates are read again too
 
 
 def error_code(exc: Exception) -> str:

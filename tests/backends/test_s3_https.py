@@ -72,3 +72,17 @@ def test_a_delete_over_https_removes_the_object(store: Any, https_moto: HttpsMot
     store.delete("gone.txt")
     with pytest.raises(BlobMissing):
         store.head("gone.txt")
+
+
+def test_the_certificates_are_read_once_for_every_client(store: Any) -> None:
+    """A cold miss calls Secrets Manager and S3: both clients verify with one context, so a
+    system bundle (~140 certificates, ~20 ms to parse) is parsed once per process."""
+    from chalicelib import aws
+
+    secrets_client = aws.client("secretsmanager", signed=True)
+    with pytest.raises(aws.service_errors()):
+        secrets_client.get_secret_value(SecretId="textfiles-https-none")
+    store.put("shared-context.txt", b"one context\n")
+    contexts = {id(conn._context) for conn in (*secrets_client._idle, *store.fast._idle)}
+    assert len(secrets_client._idle) == len(store.fast._idle) == 1
+    assert len(contexts) == 1
