@@ -62,8 +62,10 @@ def list_files() -> Response:
 @app.route("/files/{file_id}", methods=["GET"])
 @web.guarded
 def read_file(file_id: str) -> Response:
-    from chalicelib import clock, config, files
-    from chalicelib.blobs import blobs
+    # `import a.b as b`: a sys.modules lookup once loaded (`from a import b` runs importlib's
+    # Python _handle_fromlist on every request); `config` is imported at the top.
+    import chalicelib.clock as clock
+    import chalicelib.files as files
 
     request = web.current(app)
     caller = web.authenticate(request, files.read_cache_keys(file_id))
@@ -82,6 +84,8 @@ def read_file(file_id: str) -> Response:
     if files.etag_matches(meta, fresh):
         return web.response("", 304, headers)
     if body is None:  # too large for a Lambda response: a short-lived link to the object
+        from chalicelib.blobs import blobs
+
         return web.redirect(blobs().read_url(meta.blob_key, config.read_url_seconds()), headers)
     return web.response(body, 200, {"Content-Type": web.TEXT, **headers})
 

@@ -24,16 +24,25 @@ def names(*groups: str) -> tuple[str, ...]:
     return tuple(name for name, setting in SETTINGS.items() if setting.group in groups)
 
 
+# Each declared default as a string, made once (the table never changes at run time).
+_DEFAULTS: dict[str, str] = {}
+
+
 def _default(name: str) -> str:
     try:
-        return str(SETTINGS[name].default)
+        return _DEFAULTS[name]
+    except KeyError:
+        pass
+    try:
+        default = _DEFAULTS[name] = str(SETTINGS[name].default)
     except KeyError:
         raise LookupError(f"{name} is not declared in chalicelib/settings_table.py") from None
+    return default
 
 
 def get(name: str) -> str:
     """The setting's value; its declared default when it is unset or empty."""
-    default = _default(name)
+    default = _DEFAULTS.get(name) or _default(name)
     return os.environ.get(name, "").strip() or default
 
 
@@ -74,7 +83,7 @@ def data_dir() -> Path:
 def max_inline_bytes() -> int:
     """Bodies sent or answered inline: the setting (default 4 MiB), never above what fits a
     Lambda event and response once base64-encoded (chalicelib/payloads.py)."""
-    from chalicelib import payloads
+    import chalicelib.payloads as payloads  # no importlib._handle_fromlist on every request
 
     return min(get_int("MAX_INLINE_BYTES"), payloads.inline_ceiling())
 

@@ -138,7 +138,23 @@ def cached(file_id: str, hits: dict[str, bytes]) -> Entry:
         return None
     if raw == TOMBSTONE:
         return "deleted"
-    return FileMeta.of(json.loads(raw))
+    return _meta_of(raw)
+
+
+# Full entries already parsed, by their bytes: a FileMeta is immutable, and the same entry
+# is read again and again while the file does not change. Cleared when it fills.
+_PARSED_MAX = 512
+_parsed: dict[bytes, FileMeta] = {}
+
+
+def _meta_of(raw: bytes) -> FileMeta:
+    meta = _parsed.get(raw)
+    if meta is None:
+        meta = FileMeta.of(json.loads(raw))
+        if len(_parsed) >= _PARSED_MAX:
+            _parsed.clear()
+        _parsed[raw] = meta
+    return meta
 
 
 def cached_body(file_id: str, sha256: str, hits: dict[str, bytes]) -> bytes | None:

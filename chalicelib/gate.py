@@ -44,8 +44,27 @@ _KNOWN_MAX = 10_000
 _known: dict[str, str] = {}
 
 
+# Key entries already parsed, by their bytes (the same entry comes back on every request of
+# that key until it expires); each request gets its own copy of the overrides.
+_parsed: dict[bytes, Tenant] = {}
+
+
 def reset_state() -> None:
     _known.clear()
+    _parsed.clear()
+
+
+def _tenant_of(entry: bytes | None) -> Tenant | None:
+    """auth.cached(entry), parsed once per distinct entry."""
+    tenant = _parsed.get(entry) if entry is not None else None
+    if tenant is None:
+        tenant = auth.cached(entry)
+        if tenant is None or entry is None:
+            return tenant
+        if len(_parsed) >= _KNOWN_MAX:
+            _parsed.clear()
+        _parsed[entry] = tenant
+    return Tenant(tenant.id, dict(tenant.overrides))
 
 
 def admit(key: str | None, source: str, prefetch: Sequence[str] = ()) -> Caller:
@@ -87,7 +106,7 @@ def _resolve(
     """The key's tenant, from its cache entry or the database. A lookup is counted as a
     failed key before it runs and refunded when the key is valid, so a parallel burst
     cannot try more keys than the limit."""
-    tenant = auth.cached(entry) if key else None
+    tenant = _tenant_of(entry) if key else None
     if tenant is not None:
         return tenant
     limits.count_auth_failure(source, current)

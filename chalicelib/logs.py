@@ -8,9 +8,13 @@ import sys
 import time
 from typing import Any
 
+from chalicelib import config
+
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("log_context")
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 _last_warning: dict[str, float] = {}
+# What json.dumps(line, default=str, separators=(",", ":")) does, without a new encoder per line.
+_encode = json.JSONEncoder(default=str, separators=(",", ":")).encode
 
 
 def reset_state() -> None:
@@ -35,8 +39,6 @@ def context() -> dict[str, Any]:
 
 
 def _threshold() -> int:
-    from chalicelib import config
-
     return _LEVELS.get(config.get("LOG_LEVEL").lower(), 20)
 
 
@@ -46,7 +48,7 @@ def log(level: str, message: str, **fields: Any) -> None:
     line: dict[str, Any] = {"level": level, "message": message, "time": time.time()}
     line.update(_context.get({}))
     line.update(fields)
-    sys.stdout.write(json.dumps(line, default=str, separators=(",", ":")) + "\n")
+    sys.stdout.write(_encode(line) + "\n")
     sys.stdout.flush()
 
 

@@ -96,8 +96,14 @@ class MemcachedDriver:
     ) -> tuple[dict[str, bytes], int, int]:
         if self.single is None:  # several servers: the keys may live on different ones
             return self.get_many(keys), self.incr(counter, 1, ttl), 2
-        with self.client.client_pool.get_and_release(destroy_on_fail=True) as client:
+        pool = self.client.client_pool  # get_and_release without its generator's cost
+        client = pool.get()
+        try:
             found, count = _pipelined(client, keys, counter)
+        except Exception:
+            pool.destroy(client)  # a fault leaves the connection mid-answer: never reused
+            raise
+        pool.release(client)
         if count is None:  # the window's first request: create the counter
             return found, self.incr(counter, 1, ttl), 3
         return found, count, 1
@@ -113,36 +119,97 @@ class MemcachedDriver:
 def _pipelined(client: Any, keys: list[str], counter: str) -> tuple[dict[str, bytes], int | None]:
     """`get k1 k2 ...` and `incr counter 1` written together, both answers read back.
 
-    pymemcache has no pipelining, so this uses its wire helpers (`_readline`,
-    `_readvalue`) on one pooled connection; any fault discards that connection. Values
-    are the raw bytes the drivers store (flags 0). tests/test_real_backends.py covers it
-    against a real memcached.
+    pymemcache has no pipelining, so this writes on one of its pooled connections and parses
+    the answers from one buffer (a line at a time costs more than the round trip saves);
+    any fault discards that connection. Values are the raw bytes the drivers store (flags
+    0). tests/test_real_backends.py covers it against a real memcached.
     """
-    from pymemcache.client.base import _readline, _readvalue
-    from pymemcache.exceptions import MemcacheUnknownError
-
     names = [_wire_key(key) for key in keys]
     command = b"incr " + _wire_key(counter) + b" 1\r\n"
     if names:
         command = b"get " + b" ".join(names) + b"\r\n" + command
     if client.sock is None:
         client._connect()
-    client.sock.sendall(command)
-    buf, found = b"", {}
-    while names:
-        buf, line = _readline(client.sock, buf)
-        if line == b"END":
-            break
-        if not line.startswith(b"VALUE "):
-            raise MemcacheUnknownError(line[:32])
-        _, key, _flags, size = line.split()
-        buf, found[key.decode()] = _readvalue(client.sock, buf, int(size))
-    buf, line = _readline(client.sock, buf)
+    sock = client.sock
+    sock.sendall(command)
+    buf, pos, found = _values(sock, _recv(sock, _RECV_SIZE), bool(names))
+    end = buf.find(b"\r\n", pos)
+    if end < 0:
+        buf, end = _line(sock, buf, pos)
+    line = buf[pos:end]
     if line == b"NOT_FOUND":
         return found, None
     if not line.isdigit():
-        raise MemcacheUnknownError(line[:32])
+        raise _unknown(line)
     return found, int(line)
+
+
+def _values(sock: Any, buf: bytes, wanted: bool) -> tuple[bytes, int, dict[str, bytes]]:
+    """The `get` answer's values (none unless `wanted`): the buffer, where the `get` answer
+    ends in it, and the values by key."""
+    pos, found = 0, {}
+    while wanted:
+        end = buf.find(b"\r\n", pos)
+        if end < 0:
+            buf, end = _line(sock, buf, pos)
+        if buf.startswith(b"END\r\n", pos):
+            pos = end + 2
+            break
+        if not buf.startswith(b"VALUE ", pos):
+            raise _unknown(buf[pos:end])
+        _, key, _flags, size = buf[pos:end].split()
+        start = end + 2
+        stop = start + int(size)
+        if len(buf) < stop + 2:
+            buf = _fill(sock, buf, stop + 2)
+        if buf[stop : stop + 2] != b"\r\n":
+            raise _unknown(buf[stop : stop + 2])
+        found[key.decode()] = buf[start:stop]
+        pos = stop + 2
+    return buf, pos, found
+
+
+_RECV_SIZE = 65536
+
+
+def _line(sock: Any, buf: bytes, pos: int) -> tuple[bytes, int]:
+    """The buffer, read on until a line starts at `pos`; and where that line's CRLF is."""
+    end = buf.find(b"\r\n", pos)
+    while end < 0:
+        buf = _more(sock, buf, _RECV_SIZE)
+        end = buf.find(b"\r\n", max(pos, len(buf) - _RECV_SIZE - 1))
+    return buf, end
+
+
+def _fill(sock: Any, buf: bytes, size: int) -> bytes:
+    """The buffer, read on until it holds `size` bytes (joined once: a body may be large)."""
+    if len(buf) >= size:
+        return buf
+    chunks, have = [buf], len(buf)
+    while have < size:
+        chunks.append(_recv(sock, max(size - have, _RECV_SIZE)))
+        have += len(chunks[-1])
+    return b"".join(chunks)
+
+
+def _more(sock: Any, buf: bytes, size: int) -> bytes:
+    return buf + _recv(sock, size)
+
+
+def _recv(sock: Any, size: int) -> bytes:
+    chunk: bytes = sock.recv(size)
+    if not chunk:
+        from pymemcache.exceptions import MemcacheUnexpectedCloseError
+
+        raise MemcacheUnexpectedCloseError()
+    return chunk
+
+
+def _unknown(line: bytes) -> Exception:
+    from pymemcache.exceptions import MemcacheUnknownError
+
+    error: Exception = MemcacheUnknownError(line[:32])
+    return error
 
 
 def _wire_key(key: str) -> bytes:
