@@ -122,7 +122,8 @@ def _pipelined(client: Any, keys: list[str], counter: str) -> tuple[dict[str, by
     pymemcache has no pipelining, so this writes on one of its pooled connections and parses
     the answers from one buffer (a line at a time costs more than the round trip saves);
     any fault discards that connection. Values are the raw bytes the drivers store (flags
-    0). tests/test_real_backends.py covers it against a real memcached.
+    0). tests/backends/test_memcached_wire.py holds it equal to pymemcache's own reader on
+    answers split at random; tests/backends/test_real_backends.py runs it on a real memcached.
     """
     names = [_wire_key(key) for key in keys]
     command = b"incr " + _wire_key(counter) + b" 1\r\n"
