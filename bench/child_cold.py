@@ -86,6 +86,7 @@ def main() -> None:
     spec: dict[str, Any] = json.loads(os.environ["BENCH_SPEC"])
     for path in reversed(spec.get("path", [])):
         sys.path.insert(0, path)
+    sys.path.extend(spec.get("site", []))  # started with -S: site-packages without .pth hooks
     event = spec.get("event")
     from events import Context
 

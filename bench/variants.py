@@ -3,6 +3,7 @@ answers, in what state the backends are, and its samples."""
 
 from __future__ import annotations
 
+import functools
 import statistics
 import subprocess
 import time
@@ -30,6 +31,16 @@ from package import unpack
 Hook = Callable[[], None]
 
 
+@functools.cache
+def site_packages(python: str) -> str:
+    """The interpreter's site-packages. Measured processes start with -S and put it on their
+    path themselves: no .pth file runs, as none runs from Lambda's /var/task (the dev
+    virtualenv's editable CLI install adds a finder that costs ~15 ms at every start)."""
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
 @dataclass
 class Variant:
     """One kind of fresh process: what it imports, what event it answers, and with what."""
@@ -54,7 +65,8 @@ class Variant:
             event = self.make_event() if self.make_event is not None else self.event
             spec: dict[str, Any] = {"module": self.module, "handler": self.handler}
             spec.update(event=event, path=self.path, profile=self.measure)
-            command = [self.python, *extra_args, str(BENCH / "child_cold.py")]
+            spec.update(site=[site_packages(self.python)])
+            command = [self.python, "-S", *extra_args, str(BENCH / "child_cold.py")]
             spawned_ns = time.monotonic_ns()
             result, stderr = run_child(command, {**base_env, **self.env}, spec, self.name)
         finally:
@@ -142,9 +154,14 @@ def _baselines(hello_event: dict[str, Any]) -> list[Variant]:
     return found
 
 
-def _app_variants(backends: Backends, data: dict[str, str]) -> list[Variant]:
+def _app_variants(backends: Backends, data: dict[str, str], shipped: Path | None) -> list[Variant]:
+    """The app's cold requests, run from what ships: the lean zip (`make package`) unpacked
+    read-only as Lambda's /var/task, or the tree if it could not be built. The import row
+    compares with Chalice's hello world, so it runs from the tree as hello does."""
     event = get_file_event(data["key"], data["file_id"])
     root = [str(ROOT)]
+    task = [str(shipped)] if shipped else root
+    lambda_like = {"PYTHONDONTWRITEBYTECODE": "1"} if shipped else {}
     keeper = Keeper(backends.env, data)
 
     def after_idle() -> None:
@@ -156,10 +173,21 @@ def _app_variants(backends: Backends, data: dict[str, str]) -> list[Variant]:
 
     return [
         Variant("import_app", "app", "app", None, root),
-        Variant("app_miss", "app", "app", event, root, before=backends.flush_cache),
-        Variant("app_hit_load", "app", "app", event, root, before=keeper.start, after=keeper.stop),
-        Variant("app_hit_idle", "app", "app", event, root, before=after_idle),
-        Variant("app_post", "app", "app", None, root, make_event=new_file),
+        Variant(
+            "app_miss", "app", "app", event, task, env=lambda_like, before=backends.flush_cache
+        ),
+        Variant(
+            "app_hit_load",
+            "app",
+            "app",
+            event,
+            task,
+            env=lambda_like,
+            before=keeper.start,
+            after=keeper.stop,
+        ),
+        Variant("app_hit_idle", "app", "app", event, task, env=lambda_like, before=after_idle),
+        Variant("app_post", "app", "app", None, task, env=lambda_like, make_event=new_file),
     ]
 
 
@@ -185,6 +213,10 @@ def make_variants(
     backends: Backends, data: dict[str, str], package: dict[str, Any]
 ) -> dict[str, Variant]:
     hello_event = get_file_event("", "hello")
-    variants = _baselines(hello_event) + _app_variants(backends, data)
+    lean = package.get("zips", {}).get("lean")
+    shipped = unpack(Path(lean["path"]), "shipped") if lean else None
+    if shipped is None:
+        log("no lean zip: the app's cold rows run from the tree")
+    variants = _baselines(hello_event) + _app_variants(backends, data, shipped)
     variants += _zip_variants(backends, data, package.get("zips", {}))
     return {v.name: v for v in variants}
