@@ -65,23 +65,25 @@ def read_file(file_id: str) -> Response:
     # `import a.b as b`: a sys.modules lookup once loaded (`from a import b` runs importlib's
     # Python _handle_fromlist on every request); `config` is imported at the top.
     import chalicelib.clock as clock
-    import chalicelib.files as files
+    import chalicelib.filecache as filecache
+    import chalicelib.reads as reads
+    from chalicelib.rules import FileMeta, etag_matches
 
     request = web.current(app)
-    caller = web.authenticate(request, files.read_cache_keys(file_id))
+    caller = web.authenticate(request, filecache.read_cache_keys(file_id))
     fresh = request.headers.get("if-none-match")
     inline = config.max_inline_bytes()
 
-    def wanted(m: files.FileMeta) -> bool:
-        return m.size <= inline and not files.etag_matches(m, fresh)
+    def wanted(m: FileMeta) -> bool:
+        return m.size <= inline and not etag_matches(m, fresh)
 
-    meta, body = files.read(caller.tenant, file_id, caller.hits, wanted)
+    meta, body = reads.read(caller.tenant, file_id, caller.hits, wanted)
     headers = {
         "ETag": meta.etag,
         "Last-Modified": clock.http_date(meta.updated_us),
         "Cache-Control": "private, no-cache",
     }
-    if files.etag_matches(meta, fresh):
+    if etag_matches(meta, fresh):
         return web.response("", 304, headers)
     if body is None:  # too large for a Lambda response: a short-lived link to the object
         from chalicelib.blobs import blobs
@@ -93,10 +95,10 @@ def read_file(file_id: str) -> Response:
 @app.route("/files/{file_id}/metadata", methods=["GET"])
 @web.guarded
 def read_metadata(file_id: str) -> Response:
-    from chalicelib import files
+    from chalicelib import filecache, reads
 
-    caller = web.authenticate(web.current(app), files.metadata_cache_keys(file_id))
-    meta = files.get_meta(caller.tenant, file_id, caller.hits)
+    caller = web.authenticate(web.current(app), filecache.metadata_cache_keys(file_id))
+    meta = reads.get_meta(caller.tenant, file_id, caller.hits)
     return web.json_response(meta.public(), headers={"ETag": meta.etag})
 
 

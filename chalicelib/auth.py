@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 from chalicelib import clock, config, limits
 from chalicelib.cache import cache
-from chalicelib.db import database
 from chalicelib.errors import BadRequest
 
 KEY_PREFIX = "tf_"
@@ -48,6 +47,8 @@ def create_key(tenant_id: str, label: str = "") -> str:
     import secrets  # here: a request that only checks a key does not load `random`
 
     key = KEY_PREFIX + secrets.token_urlsafe(32)
+    from chalicelib.db import database
+
     db = database()
     now = clock.now_us()
     with db.transaction():
@@ -69,6 +70,8 @@ def create_key(tenant_id: str, label: str = "") -> str:
 
 def revoke_key(key: str) -> bool:
     key_hash = hash_key(key)
+    from chalicelib.db import database
+
     db = database()
     revoked = db.execute(
         "UPDATE api_keys SET revoked_us = :now WHERE key_hash = :h AND revoked_us IS NULL",
@@ -90,6 +93,8 @@ SQL_LOOKUP = (
 
 def lookup(key_hash: str) -> Tenant | None:
     """The tenant of an active key, from the database."""
+    from chalicelib.db import database
+
     rows = database().query(SQL_LOOKUP, h=key_hash)
     if not rows:
         return None
@@ -116,6 +121,8 @@ def set_limits(tenant_id: str, **overrides: int | None) -> None:
     unknown = set(overrides) - set(limits.OVERRIDES)
     if unknown:
         raise BadRequest(f"Unknown limits: {', '.join(sorted(unknown))}.")
+    from chalicelib.db import database
+
     db = database()
     with db.transaction():
         for name, value in overrides.items():

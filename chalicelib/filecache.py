@@ -31,7 +31,6 @@ from typing import Any, Literal
 
 from chalicelib import clock, config, ids, logs, pauses
 from chalicelib.cache import Cache, cache
-from chalicelib.db import database
 from chalicelib.errors import BackendUnavailable
 from chalicelib.rules import FileMeta
 
@@ -121,6 +120,8 @@ def _mark_dirty(file_id: str, version: int) -> None:
     cache().trusted_until = 0.0
     cache().failed_at_us = clock.now_us()
     cache().delete_many([CLEAN_KEY])  # reachable but contended: no process trusts it longer
+    from chalicelib.db import database
+
     try:
         database().execute(SQL_DIRTY_MARK, id=file_id, v=version, now=clock.now_us())
     except BackendUnavailable as exc:
@@ -224,6 +225,8 @@ def replay(store: Cache | None = None) -> bool:
     """Deliver every recorded write the cache missed; True if the cache is trusted now."""
     store = store or cache()
     started, started_us, errors = time.monotonic(), clock.now_us(), store.errors
+    from chalicelib.db import database
+
     db = database()
     try:
         for _batch in range(10):

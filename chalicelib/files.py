@@ -1,4 +1,5 @@
-"""File use cases: create, read, list, search, replace, rename, delete.
+"""File use cases: create, list, search, replace, rename, delete (reading is
+chalicelib/reads.py, which a cached read needs alone).
 
 What a request may hold is in chalicelib/rules.py, the rows and their search index behind
 the database port (chalicelib/db/files_sql.py), the cache protocol in chalicelib/filecache.py
@@ -8,37 +9,29 @@ and the life of a body no row needs any more in chalicelib/garbage.py.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 
-from chalicelib import blobkeys, clock, config, filecache, garbage, ids, limits, logs, pauses
+from chalicelib import blobkeys, clock, config, filecache, garbage, ids, limits, logs
 from chalicelib.auth import Tenant
-from chalicelib.blobs import BlobMissing, blobs
 from chalicelib.db import IntegrityError, OutcomeUnknown, file_repository
 from chalicelib.db.files_sql import FileRepository
-from chalicelib.errors import BackendUnavailable, Conflict, NotFound, PreconditionFailed
+from chalicelib.errors import BackendUnavailable, Conflict, PreconditionFailed
+from chalicelib.reads import get_meta, missing
 from chalicelib.rules import (
     DEFAULT_LIMIT,
     check_prefix,
     decode_cursor,
     encode_cursor,
+    etag_matches,
     search_terms,
     validate_body,
     validate_name,
 )
 
-# Named here for app.py: the metadata, the limit it parses, the ETag checks it makes, and
-# the cache keys a request prefetches with its key lookup (bench/ too).
+# Named here for app.py and bench/: the metadata, the limit a listing parses, the cache keys.
 from chalicelib.rules import FileMeta as FileMeta
-from chalicelib.rules import etag_matches as etag_matches
 from chalicelib.rules import parse_limit as parse_limit
 
-READ_ATTEMPTS = 3  # rows followed when a body is gone under a reader
-read_cache_keys, metadata_cache_keys = filecache.read_cache_keys, filecache.metadata_cache_keys
 meta_key, body_key = filecache.meta_key, filecache.body_key
-
-
-def _missing(file_id: str) -> NotFound:
-    return NotFound(f"No file {file_id}.")
 
 
 def _taken(name: str) -> Conflict:
@@ -113,69 +106,6 @@ def add_row(
 def _free_expired_name(repo: FileRepository, tenant: Tenant, name: str, now: int) -> None:
     """An expired file no longer holds its name: its row goes, its body goes to garbage."""
     garbage.record(repo.db, repo.free_name(tenant.id, name, now), now)
-
-
-# --- read -------------------------------------------------------------------
-
-
-def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None) -> FileMeta:
-    if not ids.is_id(file_id):
-        raise _missing(file_id)
-    meta = _from_cache(tenant, file_id, hits or {})
-    if meta is not None:
-        return meta
-    meta = file_repository().get(tenant.id, file_id, clock.now_us())
-    if meta is None:
-        raise _missing(file_id)
-    filecache.read_through(meta)
-    return meta
-
-
-def _from_cache(tenant: Tenant, file_id: str, hits: dict[str, bytes]) -> FileMeta | None:
-    meta = filecache.cached(file_id, hits)
-    if meta is None:
-        return None
-    if meta == "deleted" or meta.tenant_id != tenant.id or meta.expires_us <= clock.now_us():
-        raise _missing(file_id)
-    return meta
-
-
-def read(
-    tenant: Tenant,
-    file_id: str,
-    hits: dict[str, bytes] | None = None,
-    wanted: Callable[[FileMeta], bool] | None = None,
-) -> tuple[FileMeta, bytes | None]:
-    """The metadata and the body; no body (None) when `wanted` says the metadata suffices."""
-    hits = hits or {}
-    meta = get_meta(tenant, file_id, hits)
-    if wanted is not None and not wanted(meta):
-        return meta, None
-    cached = filecache.cached_body(file_id, meta.sha256, hits)
-    if cached is not None:
-        return meta, cached
-    pauses.point("files.read.loaded")
-    meta, body = _fetch_body(tenant, meta)
-    filecache.read_through_body(file_id, meta.sha256, body, hits)
-    return meta, body
-
-
-def _fetch_body(tenant: Tenant, meta: FileMeta) -> tuple[FileMeta, bytes]:
-    """The row's body. A body gone means the row we hold is stale (a concurrent replace or
-    delete, or a cached row): read the row again, from the database, and follow it; a row
-    that still points at a missing body is a storage fault, never a 404."""
-    for _attempt in range(READ_ATTEMPTS):
-        try:
-            return meta, blobs().get(meta.blob_key)
-        except BlobMissing:
-            fresh = file_repository().get(tenant.id, meta.id, clock.now_us())
-            if fresh is None:
-                raise _missing(meta.id) from None
-            if fresh.blob_key == meta.blob_key:
-                break
-            meta = fresh
-    logs.error("a file's body is missing from storage", file=meta.id, blob_key=meta.blob_key)
-    raise BackendUnavailable("storage", "body missing")
 
 
 def list_files(
@@ -260,7 +190,7 @@ def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
     except IntegrityError as exc:
         raise _taken(name) from exc
     if meta is None:
-        raise _missing(file_id)
+        raise missing(file_id)
     written(meta)
     return meta
 
@@ -277,7 +207,7 @@ def delete(tenant: Tenant, file_id: str) -> None:
     except OutcomeUnknown as exc:
         _settled_delete(repo, exc, file_id)
     if meta is None:
-        raise _missing(file_id)
+        raise missing(file_id)
     filecache.deleted(file_id)
     garbage.collect_quietly()
 

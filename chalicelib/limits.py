@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from chalicelib import clock, config, logs
 from chalicelib.cache import cache
-from chalicelib.db import Database
 from chalicelib.errors import QuotaExceeded, RateLimited
+
+if TYPE_CHECKING:
+    from chalicelib.db import Database
 
 OVERRIDES = ("rate_limit", "max_files", "max_bytes", "max_running_tasks")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import blobkeys, clock, config, files, garbage, ids, limits, pauses, rules
+from chalicelib import blobkeys, clock, config, files, garbage, ids, limits, pauses, reads, rules
 from chalicelib.auth import Tenant
 from chalicelib.blobs import BlobMissing, PresignedUpload, blobs
 from chalicelib.db import Row, database, file_repository
@@ -102,7 +102,7 @@ def start(tenant: Tenant, name: str, raw_size: str | None) -> Upload:
 def _filed(tenant: Tenant, row: Row) -> FileMeta | None:
     """The file this upload already made, if any."""
     try:
-        return files.get_meta(tenant, row["file_id"])
+        return reads.get_meta(tenant, row["file_id"])
     except NotFound:
         return None
 
