@@ -42,6 +42,11 @@ class CacheDriver(Protocol):
 
     def ping(self) -> None: ...
 
+    def discard_connections(self) -> None:
+        """After a fault: no pooled connection is trusted again (a restarted server or a cut
+        link leaves them all dead, each would fail once more and bypass the cache)."""
+        ...
+
 
 class Cache:
     """Counts hits, misses, round trips and errors; turns every failure into a miss.
@@ -74,6 +79,7 @@ class Cache:
         try:
             return action()
         except Exception as exc:  # noqa: BLE001 - any cache fault is a miss
+            self.driver.discard_connections()
             self.errors += 1
             self.trusted_until = 0.0
             self.failed_at_us = clock.now_us()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from typing import Any
 
+import chalicelib.cache.wire as wire  # a sibling: the package is loaded already
 from chalicelib import config
 
 
@@ -16,40 +19,63 @@ def _servers(spec: str) -> list[tuple[str, int]]:
 
 
 class MemcachedDriver:
+    """pymemcache for every command, built on first use, except what a cached read sends to
+    a single server: gets and counts (chalicelib/cache/wire.py), on sockets of our own."""
+
     def __init__(self, spec: str) -> None:
-        timeout = config.get_float("MEMCACHED_TIMEOUT_SECONDS")
+        self.timeout = config.get_float("MEMCACHED_TIMEOUT_SECONDS")
+        self.servers = _servers(spec)
+        self.single = self.servers[0] if len(self.servers) == 1 else None
+        self._client: Any = None
+        self._idle: list[socket.socket] = []  # the exchange's connections, one per request
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._pymemcache()
+            return self._client
+
+    def _pymemcache(self) -> Any:
         common: dict[str, Any] = {
-            "connect_timeout": timeout,
-            "timeout": timeout,
+            "connect_timeout": self.timeout,
+            "timeout": self.timeout,
             "no_delay": True,
             # No cap: a connection per request in flight. Lambda runs one at a time; a
             # threaded local server runs many, and a capped pool would refuse one of them
             # ("Too many objects"), which the port would take for a cache outage.
             "max_pool_size": None,
         }
-        servers = _servers(spec)
-        self.client: Any
-        self.single: tuple[str, int] | None = None
-        if len(servers) == 1:
+        if self.single is not None:
             # One server needs no key hashing (pure Python, a quarter of a cached GET).
             from pymemcache.client.base import PooledClient
 
-            self.client = PooledClient(servers[0], **common)
-            self.single = servers[0]
-        else:
-            from pymemcache.client.hash import HashClient
+            return PooledClient(self.single, **common)
+        from pymemcache.client.hash import HashClient
 
-            self.client = HashClient(
-                servers,
-                retry_attempts=1,
-                retry_timeout=1,
-                dead_timeout=5,
-                ignore_exc=False,
-                use_pooling=True,
-                **common,
-            )
+        return HashClient(
+            self.servers, retry_attempts=1, retry_timeout=1, dead_timeout=5,
+            ignore_exc=False, use_pooling=True, **common,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self.discard_connections()
+        with self._lock:
+            self._client = None
+
+    def discard_connections(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+            client = self._client
+        for sock in idle:
+            sock.close()
+        if client is not None:
+            client.close()  # its pools empty; the next command connects afresh
 
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
+        if self.single is not None:
+            return self._exchange(self.single, keys, None)[0]
         found = self.client.get_many(keys)
         return {k: v for k, v in found.items() if v is not None}
 
@@ -83,6 +109,10 @@ class MemcachedDriver:
         if delta < 0:
             left = self.client.decr(key, -delta, noreply=False)
             return int(left or 0)
+        if self.single is not None:
+            count = self._exchange(self.single, [], key, delta)[1]
+            if count is not None:
+                return count
         value = self.client.incr(key, delta, noreply=False)
         if value is None:  # NOT_FOUND: create it, then count
             self.client.add(key, b"0", expire=ttl, noreply=False)
@@ -96,17 +126,28 @@ class MemcachedDriver:
     ) -> tuple[dict[str, bytes], int, int]:
         if self.single is None:  # several servers: the keys may live on different ones
             return self.get_many(keys), self.incr(counter, 1, ttl), 2
-        pool = self.client.client_pool  # get_and_release without its generator's cost
-        client = pool.get()
-        try:
-            found, count = _pipelined(client, keys, counter)
-        except Exception:
-            pool.destroy(client)  # a fault leaves the connection mid-answer: never reused
-            raise
-        pool.release(client)
+        found, count = self._exchange(self.single, keys, counter)
         if count is None:  # the window's first request: create the counter
             return found, self.incr(counter, 1, ttl), 3
         return found, count, 1
+
+    def _exchange(
+        self, server: tuple[str, int], keys: list[str], counter: str | None, delta: int = 1
+    ) -> tuple[dict[str, bytes], int | None]:
+        """The one server's gets and count in one round trip, on a socket of our own."""
+        with self._lock:
+            sock = self._idle.pop() if self._idle else None
+        if sock is None:
+            sock = socket.create_connection(server, self.timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            answer = wire.exchange(sock, keys, counter, delta)
+        except BaseException:
+            sock.close()  # a fault leaves the connection mid-answer: never reused
+            raise
+        with self._lock:
+            self._idle.append(sock)
+        return answer
 
     def ping(self) -> None:
         servers = getattr(self.client, "clients", None)
@@ -114,108 +155,3 @@ class MemcachedDriver:
             server.version()
         if servers is not None and not servers:
             raise ConnectionError("no memcached server configured")
-
-
-def _pipelined(client: Any, keys: list[str], counter: str) -> tuple[dict[str, bytes], int | None]:
-    """`get k1 k2 ...` and `incr counter 1` written together, both answers read back.
-
-    pymemcache has no pipelining, so this writes on one of its pooled connections and parses
-    the answers from one buffer (a line at a time costs more than the round trip saves);
-    any fault discards that connection. Values are the raw bytes the drivers store (flags
-    0). tests/backends/test_memcached_wire.py holds it equal to pymemcache's own reader on
-    answers split at random; tests/backends/test_real_backends.py runs it on a real memcached.
-    """
-    names = [_wire_key(key) for key in keys]
-    command = b"incr " + _wire_key(counter) + b" 1\r\n"
-    if names:
-        command = b"get " + b" ".join(names) + b"\r\n" + command
-    if client.sock is None:
-        client._connect()
-    sock = client.sock
-    sock.sendall(command)
-    buf, pos, found = _values(sock, _recv(sock, _RECV_SIZE), bool(names))
-    end = buf.find(b"\r\n", pos)
-    if end < 0:
-        buf, end = _line(sock, buf, pos)
-    line = buf[pos:end]
-    if line == b"NOT_FOUND":
-        return found, None
-    if not line.isdigit():
-        raise _unknown(line)
-    return found, int(line)
-
-
-def _values(sock: Any, buf: bytes, wanted: bool) -> tuple[bytes, int, dict[str, bytes]]:
-    """The `get` answer's values (none unless `wanted`): the buffer, where the `get` answer
-    ends in it, and the values by key."""
-    pos, found = 0, {}
-    while wanted:
-        end = buf.find(b"\r\n", pos)
-        if end < 0:
-            buf, end = _line(sock, buf, pos)
-        if buf.startswith(b"END\r\n", pos):
-            pos = end + 2
-            break
-        if not buf.startswith(b"VALUE ", pos):
-            raise _unknown(buf[pos:end])
-        _, key, _flags, size = buf[pos:end].split()
-        start = end + 2
-        stop = start + int(size)
-        if len(buf) < stop + 2:
-            buf = _fill(sock, buf, stop + 2)
-        if buf[stop : stop + 2] != b"\r\n":
-            raise _unknown(buf[stop : stop + 2])
-        found[key.decode()] = buf[start:stop]
-        pos = stop + 2
-    return buf, pos, found
-
-
-_RECV_SIZE = 65536
-
-
-def _line(sock: Any, buf: bytes, pos: int) -> tuple[bytes, int]:
-    """The buffer, read on until a line starts at `pos`; and where that line's CRLF is."""
-    end = buf.find(b"\r\n", pos)
-    while end < 0:
-        buf = _more(sock, buf, _RECV_SIZE)
-        end = buf.find(b"\r\n", max(pos, len(buf) - _RECV_SIZE - 1))
-    return buf, end
-
-
-def _fill(sock: Any, buf: bytes, size: int) -> bytes:
-    """The buffer, read on until it holds `size` bytes (joined once: a body may be large)."""
-    if len(buf) >= size:
-        return buf
-    chunks, have = [buf], len(buf)
-    while have < size:
-        chunks.append(_recv(sock, max(size - have, _RECV_SIZE)))
-        have += len(chunks[-1])
-    return b"".join(chunks)
-
-
-def _more(sock: Any, buf: bytes, size: int) -> bytes:
-    return buf + _recv(sock, size)
-
-
-def _recv(sock: Any, size: int) -> bytes:
-    chunk: bytes = sock.recv(size)
-    if not chunk:
-        from pymemcache.exceptions import MemcacheUnexpectedCloseError
-
-        raise MemcacheUnexpectedCloseError()
-    return chunk
-
-
-def _unknown(line: bytes) -> Exception:
-    from pymemcache.exceptions import MemcacheUnknownError
-
-    error: Exception = MemcacheUnknownError(line[:32])
-    return error
-
-
-def _wire_key(key: str) -> bytes:
-    """A key as memcached's text protocol takes it: printable ASCII without spaces, at most
-    250 bytes (what pymemcache's check_key enforces, at a fraction of its cost)."""
-    if len(key) > 250 or not key.isascii() or not key.isprintable() or " " in key:
-        raise ValueError(f"not a memcached key: {key[:40]!r}")
-    return key.encode()

@@ -93,3 +93,6 @@ class MemoryDriver:
 
     def ping(self) -> None:
         return None
+
+    def discard_connections(self) -> None:
+        return None

@@ -149,7 +149,7 @@ def cache_port(request: pytest.FixtureRequest, cache_settings: None) -> Iterator
     server: MemcachedServer = request.getfixturevalue("memcached")
     driver = MemcachedDriver(server.servers)
     yield Cache(driver, "memcached")
-    driver.client.close()
+    driver.close()
 
 
 @pytest.fixture

@@ -132,7 +132,7 @@ def dead_cache(
     assert cache.get_many([key]) == {key: b"cached"}
     lone_memcached.kill()
     yield cache
-    driver.client.close()
+    driver.close()
 
 
 def test_a_dead_server_is_a_miss_then_bypassed(dead_cache: Any) -> None:
