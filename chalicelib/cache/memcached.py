@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 import chalicelib.cache.wire as wire  # a sibling: the package is loaded already
-from chalicelib import config
+from chalicelib import config, tcp
 
 
 def _servers(spec: str) -> list[tuple[str, int]]:
@@ -110,16 +110,16 @@ class MemcachedDriver:
             left = self.client.decr(key, -delta, noreply=False)
             return int(left or 0)
         if self.single is not None:
-            count = self._exchange(self.single, [], key, delta)[1]
-            if count is not None:
-                return count
-        value = self.client.incr(key, delta, noreply=False)
-        if value is None:  # NOT_FOUND: create it, then count
-            self.client.add(key, b"0", expire=ttl, noreply=False)
+            value: Any = self._exchange(self.single, [], key, delta)[1]
+        else:
             value = self.client.incr(key, delta, noreply=False)
-        if value is None or value is False:  # False: HashClient with every server dead
-            raise ConnectionError("the counter could not be incremented")
-        return int(value)
+        if value is None:  # NOT_FOUND: create it, then count
+            return self._create_and_count(key, delta, ttl)
+        return _count(value)
+
+    def _create_and_count(self, key: str, delta: int, ttl: int) -> int:
+        self.client.add(key, b"0", expire=ttl, noreply=False)
+        return _count(self.client.incr(key, delta, noreply=False))
 
     def get_many_incr(
         self, keys: list[str], counter: str, ttl: int
@@ -128,7 +128,7 @@ class MemcachedDriver:
             return self.get_many(keys), self.incr(counter, 1, ttl), 2
         found, count = self._exchange(self.single, keys, counter)
         if count is None:  # the window's first request: create the counter
-            return found, self.incr(counter, 1, ttl), 3
+            return found, self._create_and_count(counter, 1, ttl), 3
         return found, count, 1
 
     def _exchange(
@@ -138,8 +138,7 @@ class MemcachedDriver:
         with self._lock:
             sock = self._idle.pop() if self._idle else None
         if sock is None:
-            sock = socket.create_connection(server, self.timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = tcp.connect(server, self.timeout)
         try:
             answer = wire.exchange(sock, keys, counter, delta)
         except BaseException:
@@ -155,3 +154,9 @@ class MemcachedDriver:
             server.version()
         if servers is not None and not servers:
             raise ConnectionError("no memcached server configured")
+
+
+def _count(value: Any) -> int:
+    if value is None or value is False:  # False: HashClient with every server dead
+        raise ConnectionError("the counter could not be incremented")
+    return int(value)

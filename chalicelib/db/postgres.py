@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import select
-import socket
 import ssl
 import struct
 import time
@@ -14,7 +13,7 @@ from typing import Any
 import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
-from chalicelib import config, logs
+from chalicelib import config, logs, tcp
 from chalicelib.db.base import (
     FullText,
     IntegrityError,
@@ -68,20 +67,6 @@ def _ssl_context(sslmode: str) -> ssl.SSLContext | bool | None:
     return context
 
 
-def _socket(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection with Nagle's algorithm off, as libpq opens it. pg8000 leaves it on,
-    and then the startup message, sent right after the TLS handshake's last record, waits
-    for the server's delayed acknowledgement: about 40 ms on every new connection."""
-    sock = socket.create_connection((host, port), timeout)
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 class PostgresDatabase(Transactions):
     dialect = "postgresql"
     full_text = FULL_TEXT
@@ -109,15 +94,18 @@ class PostgresDatabase(Transactions):
     def _open(self) -> pg8000.native.Connection:
         s = self.settings
         statement_ms = int(config.db_statement_timeout_seconds() * 1000)
+        connect_s = config.db_connect_timeout_seconds()
         try:
             conn = pg8000.native.Connection(
                 s.user,
                 host=s.host,  # the TLS server name
-                sock=_socket(s.host, s.port, config.db_connect_timeout_seconds()),
+                # Nagle off, as libpq: pg8000 leaves it on, and its startup message, sent
+                # right after the TLS handshake, then waited ~40 ms on every new connection.
+                sock=tcp.connect((s.host, s.port), connect_s, keepalive=True),
                 database=s.database,
                 password=s.password or None,
                 ssl_context=_ssl_context(s.sslmode),
-                timeout=config.db_connect_timeout_seconds(),
+                timeout=connect_s,
                 application_name="textfiles",
                 # The server cancels a long statement itself (a clean error, nothing
                 # ambiguous) and ends a session left idle inside a transaction (a frozen
