@@ -24,25 +24,20 @@ def names(*groups: str) -> tuple[str, ...]:
     return tuple(name for name, setting in SETTINGS.items() if setting.group in groups)
 
 
-# Each declared default as a string, made once (the table never changes at run time).
-_DEFAULTS: dict[str, str] = {}
+# Each declared default as a string (the table never changes at run time).
+_DEFAULTS = {name: str(setting.default) for name, setting in SETTINGS.items()}
 
 
 def _default(name: str) -> str:
     try:
         return _DEFAULTS[name]
     except KeyError:
-        pass
-    try:
-        default = _DEFAULTS[name] = str(SETTINGS[name].default)
-    except KeyError:
         raise LookupError(f"{name} is not declared in chalicelib/settings_table.py") from None
-    return default
 
 
 def get(name: str) -> str:
     """The setting's value; its declared default when it is unset or empty."""
-    default = _DEFAULTS.get(name) or _default(name)
+    default = _default(name)
     return os.environ.get(name, "").strip() or default
 
 
