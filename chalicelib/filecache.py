@@ -30,7 +30,7 @@ import time
 from typing import Any, Literal
 
 from chalicelib import clock, config, ids, logs, pauses
-from chalicelib.cache import Cache, cache
+from chalicelib.cache import Cache, Parsed, cache
 from chalicelib.errors import BackendUnavailable
 from chalicelib.rules import FileMeta
 
@@ -142,20 +142,11 @@ def cached(file_id: str, hits: dict[str, bytes]) -> Entry:
     return _meta_of(raw)
 
 
-# Full entries already parsed, by their bytes: a FileMeta is immutable, and the same entry
-# is read again and again while the file does not change. Cleared when it fills.
-_PARSED_MAX = 512
-_parsed: dict[bytes, FileMeta] = {}
+def _parse_meta(raw: bytes) -> FileMeta:
+    return FileMeta.of(json.loads(raw))
 
 
-def _meta_of(raw: bytes) -> FileMeta:
-    meta = _parsed.get(raw)
-    if meta is None:
-        meta = FileMeta.of(json.loads(raw))
-        if len(_parsed) >= _PARSED_MAX:
-            _parsed.clear()
-        _parsed[raw] = meta
-    return meta
+_meta_of = Parsed(_parse_meta, 512)  # full entries; a FileMeta is immutable
 
 
 def cached_body(file_id: str, sha256: str, hits: dict[str, bytes]) -> bytes | None:

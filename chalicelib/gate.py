@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from chalicelib import auth, limits, logs, pauses
 from chalicelib.auth import Tenant
-from chalicelib.cache import cache
+from chalicelib.cache import Parsed, cache
 from chalicelib.errors import Unauthorized
 from chalicelib.limits import RateState, Window
 
@@ -44,27 +44,19 @@ _KNOWN_MAX = 10_000
 _known: dict[str, str] = {}
 
 
-# Key entries already parsed, by their bytes (the same entry comes back on every request of
-# that key until it expires); each request gets its own copy of the overrides.
-_parsed: dict[bytes, Tenant] = {}
+_tenants: Parsed[Tenant | None] = Parsed(auth.cached, _KNOWN_MAX)
 
 
 def reset_state() -> None:
     _known.clear()
-    _parsed.clear()
+    _tenants.clear()
 
 
 def _tenant_of(entry: bytes | None) -> Tenant | None:
-    """auth.cached(entry), parsed once per distinct entry."""
-    tenant = _parsed.get(entry) if entry is not None else None
-    if tenant is None:
-        tenant = auth.cached(entry)
-        if tenant is None or entry is None:
-            return tenant
-        if len(_parsed) >= _KNOWN_MAX:
-            _parsed.clear()
-        _parsed[entry] = tenant
-    return Tenant(tenant.id, dict(tenant.overrides))
+    """auth.cached(entry), parsed once per distinct entry; each request gets its own copy
+    of the overrides."""
+    tenant = _tenants(entry) if entry is not None else None
+    return None if tenant is None else Tenant(tenant.id, dict(tenant.overrides))
 
 
 def admit(key: str | None, source: str, prefetch: Sequence[str] = ()) -> Caller:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from chalicelib import clock, config, logs
 
@@ -46,6 +46,28 @@ class CacheDriver(Protocol):
         """After a fault: no pooled connection is trusted again (a restarted server or a cut
         link leaves them all dead, each would fail once more and bypass the cache)."""
         ...
+
+
+class Parsed(Generic[T]):
+    """Cache entries parsed once per distinct entry, by its bytes: the same entry comes back on
+    every request while it is unchanged, and a changed one is new bytes, parsed afresh.
+    Emptied when it fills. Callers must not mutate what it returns."""
+
+    def __init__(self, parse: Callable[[bytes], T], limit: int) -> None:
+        self._parse, self._limit = parse, limit
+        self._values: dict[bytes, T] = {}
+
+    def __call__(self, raw: bytes) -> T:
+        if raw in self._values:
+            return self._values[raw]
+        value = self._parse(raw)
+        if len(self._values) >= self._limit:
+            self._values.clear()
+        self._values[raw] = value
+        return value
+
+    def clear(self) -> None:
+        self._values.clear()
 
 
 class Cache:
