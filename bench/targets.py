@@ -100,16 +100,17 @@ def cold_post(results: Results) -> list[Row]:
 
 def warm(results: Results) -> list[Row]:
     w = results["inproc"]["warm"]
-    get_us, hello_us = w["get_cached"]["median_us"], w["hello_dispatch"]["median_us"]
-    ref_us = hello_us + w["memcached_get"]["median_us"]
+    get_us, ref_us = w["get_cached"]["median_us"], w["hello_then_get"]["median_us"]
+    hello_us, trip_us = w["hello_dispatch"]["median_us"], w["memcached_get"]["median_us"]
     post_us = w["post"]["median_us"]
     return [
         Row(
             "5",
             "warm cached GET /files/{id}",
             f"{get_us:.0f} us",
-            f"{get_us / ref_us:.2f}x (hello {hello_us:.0f} us"
-            f" + memcached get {w['memcached_get']['median_us']:.0f} us)",
+            f"{get_us / ref_us:.2f}x (hello + 1 trip {ref_us:.0f} us); parts timed apart:"
+            f" {get_us / (hello_us + trip_us):.2f}x (hello {hello_us:.0f} us"
+            f" + memcached get {trip_us:.0f} us)",
             "<= 2x (hello + 1 trip)",
             verdict(get_us <= 2 * ref_us),
         ),

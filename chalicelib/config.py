@@ -80,7 +80,7 @@ def max_inline_bytes() -> int:
     Lambda event and response once base64-encoded (chalicelib/payloads.py)."""
     import chalicelib.payloads as payloads  # no importlib._handle_fromlist on every request
 
-    return min(get_int("MAX_INLINE_BYTES"), payloads.inline_ceiling())
+    return min(get_int("MAX_INLINE_BYTES"), payloads.INLINE_CEILING)
 
 
 def max_upload_bytes() -> int:

@@ -25,9 +25,8 @@ def largest_body(limit: int, reserve: int) -> int:
     return (limit - reserve) // 4 * 3
 
 
-def inline_ceiling() -> int:
-    """The largest body that fits both a request event and a response: 4,620,288 bytes."""
-    return min(
-        largest_body(LAMBDA_EVENT_LIMIT, EVENT_RESERVE),
-        largest_body(LAMBDA_RESPONSE_LIMIT, RESPONSE_RESERVE),
-    )
+# The largest body that fits both a request event and a response: 4,620,288 bytes.
+INLINE_CEILING = min(
+    largest_body(LAMBDA_EVENT_LIMIT, EVENT_RESERVE),
+    largest_body(LAMBDA_RESPONSE_LIMIT, RESPONSE_RESERVE),
+)
