@@ -8,9 +8,9 @@ the blob store's upload and download links.
 from __future__ import annotations
 
 import functools
+import os.path
 import re
-from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit  # loaded by Chalice already
 
 from chalice.app import Blueprint, Response
 
@@ -18,18 +18,21 @@ from chalicelib import web
 
 bp = Blueprint(__name__)
 
-STATIC = Path(__file__).resolve().parent / "static"
+# os.path, not pathlib: `import app` loads this module, and pathlib would add ~1 ms to every
+# cold start (docs/bench.md, target 1).
+STATIC = os.path.join(os.path.dirname(os.path.realpath(__file__)), "static")
 TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
 }
-_ASSET = re.compile(r"[a-z0-9][a-z0-9-]{0,40}\.(?:js|css)")
+_ASSET = r"[a-z0-9][a-z0-9-]{0,40}\.(?:js|css)"  # compiled on first use (re's own cache)
 
 
 @functools.cache
 def _asset(name: str) -> str:
-    return (STATIC / name).read_text(encoding="utf-8")
+    with open(os.path.join(STATIC, name), encoding="utf-8") as fh:
+        return fh.read()
 
 
 def _origin(url: str) -> str:
@@ -88,11 +91,11 @@ def api_reference() -> Response:
 
 @bp.route("/static/{name}", methods=["GET"])
 def static_asset(name: str) -> Response:
-    if not _ASSET.fullmatch(name) or not (STATIC / name).is_file():
+    if not re.fullmatch(_ASSET, name) or not os.path.isfile(os.path.join(STATIC, name)):
         body = {"Code": "NotFound", "Message": "No such asset."}
         return web.json_response(body, 404, {"X-Content-Type-Options": "nosniff"})
     headers = {
-        "Content-Type": TYPES[Path(name).suffix],
+        "Content-Type": TYPES[os.path.splitext(name)[1]],
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "public, max-age=300",
     }

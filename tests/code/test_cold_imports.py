@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,38 @@ def cold(*args: str) -> dict[str, Any]:
     )
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return result
+
+
+# What `import app` may load besides Chalice: our route modules and what they need that
+# Chalice has not loaded already (docs/bench.md, target 1: within 1.1x Chalice's hello).
+IMPORT_APP_ADDS = {
+    "__future__", "_contextvars", "contextvars", "gc", "app", "chalicelib", "chalicelib.config",
+    "chalicelib.settings_table", "chalicelib.web", "chalicelib.ops_api", "chalicelib.tasks_api",
+    "chalicelib.ui_api",
+}  # fmt: skip
+IMPORT_APP = """
+import sys
+sys.path.append(sys.argv[1])
+import chalice.app
+before = set(sys.modules)
+import app
+print(" ".join(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_importing_the_app_loads_only_chalice_and_its_routes() -> None:
+    """In a fresh interpreter without site (-S: no .pth file runs, as in Lambda's
+    /var/task): pathlib, for one, costs ~1 ms of every cold start."""
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", IMPORT_APP, sysconfig.get_paths()["purelib"]],
+        env={**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "cold-imports"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert sorted(set(done.stdout.split()) - IMPORT_APP_ADDS) == []
 
 
 def test_a_cold_cached_get_loads_no_dataclasses_inspect_aws_or_database(
