@@ -170,15 +170,11 @@ def main() -> None:
     hello_event = get_file_event("", "hello")
     host, _, port = os.environ["MEMCACHED_SERVERS"].partition(":")
     raw = Memcache((host, int(port)), no_delay=True, connect_timeout=1, timeout=1)
-    raw.set("bench:counter", b"0")
-    four = [key_entry, "tf:af:x:1", files.meta_key(file_id), files.body_key(file_id)]
     calls: dict[str, Callable[[], Any]] = {
         "get_cached": get,
         "hello_then_get": lambda: (hello(hello_event, context), raw.get(key_entry)),
         "hello_dispatch": lambda: hello(hello_event, context),
         "memcached_get": lambda: raw.get(key_entry),
-        "memcached_get_many4": lambda: raw.get_many(four),
-        "memcached_incr": lambda: raw.incr("bench:counter", 1),
     }
     blocks = 10
     samples: dict[str, list[float]] = {name: [] for name in calls}

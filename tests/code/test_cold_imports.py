@@ -40,18 +40,23 @@ def api(
         yield Api(client, auth.create_key("cold-imports"))
 
 
-def cold(*args: str) -> dict[str, Any]:
-    """Status and loaded modules of one request answered by a fresh process."""
+def fresh(*args: str, **env: str) -> str:
+    """What a fresh interpreter started with `args` prints (this environment, plus `env`)."""
     done = subprocess.run(
-        [sys.executable, str(CHILD), *args],
-        env=dict(os.environ),
+        [sys.executable, *args],
+        env={**os.environ, **env},
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return done.stdout
+
+
+def cold(*args: str) -> dict[str, Any]:
+    """Status and loaded modules of one request answered by a fresh process."""
+    result: dict[str, Any] = json.loads(fresh(str(CHILD), *args).splitlines()[-1])
     return result
 
 
@@ -75,16 +80,9 @@ print(" ".join(sorted(set(sys.modules) - before)))
 def test_importing_the_app_loads_only_chalice_and_its_routes() -> None:
     """In a fresh interpreter without site (-S: no .pth file runs, as in Lambda's
     /var/task): pathlib, for one, costs ~1 ms of every cold start."""
-    done = subprocess.run(
-        [sys.executable, "-S", "-c", IMPORT_APP, sysconfig.get_paths()["purelib"]],
-        env={**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "cold-imports"},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert sorted(set(done.stdout.split()) - IMPORT_APP_ADDS) == []
+    purelib = sysconfig.get_paths()["purelib"]
+    added = fresh("-S", "-c", IMPORT_APP, purelib, AWS_LAMBDA_FUNCTION_NAME="cold-imports")
+    assert sorted(set(added.split()) - IMPORT_APP_ADDS) == []
 
 
 def test_a_cold_cached_get_loads_no_dataclasses_inspect_aws_or_database(
