@@ -37,19 +37,19 @@ $(VENV)/.cli-installed: cli/pyproject.toml | $(VENV)/.installed
 cli: $(VENV)/.cli-installed
 
 run: deps
-	$(PY) -m chalicelib.admin migrate
-	@$(PY) -m chalicelib.admin dev-banner --port $(PORT)
+	$(PY) -m chalicelib.edge.admin migrate
+	@$(PY) -m chalicelib.edge.admin dev-banner --port $(PORT)
 	exec $(VENV)/bin/chalice local --stage local --no-autoreload --host 127.0.0.1 --port $(PORT)
 
 # STAGE given (command line or environment): the deployed stage's admin function
 # (mk/operator.mk); without it, the local database.
 key: deps
 	@$(if $(filter command line environment override,$(origin STAGE)),\
-	  $(PY) -m chalicelib.operator --stage $(STAGE),$(PY) -m chalicelib.admin) key $(TENANT)
+	  $(PY) -m tools.stage_admin --stage $(STAGE),$(PY) -m chalicelib.edge.admin) key $(TENANT)
 
 NAME ?= daily_purge
 schedule: deps
-	$(PY) -m chalicelib.localrun run-schedule $(NAME)
+	$(PY) -m tools.local_triggers run-schedule $(NAME)
 
 test: deps services cli
 	$(PY) -m pytest -q

@@ -111,9 +111,9 @@ def prepare(backends: Backends) -> dict[str, str]:
     """A tenant's key and one small file, made through the app itself (in this process)."""
     os.environ.update(backends.env)
     from app import app
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
-    key = auth.create_key(f"bench-{uuid.uuid4().hex[:8]}", "make bench")
+    key = apikeys.create_key(f"bench-{uuid.uuid4().hex[:8]}", "make bench")
     body = "A small plaintext file, as most of them are.\n" * 8
     with contextlib.redirect_stdout(io.StringIO()):  # the app's access log
         response = app(create_file_event(key, "bench.txt", body), Context())

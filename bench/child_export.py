@@ -24,21 +24,22 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
 def _sqs() -> Any:
-    from chalicelib import aws
+    from chalicelib.aws import clients
 
-    return aws.client("sqs")
+    return clients.client("sqs")
 
 
 def run_export(tenant_id: str) -> dict[str, Any]:
     """POST /exports' use case, then what Lambda's SQS event source does, until the end."""
     from app import app
-    from chalicelib import exports, tasks
+    from chalicelib import tasks
     from chalicelib.queue.sqs import lambda_record
+    from chalicelib.tasks.kinds import export
 
     url = os.environ["QUEUE_URL"]
     worker = app.handler_map["task_worker"]
     started = time.perf_counter()
-    task = exports.start(tenant_id)
+    task = export.start(tenant_id)
     in_worker = 0.0
     deliveries = 0
     state = task.state
@@ -71,10 +72,10 @@ def run_export(tenant_id: str) -> dict[str, Any]:
 
 def run_plain_loop(tenant_id: str, bucket: str) -> dict[str, Any]:
     """The yardstick: one query for the keys, then get each object and write it to a zip."""
-    from chalicelib import aws
+    from chalicelib.aws import clients
     from chalicelib.db import database
 
-    s3 = aws.client("s3")
+    s3 = clients.client("s3")
     started = time.perf_counter()
     rows = database().query(
         "SELECT name, blob_key FROM files WHERE tenant_id = :t ORDER BY id", t=tenant_id
@@ -91,14 +92,15 @@ def run_plain_loop(tenant_id: str, bucket: str) -> dict[str, Any]:
 def main() -> None:
     spec: dict[str, Any] = json.loads(os.environ["BENCH_SPEC"])
     count, runs = int(spec["files"]), int(spec["runs"])
-    from chalicelib import auth, files
+    from chalicelib.files import writes
+    from chalicelib.tenants import apikeys
 
     tenant_id = f"export-{uuid.uuid4().hex[:10]}"
-    auth.create_key(tenant_id)
-    tenant = auth.Tenant(tenant_id, {})
+    apikeys.create_key(tenant_id)
+    tenant = apikeys.Tenant(tenant_id, {})
     made = time.perf_counter()
     for i in range(count):
-        files.create(tenant, f"note-{i:05d}.txt", f"note {i}\n{'é' * (i % 7)}".encode())
+        writes.create(tenant, f"note-{i:05d}.txt", f"note {i}\n{'é' * (i % 7)}".encode())
     setup_s = time.perf_counter() - made
     exports_, plain = [], []
     for _ in range(runs):

@@ -64,11 +64,11 @@ class Probe:
 
     def hook_s3(self) -> None:
         """Count S3 API calls through botocore's event hooks (once the client exists)."""
-        from chalicelib import aws
+        from chalicelib.aws import clients
 
-        if self._hooked or not aws.client.cache_info().currsize:
+        if self._hooked or not clients.client.cache_info().currsize:
             return
-        aws.client("s3").meta.events.register("before-call.s3", self._count)
+        clients.client("s3").meta.events.register("before-call.s3", self._count)
         self._hooked = True
 
     def _count(self, **_: Any) -> None:
@@ -76,10 +76,10 @@ class Probe:
 
     def snapshot(self) -> tuple[int, int, int, int]:
         """S3 calls: botocore's (hooked) and the signed read path's own count."""
-        from chalicelib import aws
+        from chalicelib.aws import clients
 
-        reader = aws.client("s3", signed=True)
-        signed = int(getattr(reader, "calls", 0)) if reader is not aws.client("s3") else 0
+        reader = clients.client("s3", signed=True)
+        signed = int(getattr(reader, "calls", 0)) if reader is not clients.client("s3") else 0
         s3 = self.s3_calls + signed
         return self.db.statements, self.db.transactions, self.cache.round_trips, s3
 
@@ -111,7 +111,8 @@ def main() -> None:
     get_runs, post_runs = int(spec["get_runs"]), int(spec["post_runs"])
 
     from app import app
-    from chalicelib import auth, files
+    from chalicelib.files import writes
+    from chalicelib.tenants import apikeys
 
     context = Context(budget_ms=3_600_000)
     get_event = get_file_event(key, file_id)
@@ -144,7 +145,7 @@ def main() -> None:
     probe = Probe()
     probe.hook_s3()
     get()
-    key_entry = auth.cache_key(auth.hash_key(key))
+    key_entry = apikeys.cache_key(apikeys.hash_key(key))
     counts = {
         "get_hit": probe.measure(get),
         "get_miss": None,
@@ -152,9 +153,9 @@ def main() -> None:
         "list": probe.measure(list_),
         "create": probe.measure(post),
     }
-    forget(files.meta_key(file_id), files.body_key(file_id))
+    forget(writes.meta_key(file_id), writes.body_key(file_id))
     counts["get_miss"] = probe.measure(get)
-    forget(key_entry, files.meta_key(file_id), files.body_key(file_id))
+    forget(key_entry, writes.meta_key(file_id), writes.body_key(file_id))
     counts["get_miss_cold_key"] = probe.measure(get)
     counts["get_hit_after"] = probe.measure(get)
 

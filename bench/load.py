@@ -189,7 +189,7 @@ def app_env(database: str, cache_port: int, moto: HttpsMoto) -> dict[str, str]:
 def seed(base: str, env: dict[str, str]) -> tuple[str, list[str]]:
     """A key made by the admin CLI, and SEED_FILES files made through the API."""
     key = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "-m", "chalicelib.admin", "key", "load"],
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "chalicelib.edge.admin", "key", "load"],
         cwd=ROOT, env=env, capture_output=True, text=True, check=True,
     ).stdout.strip().splitlines()[-1]  # fmt: skip
     ids = []

@@ -77,8 +77,9 @@ def data_dir() -> Path:
 
 def max_inline_bytes() -> int:
     """Bodies sent or answered inline: the setting (default 4 MiB), never above what fits a
-    Lambda event and response once base64-encoded (chalicelib/payloads.py)."""
-    import chalicelib.payloads as payloads  # no importlib._handle_fromlist on every request
+    Lambda event and response once base64-encoded (chalicelib/edge/event_limits.py)."""
+    # `import a.b as b`: no importlib._handle_fromlist on every request
+    import chalicelib.edge.event_limits as payloads
 
     return min(get_int("MAX_INLINE_BYTES"), payloads.INLINE_CEILING)
 
@@ -232,7 +233,7 @@ def export_fetch_threads() -> int:
     return max(1, get_int("EXPORT_FETCH_THREADS"))
 
 
-# --- database timeouts and the body collector (chalicelib/db, chalicelib/garbage.py) --------
+# --- database timeouts and the body collector (chalicelib/db, chalicelib/files/orphans.py) --------
 
 
 def db_connect_timeout_seconds() -> float:

@@ -1,4 +1,4 @@
-"""The core's own exceptions; chalicelib.web maps each to one HTTP status."""
+"""The core's own exceptions; chalicelib.edge.http maps each to one HTTP status."""
 
 from __future__ import annotations
 

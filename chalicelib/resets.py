@@ -32,15 +32,19 @@ def close_drivers() -> None:
 def reset() -> None:
     """Every factory and every piece of module state (the file cache's trust lives on the cache
     driver, so it goes with it)."""
-    from chalicelib import aws, gate, health, limits, logs, pauses, secrets, ui_api, web
+    from chalicelib import logs, racepoints, secrets
+    from chalicelib.aws import clients
+    from chalicelib.edge import gate, http, page
+    from chalicelib.health import backends
+    from chalicelib.tenants import limits
 
-    pauses.reset()  # held threads go before the drivers they use are closed
+    racepoints.reset()  # held threads go before the drivers they use are closed
     close_drivers()
     secrets.store.cache_clear()  # with it the secrets read from Secrets Manager
-    aws.reset()
-    ui_api._asset.cache_clear()
+    clients.reset()
+    page._asset.cache_clear()
     gate.reset_state()
     limits.reset_state()
-    health.reset_state()
+    backends.reset_state()
     logs.reset_state()
-    web.reset_state()
+    http.reset_state()

@@ -113,13 +113,13 @@ infra-dns:
 
 # The health check's own API key (deploy hook: the operator command provisions it).
 HEALTH_KEY ?= provision
-# Through the stage's admin function (chalicelib/operator.py): the database is private.
+# Through the stage's admin function (tools/stage_admin.py): the database is private.
 deploy-migrate:
-	$(PY) -m chalicelib.operator --stage $(STAGE) migrate
+	$(PY) -m tools.stage_admin --stage $(STAGE) migrate
 
 deploy-health-key:
 	@if [ "$(HEALTH_KEY)" = skip ]; then echo "health-check key: skipped (HEALTH_KEY=skip)"; \
-	else $(PY) -m chalicelib.operator --stage $(STAGE) health-key; fi
+	else $(PY) -m tools.stage_admin --stage $(STAGE) health-key; fi
 
 deploy: deps deploy-check infra-deploy infra-outputs package app-deploy infra-dns deploy-migrate deploy-health-key
 
@@ -129,7 +129,7 @@ healthcheck: deps
 	if [ -z "$$HEALTHCHECK_API_KEY" ]; then \
 	  HEALTHCHECK_API_KEY="$$($(PY) -c 'from chalicelib import auth; print(auth.create_key("healthcheck", "make healthcheck"))')"; \
 	  export HEALTHCHECK_API_KEY; fi; \
-	$(PY) -m chalicelib.healthcheck
+	$(PY) -m chalicelib.health.daily
 
 clean-deploy:
 	rm -rf $(CHECKOV_VENV)

@@ -7,4 +7,4 @@
 admin: deps
 	@test -n "$(ARGS)" || { echo 'make admin needs ARGS, e.g. ARGS="revoke KEY" or ARGS=migrate'; exit 2; }
 	@$(if $(filter command line environment override,$(origin STAGE)),\
-	  $(PY) -m chalicelib.operator --stage $(STAGE),$(PY) -m chalicelib.admin) $(ARGS)
+	  $(PY) -m tools.stage_admin --stage $(STAGE),$(PY) -m chalicelib.edge.admin) $(ARGS)

@@ -6,4 +6,4 @@
 worker: deps
 	@test -n "$$QUEUE_URL" || { echo "make worker needs QUEUE_URL (an SQS queue URL);" \
 	  "without it, make run already runs tasks in-process"; exit 2; }
-	$(PY) -m chalicelib.localrun worker
+	$(PY) -m tools.local_triggers worker

@@ -143,10 +143,10 @@ def client(backend: str) -> Iterator[Client]:
 @pytest.fixture
 def new_key(backend: str) -> Callable[[str | None], str]:
     """Make a key for a fresh (or named) tenant, as `make key` does."""
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
     def make(tenant: str | None = None) -> str:
-        return auth.create_key(tenant or f"t-{uuid.uuid4().hex[:12]}")
+        return apikeys.create_key(tenant or f"t-{uuid.uuid4().hex[:12]}")
 
     return make
 
@@ -203,9 +203,9 @@ def fault_proxy() -> Iterator[Callable[[tuple[str, int]], FaultProxy]]:
 
 @pytest.fixture
 def pause_points() -> Iterator[Any]:
-    """chalicelib.pauses, disarmed (and every held thread freed) after the test."""
-    from chalicelib import pauses
+    """chalicelib.racepoints, disarmed (and every held thread freed) after the test."""
+    from chalicelib import racepoints
 
-    pauses.reset()
-    yield pauses
-    pauses.reset()
+    racepoints.reset()
+    yield racepoints
+    racepoints.reset()

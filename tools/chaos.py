@@ -107,9 +107,9 @@ def backends(stack: list[Callable[[], None]]) -> tuple[dict[str, str], dict[str,
 def make_key(direct: dict[str, str]) -> str:
     """A key for a fresh tenant, written straight to the database (not through a proxy)."""
     os.environ.update(direct)
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
-    return str(auth.create_key(f"chaos-{uuid.uuid4().hex[:8]}"))
+    return str(apikeys.create_key(f"chaos-{uuid.uuid4().hex[:8]}"))
 
 
 def serve(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], int]:

@@ -47,10 +47,10 @@ def local_upload(token: str, data: bytes) -> None:
 
     The link names its length like a signed Content-Length: a body of any other size is
     refused, so a link never stores more than the upload reserved."""
-    from chalicelib import signing
+    from chalicelib.blobs import link_tokens
 
     store = _local_store()
-    payload = signing.verify(token)
+    payload = link_tokens.verify(token)
     if payload is None or "put" not in payload:
         raise Forbidden("The upload link is not valid or has expired.")
     size = int(payload["size"])
@@ -64,10 +64,10 @@ def local_upload(token: str, data: bytes) -> None:
 def local_download(token: str) -> tuple[bytes, str | None]:
     """The bytes behind a signed local read or download link, and the download's file name
     (None for a read link: the body is shown as text)."""
-    from chalicelib import signing
+    from chalicelib.blobs import link_tokens
 
     store = _local_store()
-    payload = signing.verify(token)
+    payload = link_tokens.verify(token)
     if payload is None or "get" not in payload:
         raise Forbidden("The download link is not valid or has expired.")
     filename = payload.get("filename")

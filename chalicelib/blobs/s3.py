@@ -1,7 +1,7 @@
 """The S3 driver: bodies under tenant-scoped keys, presigned links for big bodies.
 
 The calls of a cold read or create (GetObject, PutObject, DeleteObject) are signed requests
-without botocore (chalicelib.aws); every other call goes through a botocore client, built
+without botocore (chalicelib.aws.clients); every other call goes through a botocore client, built
 on first use.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from chalicelib import aws
+from chalicelib.aws import clients
 from chalicelib.blobs.base import BlobInfo, BlobMissing, PresignedUpload
 from chalicelib.errors import BackendUnavailable
 
@@ -24,11 +24,11 @@ CONTENT_TYPE = "text/plain; charset=utf-8"
 def _storage_errors(key: str = "") -> Iterator[None]:
     try:
         yield
-    except aws.service_errors() as exc:  # evaluated only when an error is raised
-        if aws.error_code(exc) in _MISSING:
+    except clients.service_errors() as exc:  # evaluated only when an error is raised
+        if clients.error_code(exc) in _MISSING:
             raise BlobMissing(key) from exc
-        raise BackendUnavailable("storage", aws.error_code(exc)) from exc
-    except aws.transport_errors() as exc:
+        raise BackendUnavailable("storage", clients.error_code(exc)) from exc
+    except clients.transport_errors() as exc:
         raise BackendUnavailable("storage", type(exc).__name__) from exc
 
 
@@ -45,12 +45,12 @@ class S3BlobStore:
     @functools.cached_property
     def s3(self) -> Any:
         """botocore's client, built on the first call that needs it (not on a read or write)."""
-        return aws.client("s3")
+        return clients.client("s3")
 
     @property
     def fast(self) -> Any:
         """The signed client of the cold path (botocore's where it must decide)."""
-        return aws.client("s3", signed=True)
+        return clients.client("s3", signed=True)
 
     def put(self, key: str, data: bytes) -> None:
         with _storage_errors(key):
@@ -165,7 +165,7 @@ def _multipart_errors(key: str) -> Iterator[None]:
     """An unknown (completed or aborted) upload is BlobMissing, not an outage."""
     try:
         yield
-    except aws.service_errors() as exc:
-        if aws.error_code(exc) == "NoSuchUpload":
+    except clients.service_errors() as exc:
+        if clients.error_code(exc) == "NoSuchUpload":
             raise BlobMissing(key) from exc
         raise

@@ -76,7 +76,7 @@ class Cache:
     After a failure the cache is bypassed for CACHE_RETRY_SECONDS (2 s), so a dead or
     hanging server costs one short timeout now and then, not one per operation. A write
     that is skipped or fails says so (`set_forward` answers False): the caller records what
-    it could not deliver. `trusted_until` is for the caller too (chalicelib/filecache.py):
+    it could not deliver. `trusted_until` is for the caller too (chalicelib/files/filecache.py):
     every failure clears it, so entries are not served again before a check says so.
     """
 

@@ -1,7 +1,7 @@
 """The database port: SQL with named parameters, run by SQLite or PostgreSQL.
 
 Its types live in chalicelib/db/base.py (the drivers import them from there); the files
-table and its full-text search are the repository in chalicelib/db/files_sql.py.
+table and its full-text search are the repository in chalicelib/files/store.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from chalicelib.db.base import (
 )
 
 if TYPE_CHECKING:
-    from chalicelib.db.files_sql import FileRepository
+    from chalicelib.files.store import FileRepository
 
 __all__ = [
     "Database",
@@ -129,6 +129,6 @@ def database() -> Database:
 def file_repository() -> FileRepository:
     """The file rows and their full-text index, on the configured database (loaded on the
     first use: routes that touch no file do not import it)."""
-    from chalicelib.db.files_sql import FileRepository
+    from chalicelib.files.store import FileRepository
 
     return FileRepository(database())

@@ -28,7 +28,7 @@ class OutcomeUnknown(BackendUnavailable):
 
 class FullText(NamedTuple):
     """How a driver indexes a file's words and finds files by them (the `file_search` table):
-    the only SQL the dialects cannot share (chalicelib/db/files_sql.py)."""
+    the only SQL the dialects cannot share (chalicelib/files/store.py)."""
 
     insert: str  # stores `:doc` as the words of file `:id`
     match: str  # the ids of the files whose words match `:q`

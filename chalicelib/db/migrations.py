@@ -9,7 +9,7 @@ from chalicelib.db.base import Database
 Statements = list[str] | dict[str, list[str]]
 
 # The role the functions log in as: the schema's data, no DDL. Its login and password
-# are set by `admin migrate` from the application secret (chalicelib/admin.py).
+# are set by `admin migrate` from the application secret (chalicelib/edge/admin.py).
 APP_ROLE = "textfiles_app"
 
 MIGRATIONS: list[tuple[int, Statements]] = [
@@ -117,7 +117,7 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     (
         6,
         [
-            # Cache writes that could not be delivered (chalicelib/filecache.py), replayed
+            # Cache writes that could not be delivered (chalicelib/files/filecache.py), replayed
             # into the cache before it is trusted again.
             """CREATE TABLE cache_dirty (
                 file_id VARCHAR(40) NOT NULL,
@@ -130,7 +130,7 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     (
         7,
         [
-            # Bodies no row points at any more (chalicelib/garbage.py): written in the
+            # Bodies no row points at any more (chalicelib/files/orphans.py): written in the
             # transaction that stops pointing at one, deleted by the collector after
             # `due_us`, once no file row references the key.
             """CREATE TABLE garbage (

@@ -19,7 +19,7 @@ def queue() -> Queue:
         from chalicelib.queue.sqs import SqsQueue
 
         return SqsQueue(url)
-    from chalicelib.queue.inline import InlineQueue
+    from chalicelib.queue.memory import InlineQueue
 
     return InlineQueue(
         budget_ms=config.inline_task_budget_ms(), max_receives=config.inline_max_receives()

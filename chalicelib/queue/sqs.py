@@ -1,4 +1,4 @@
-"""The SQS driver (boto3 via chalicelib.aws). In Lambda the event source receives and
+"""The SQS driver (boto3 via chalicelib.aws.clients). In Lambda the event source receives and
 deletes messages; `poll` stands in for it on a laptop (`make worker`) and in the tests."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import aws, config, logs
+from chalicelib import config, logs
+from chalicelib.aws import clients
 from chalicelib.errors import BackendUnavailable
 from chalicelib.queue.base import BudgetContext, Consumer, Delivery, Outcome
 
@@ -22,7 +23,7 @@ def _queue_errors() -> Iterator[None]:
     try:
         yield
     except (ClientError, BotoCoreError) as exc:
-        detail = aws.error_code(exc) or type(exc).__name__
+        detail = clients.error_code(exc) or type(exc).__name__
         raise BackendUnavailable("queue", detail) from exc
 
 
@@ -34,7 +35,7 @@ class SqsQueue:
 
     @staticmethod
     def _sqs() -> Any:
-        return aws.client("sqs")
+        return clients.client("sqs")
 
     def send(self, body: str, delay_s: int = 0) -> None:
         delay = min(MAX_DELAY_S, max(0, int(delay_s)))

@@ -64,9 +64,9 @@ def load_reader(secret: Secret) -> bool:
     so the two threads never import the same module at once."""
     if not config.get(secret.arn_setting):
         return False
-    from chalicelib import aws
+    from chalicelib.aws import clients
 
-    aws.client("secretsmanager", signed=True)
+    clients.client("secretsmanager", signed=True)
     return True
 
 

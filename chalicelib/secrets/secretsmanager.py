@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from chalicelib import aws, logs
+from chalicelib import logs
+from chalicelib.aws import clients
 from chalicelib.errors import BackendUnavailable
 
 
@@ -30,11 +31,11 @@ class SecretsManagerStore:
     def _fetch(self, ref: str) -> str:
         self.fetches += 1
         try:
-            # Signed without botocore where the environment allows (chalicelib.aws).
-            reader = aws.client("secretsmanager", signed=True)
+            # Signed without botocore where the environment allows (chalicelib.aws.clients).
+            reader = clients.client("secretsmanager", signed=True)
             response = reader.get_secret_value(SecretId=ref)
-        except (*aws.service_errors(), *aws.transport_errors()) as exc:
-            code = aws.error_code(exc) or type(exc).__name__
+        except (*clients.service_errors(), *clients.transport_errors()) as exc:
+            code = clients.error_code(exc) or type(exc).__name__
             logs.error("secret unavailable", error=code)  # never the ARN's value, only the code
             raise BackendUnavailable("secret store", code) from exc
         return str(response.get("SecretString") or "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import clock, config, ids, limits, logs
+from chalicelib import clock, config, ids, logs
 from chalicelib.db import OutcomeUnknown, database
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.queue import queue
@@ -27,6 +27,7 @@ from chalicelib.tasks.model import (
     kind_of,
     register,
 )
+from chalicelib.tenants import limits
 
 __all__ = [
     "INTERNAL_ERROR",
@@ -123,6 +124,6 @@ def handle_message(delivery: Delivery, context: RemainingTime) -> None:
 
 def _start_in_process_queue() -> None:
     if not config.get("QUEUE_URL"):
-        from chalicelib.tasks import inprocess
+        from chalicelib.tasks import local_worker
 
-        inprocess.start()
+        local_worker.start()

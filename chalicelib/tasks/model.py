@@ -111,7 +111,7 @@ class TaskFailed(Exception):
 
 KINDS: dict[str, Kind] = {}
 # The built-in kinds register themselves when their module is first imported.
-_BUILTIN = {"export": "chalicelib.exports", "purge": "chalicelib.purge"}
+_BUILTIN = {"export": "chalicelib.tasks.kinds.export", "purge": "chalicelib.tasks.kinds.purge"}
 
 
 def register(name: str, kind: Kind) -> Kind:

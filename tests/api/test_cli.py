@@ -27,9 +27,9 @@ from textfiles_client import types as client_types
 
 
 def _document(embedded_env: Path) -> dict[str, Any]:
-    from chalicelib import openapi
+    from chalicelib.edge.openapi import render
 
-    return openapi.document()
+    return render.document()
 
 
 def _snake(name: str) -> str:

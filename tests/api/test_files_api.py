@@ -420,10 +420,10 @@ def test_no_stale_read_after_any_write(api: Api) -> None:
 
 
 def test_revoked_key_is_refused_at_once(api: Api) -> None:
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
     assert api.get("/files").status == 200
-    assert auth.revoke_key(str(api.key))
+    assert apikeys.revoke_key(str(api.key))
     assert api.get("/files").status == 401
 
 

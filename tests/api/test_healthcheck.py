@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import healthcheck, secrets
+from chalicelib import secrets
+from chalicelib.health import daily
 
 Reply = tuple[int, bytes]
 Route = Callable[[str, str, dict[str, str], bytes], Reply]
@@ -106,7 +107,7 @@ def test_a_healthy_api_logs_success_with_timings_and_no_alert(
     with Stand(fake_api()) as api, Stand(lambda *a: (202, b"")) as alerts:
         settings.setenv("HEALTHCHECK_BASE_URL", api.url)
         settings.setenv("ALERT_URL", alerts.url + "/events")
-        result = healthcheck.run()
+        result = daily.run()
     assert result.ok and result.alert_sent is None
     assert [(r["method"], r["path"].split("?")[0]) for r in api.requests] == [
         ("GET", "/health"),
@@ -133,7 +134,7 @@ def test_a_failure_is_alerted_with_the_client_key_and_cleans_up(
     with Stand(fake_api(broken)) as api, Stand(lambda *a: (202, b"")) as alerts:
         settings.setenv("HEALTHCHECK_BASE_URL", api.url)
         settings.setenv("ALERT_URL", alerts.url + "/events")
-        result = healthcheck.run()
+        result = daily.run()
     assert not result.ok and result.failed_step == broken and result.alert_sent is True
     (alert,) = alerts.requests
     assert alert["headers"]["x-api-key"] == "alert-client-key"
@@ -152,7 +153,7 @@ def test_an_unreachable_api_and_a_refusing_alert_service_are_reported(
         settings.setenv("HEALTHCHECK_BASE_URL", "http://127.0.0.1:9")  # discard: refused
         settings.setenv("ALERT_URL", alerts.url)
         settings.setenv("HEALTHCHECK_TIMEOUT_SECONDS", "2")
-        result = healthcheck.run()
+        result = daily.run()
     assert not result.ok and result.failed_step == "health" and result.alert_sent is False
     assert _log_line(capsys)["alert_sent"] is False
 
@@ -164,7 +165,7 @@ def test_inside_lambda_the_urls_must_be_https(settings: pytest.MonkeyPatch) -> N
     settings.setenv("HEALTHCHECK_BASE_URL", "http://api.example.com")
     settings.setenv("ALERT_URL", "https://alerts.example.com")
     with pytest.raises(MissingSetting, match="https"):
-        healthcheck.run()
+        daily.run()
 
 
 def test_the_alert_key_comes_from_secrets_manager(
@@ -183,7 +184,7 @@ def test_the_alert_key_comes_from_secrets_manager(
         with Stand(fake_api("health")) as api, Stand(lambda *a: (202, b"")) as alerts:
             settings.setenv("HEALTHCHECK_BASE_URL", api.url)
             settings.setenv("ALERT_URL", alerts.url)
-            assert healthcheck.run().alert_sent is True
+            assert daily.run().alert_sent is True
         assert alerts.requests[0]["headers"]["x-api-key"] == "from-sm"
     finally:
         reset_drivers()
@@ -196,9 +197,9 @@ def test_end_to_end_against_the_real_app(
     from chalice.test import Client
 
     from app import app
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
-    settings.setenv("HEALTHCHECK_API_KEY", auth.create_key("healthcheck"))
+    settings.setenv("HEALTHCHECK_API_KEY", apikeys.create_key("healthcheck"))
     settings.delenv("ALERT_URL", raising=False)
     with Client(app) as client:
 

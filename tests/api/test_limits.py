@@ -61,15 +61,15 @@ def test_every_authenticated_response_carries_the_headers(api: Api, limited: Fak
 def test_tenants_have_separate_limits_and_overrides(
     api: Api, other_api: Api, limited: FakeClock
 ) -> None:
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
     for _ in range(5):
         assert api.get("/files").status == 200
     assert api.get("/files").status == 429
     assert other_api.get("/files").status == 200
-    tenant = auth.lookup(auth.hash_key(str(other_api.key)))
+    tenant = apikeys.lookup(apikeys.hash_key(str(other_api.key)))
     assert tenant is not None
-    auth.set_limits(tenant.id, rate_limit=2)
+    apikeys.set_limits(tenant.id, rate_limit=2)
     replies = [other_api.get("/files") for _ in range(2)]
     assert [r.status for r in replies] == [200, 429]
     assert replies[-1].headers["RateLimit-Limit"] == "2"
@@ -115,9 +115,9 @@ def test_a_known_key_costs_one_cache_round_trip(
     before the database lookup and its refund after, the lookup cached (`add`, so a
     revocation stays), the request counted. Then: one pipelined read-and-count. A revoked
     key: refused from its cache mark, no SQL, and no longer counted against its tenant."""
-    from chalicelib import auth
     from chalicelib.cache import cache
     from chalicelib.db import database
+    from chalicelib.tenants import apikeys
 
     errors, recorder = cache().errors, _Recorder(cache().driver)
     monkeypatch.setattr(cache(), "driver", recorder)
@@ -135,7 +135,7 @@ def test_a_known_key_costs_one_cache_round_trip(
     assert recorder.sent == [("get_many_incr", "tf:k tf:af")]
     assert cache().round_trips - trips == 1
 
-    assert auth.revoke_key(str(api.key))
+    assert apikeys.revoke_key(str(api.key))
     recorder.sent.clear()
     statements = database().statements
     assert [api.get("/files").status for _ in range(2)] == [401, 401]
@@ -182,14 +182,14 @@ def test_byte_quota_edges(api: Api, other_api: Api, monkeypatch: pytest.MonkeyPa
 
 
 def test_quota_override_per_tenant(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
     monkeypatch.setenv("QUOTA_MAX_FILES", "1")
     api.created("one")
     assert api.create("two").status == 403
-    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    tenant = apikeys.lookup(apikeys.hash_key(str(api.key)))
     assert tenant is not None
-    auth.set_limits(tenant.id, max_files=2)
+    apikeys.set_limits(tenant.id, max_files=2)
     assert api.create("two").status == 201
     assert api.create("three").status == 403
 
@@ -253,17 +253,18 @@ def test_two_processes_share_one_limit(
 
 
 def test_running_tasks_quota(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib import auth, tasks
+    from chalicelib import tasks
+    from chalicelib.tenants import apikeys
 
     monkeypatch.setenv("QUOTA_MAX_RUNNING_TASKS", "0")
     refused = api.call("POST", "/exports")
     assert refused.status == 403
     assert refused.json["quota"] == "tasks"
     assert refused.json["limit"] == 0
-    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    tenant = apikeys.lookup(apikeys.hash_key(str(api.key)))
     assert tenant is not None
     assert tasks.active("export", tenant.id) == []
-    auth.set_limits(tenant.id, max_running_tasks=1)
+    apikeys.set_limits(tenant.id, max_running_tasks=1)
     accepted = api.call("POST", "/exports")
     assert accepted.status == 202
     assert accepted.json["kind"] == "export"

@@ -61,7 +61,7 @@ def test_make_key_prints_the_key_last_and_stores_only_its_hash(tmp_path: Path) -
 
     env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "chalicelib.admin", "key", "acme"],
+        [sys.executable, "-m", "chalicelib.edge.admin", "key", "acme"],
         cwd=ROOT,
         env=env,
         check=True,
@@ -76,7 +76,7 @@ def test_make_key_prints_the_key_last_and_stores_only_its_hash(tmp_path: Path) -
     assert stored[0][1] == "acme"
     assert key not in stored[0][0]
     bad = subprocess.run(
-        [sys.executable, "-m", "chalicelib.admin", "key", "Not Valid"],
+        [sys.executable, "-m", "chalicelib.edge.admin", "key", "Not Valid"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -89,12 +89,12 @@ def test_make_key_prints_the_key_last_and_stores_only_its_hash(tmp_path: Path) -
 def test_a_bug_is_a_500_logged_as_json(
     api: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import files
+    from chalicelib.files import writes
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(files, "list_files", broken)
+    monkeypatch.setattr(writes, "list_files", broken)
     capsys.readouterr()
     reply = api.get("/files")
     assert reply.status == 500

@@ -141,12 +141,13 @@ def test_worst_bodies_at_the_inline_limit_round_trip_through_lambda(
     embedded_env: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from chalicelib import auth, config
+    from chalicelib import config
+    from chalicelib.tenants import apikeys
 
     if setting == "ceiling":
         monkeypatch.setenv("MAX_INLINE_BYTES", str(10**9))  # capped at what fits
     limit = config.max_inline_bytes()
-    key = auth.create_key(f"payload-{kind}")
+    key = apikeys.create_key(f"payload-{kind}")
     body = worst_body(kind, limit)
     created = create(key, f"{kind}.txt", body)
     assert created.status == 201, created.body[:300]
@@ -164,12 +165,12 @@ def test_invalid_utf8_is_checked_exactly_and_text_kept_byte_for_byte(
     from chalice.deploy.swagger import CFNSwaggerGenerator
 
     from app import app
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
     # What API Gateway is told: every body travels base64, whatever its media type.
     swagger = CFNSwaggerGenerator().generate_swagger(app)
     assert swagger["x-amazon-apigateway-binary-media-types"] == ["*/*"]
-    key = auth.create_key("payload-exact")
+    key = apikeys.create_key("payload-exact")
     assert create(key, "bad.txt", b"caf\xc3").status == 415
     assert create(key, "surrogate.txt", b"\xed\xa0\x80").status == 415
     body = "crlf\r\nemoji 🙂 bom \ufeff nbsp\u00a0 tab\t\x7f\n".encode()
@@ -258,9 +259,10 @@ def test_with_s3_the_local_blob_routes_do_not_exist_and_nothing_is_written(
     upload = api.call("POST", "/files/uploads?name=up.txt&size=3").json
     assert upload["url"].startswith("http://127.0.0.1:") and "X-Amz-Signature" in upload["url"]
     assert api.delete(meta["id"]).status == 204
-    from chalicelib import config, signing
+    from chalicelib import config
+    from chalicelib.blobs import link_tokens
 
     with pytest.raises(config.MissingSetting):  # no key file is ever made inside Lambda
-        signing.sign({"get": "tenants/x"}, 60)
+        link_tokens.sign({"get": "tenants/x"}, 60)
     assert list(tmp_path.iterdir()) == []
     assert disk_writes == []

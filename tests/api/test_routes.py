@@ -1,5 +1,5 @@
-"""The route table (chalicelib/routes.py) is the routes the app registers, and the document's
-error answers come from the error classes the table lists."""
+"""The route table (chalicelib/edge/openapi/table.py) is the routes the app registers, and the
+document's error answers come from the error classes the table lists."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 from chalice.test import Client
 
 from app import app
-from chalicelib import errors, openapi
+from chalicelib import errors
+from chalicelib.edge.openapi import render
+from chalicelib.edge.openapi.table import ROUTES
 from chalicelib.errors import DomainError, Forbidden, QuotaExceeded
-from chalicelib.routes.table import ROUTES
 from conftest import LOCAL_STAGE
 
 
@@ -75,7 +76,7 @@ def test_every_error_class_describes_itself() -> None:
 
 
 def test_error_answers_come_from_the_classes_a_route_lists(embedded_env: Any) -> None:
-    doc = openapi.document()
+    doc = render.document()
     for route in ROUTES:
         responses = doc["paths"][route.path][route.method.lower()]["responses"]
         for cls in route.all_errors():
@@ -88,7 +89,7 @@ def test_error_answers_come_from_the_classes_a_route_lists(embedded_env: Any) ->
 
 
 def test_classes_sharing_a_status_each_say_what_they_mean() -> None:
-    description = openapi.errors([Forbidden, QuotaExceeded])["403"]["description"]
+    description = render.errors([Forbidden, QuotaExceeded])["403"]["description"]
     assert "Forbidden: " + Forbidden.description in description
     assert "QuotaExceeded: " + QuotaExceeded.description in description
-    assert openapi.errors([Forbidden])["403"]["description"] == Forbidden.description
+    assert render.errors([Forbidden])["403"]["description"] == Forbidden.description

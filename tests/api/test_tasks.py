@@ -192,9 +192,9 @@ def stable(shown: dict[str, Any]) -> dict[str, Any]:
 
 
 def tenant_of(api: Api) -> str:
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
-    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    tenant = apikeys.lookup(apikeys.hash_key(str(api.key)))
     assert tenant is not None
     return tenant.id
 
@@ -290,7 +290,7 @@ OLD_CHECKPOINTS: list[dict[str, Any]] = [
 
 @pytest.mark.parametrize("stored", OLD_CHECKPOINTS)
 def test_an_export_checkpoint_reads_and_writes_the_stored_shape(stored: dict[str, Any]) -> None:
-    from chalicelib.export_checkpoint import ExportCheckpoint
+    from chalicelib.tasks.kinds.export_checkpoint import ExportCheckpoint
 
     assert ExportCheckpoint.from_json(stored).to_json() == stored
 
@@ -396,19 +396,19 @@ def test_cancel_a_finished_task_is_a_conflict(api: Api, sqs: Sqs) -> None:
 def test_sqs_unreachable_at_creation_then_relayed(
     api: Api, sqs: Sqs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import aws
+    from chalicelib.aws import clients
 
     bodies = make_files(api, 5)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("AWS_TIMEOUT_SECONDS", "0.5")
-    aws.reset()
+    clients.reset()
     reply = api.call("POST", "/exports")
     assert reply.status == 202
     task_id = reply.json["id"]
     assert sqs.messages(sqs.url) == []
 
     monkeypatch.delenv("AWS_ENDPOINT_URL_SQS")
-    aws.reset()
+    clients.reset()
     with Client(app) as client:
         event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
         payload = client.lambda_.invoke("daily_purge", event).payload

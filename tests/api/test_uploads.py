@@ -124,10 +124,10 @@ def test_forged_local_link_is_refused(embedded_env: Any) -> None:
     from chalice.test import Client
 
     from app import app
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
     with Client(app, stage_name=LOCAL_STAGE) as client:
-        api = Api(client, auth.create_key("forger"))
+        api = Api(client, apikeys.create_key("forger"))
         upload = _start(api, "x.txt")
         path = urlparse(upload["url"]).path
         forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")

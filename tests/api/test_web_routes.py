@@ -36,14 +36,14 @@ def test_pages_are_served_with_a_strict_policy(embedded_env: Path) -> None:
 def test_requests_may_go_only_to_the_api_and_the_blob_links(
     embedded_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import ui_api
+    from chalicelib.edge import page
 
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://files.example:8000/base")
-    assert ui_api.connect_sources() == ["'self'", "http://files.example:8000"]
+    assert page.connect_sources() == ["'self'", "http://files.example:8000"]
     monkeypatch.setenv("FILES_BUCKET", "bucket")
-    assert ui_api.connect_sources() == ["'self'", "https://*.amazonaws.com"]
+    assert page.connect_sources() == ["'self'", "https://*.amazonaws.com"]
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
-    assert "connect-src 'self' http://127.0.0.1:5000;" in ui_api.policy()
+    assert "connect-src 'self' http://127.0.0.1:5000;" in page.policy()
 
 
 def test_page_assets_are_small_and_never_render_data_as_html() -> None:
@@ -56,9 +56,9 @@ def test_page_assets_are_small_and_never_render_data_as_html() -> None:
 
 
 def test_every_operation_carries_examples(embedded_env: Path) -> None:
-    from chalicelib import openapi
+    from chalicelib.edge.openapi import render
 
-    doc = openapi.document()
+    doc = render.document()
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             bodies = [r for r in op["responses"].values() if "content" in r]
@@ -77,7 +77,7 @@ def test_usage_counts_files_bytes_tasks_and_requests(
     api: Any, monkeypatch: pytest.MonkeyPatch, clock: Any
 ) -> None:
     """The clock stands still, so the four counted requests share one rate-limit window."""
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
     monkeypatch.setenv("RATE_LIMIT_PER_WINDOW", "50")
     first = api.call("GET", "/usage")
@@ -85,9 +85,9 @@ def test_usage_counts_files_bytes_tasks_and_requests(
     assert first.json["files"] == {"used": 0, "limit": 10000}
     api.created("a.txt", "12345")
     api.created("b.txt", "678")
-    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    tenant = apikeys.lookup(apikeys.hash_key(str(api.key)))
     assert tenant is not None
-    auth.set_limits(tenant.id, max_files=7, max_running_tasks=3)
+    apikeys.set_limits(tenant.id, max_files=7, max_running_tasks=3)
     reply = api.call("GET", "/usage")
     usage = reply.json
     assert usage["files"] == {"used": 2, "limit": 7}

@@ -28,17 +28,17 @@ def https_moto() -> Iterator[HttpsMoto]:
 
 @pytest.fixture
 def store(https_moto: HttpsMoto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from chalicelib import aws
+    from chalicelib.aws import clients
     from chalicelib.blobs.s3 import S3BlobStore
 
     for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", https_moto.endpoint)
     monkeypatch.setenv("AWS_CA_BUNDLE", str(https_moto.cert))
-    aws.reset()
+    clients.reset()
     _botocore(https_moto).create_bucket(Bucket=BUCKET)
     yield S3BlobStore(BUCKET)
-    aws.reset()
+    clients.reset()
 
 
 def _botocore(moto: HttpsMoto) -> Any:
@@ -77,10 +77,10 @@ def test_a_delete_over_https_removes_the_object(store: Any, https_moto: HttpsMot
 def test_the_certificates_are_read_once_for_every_client(store: Any) -> None:
     """A cold miss calls Secrets Manager and S3: both clients verify with one context, so a
     system bundle (~140 certificates, ~20 ms to parse) is parsed once per process."""
-    from chalicelib import aws
+    from chalicelib.aws import clients
 
-    secrets_client = aws.client("secretsmanager", signed=True)
-    with pytest.raises(aws.service_errors()):
+    secrets_client = clients.client("secretsmanager", signed=True)
+    with pytest.raises(clients.service_errors()):
         secrets_client.get_secret_value(SecretId="textfiles-https-none")
     store.put("shared-context.txt", b"one context\n")
     contexts = {id(conn._context) for conn in (*secrets_client._idle, *store.fast._idle)}

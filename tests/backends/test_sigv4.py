@@ -19,8 +19,8 @@ import botocore.session
 import pytest
 from botocore.config import Config
 
-from chalicelib import aws, sigv4
-from chalicelib.aws_http import (
+from chalicelib.aws import clients, sigv4
+from chalicelib.aws.https import (
     EndpointConnectionError,
     FlexibleChecksumError,
     ReadTimeoutError,
@@ -179,16 +179,16 @@ def test_partitions_and_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-iso-east-1")
-    aws.reset()
+    clients.reset()
     try:
-        assert not isinstance(aws.client("secretsmanager", signed=True), SignedClient)
+        assert not isinstance(clients.client("secretsmanager", signed=True), SignedClient)
         monkeypatch.setenv("AWS_DEFAULT_REGION", "cn-north-1")
-        aws.reset()
-        reader = aws.client("s3", signed=True)
+        clients.reset()
+        reader = clients.client("s3", signed=True)
         assert isinstance(reader, SignedClient)
         assert reader.endpoint == "https://s3.cn-north-1.amazonaws.com.cn"
     finally:
-        aws.reset()
+        clients.reset()
 
 
 def _signed(
@@ -354,7 +354,7 @@ def test_three_attempts_at_most_then_the_error(scripted: Any) -> None:
     client, sleeps = _client(endpoint)
     with pytest.raises(ServiceError) as raised:
         client.get_object(Bucket="b", Key="k")
-    assert aws.error_code(raised.value) == "SlowDown"
+    assert clients.error_code(raised.value) == "SlowDown"
     assert len(script.seen) == 3 and all(s <= 2.0 for s in sleeps)
 
 
@@ -364,14 +364,14 @@ def test_client_errors_are_not_retried(scripted: Any) -> None:
     client, sleeps = _client(endpoint)
     with pytest.raises(ServiceError) as raised:
         client.get_object(Bucket="b", Key="k")
-    assert aws.error_code(raised.value) == "NoSuchKey"
+    assert clients.error_code(raised.value) == "NoSuchKey"
     assert len(script.seen) == 1 and not sleeps
     error = b'{"__type": "ResourceNotFoundException", "Message": "no such secret"}'
     script.replies.append((400, {}, error))
     secrets, _ = _client(endpoint, "secretsmanager")
     with pytest.raises(ServiceError) as raised:
         secrets.get_secret_value(SecretId="x")
-    assert aws.error_code(raised.value) == "ResourceNotFoundException"
+    assert clients.error_code(raised.value) == "ResourceNotFoundException"
 
 
 def test_writes_are_retried_like_reads_and_resend_the_whole_body(scripted: Any) -> None:
@@ -386,7 +386,7 @@ def test_writes_are_retried_like_reads_and_resend_the_whole_body(scripted: Any) 
     script.replies.append((403, {}, denied))
     with pytest.raises(ServiceError) as raised:
         client.delete_object(Bucket="b", Key="k")
-    assert aws.error_code(raised.value) == "AccessDenied" and len(script.seen) == 3
+    assert clients.error_code(raised.value) == "AccessDenied" and len(script.seen) == 3
 
 
 def test_timeouts_and_refused_connections(scripted: Any) -> None:
@@ -418,7 +418,7 @@ def test_reply_checksum_is_checked(scripted: Any) -> None:
 def test_https_verifies_certificates_without_parsing_the_whole_store() -> None:
     import ssl
 
-    from chalicelib.aws_http import _ssl_context
+    from chalicelib.aws.https import _ssl_context
 
     context = _ssl_context("")
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname

@@ -34,10 +34,10 @@ def api(
     monkeypatch.setenv("MEMCACHED_SERVERS", memcached.servers)
     reset_drivers()
     from app import app
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
     with Client(app, stage_name=LOCAL_STAGE) as client:
-        yield Api(client, auth.create_key("cold-imports"))
+        yield Api(client, apikeys.create_key("cold-imports"))
 
 
 def fresh(*args: str, **env: str) -> str:
@@ -64,8 +64,8 @@ def cold(*args: str) -> dict[str, Any]:
 # Chalice has not loaded already (docs/bench.md, target 1: within 1.1x Chalice's hello).
 IMPORT_APP_ADDS = {
     "__future__", "_contextvars", "contextvars", "gc", "app", "chalicelib", "chalicelib.config",
-    "chalicelib.settings_table", "chalicelib.web", "chalicelib.ops_api", "chalicelib.tasks_api",
-    "chalicelib.ui_api",
+    "chalicelib.settings_table", "chalicelib.edge", "chalicelib.edge.http",
+    "chalicelib.edge.health_routes", "chalicelib.edge.task_routes", "chalicelib.edge.page",
 }  # fmt: skip
 IMPORT_APP = """
 import sys
@@ -110,7 +110,12 @@ def test_a_cold_cached_get_loads_no_dataclasses_inspect_aws_or_database(
     # random: only a new key and the AWS retries' jitter need it. Nor the ports of the
     # database and the bucket, or the write use cases: a cached read needs none of them.
     # pymemcache neither: the read's one exchange runs on the driver's own socket.
-    ports = {"chalicelib.db", "chalicelib.blobs", "chalicelib.files", "chalicelib.garbage"}
+    ports = {
+        "chalicelib.db",
+        "chalicelib.blobs",
+        "chalicelib.files.writes",
+        "chalicelib.files.orphans",
+    }
     assert sorted(loaded & {*NEVER, "pg8000", "sqlite3", "random", "pymemcache", *ports}) == []
 
 

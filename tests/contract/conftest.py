@@ -66,16 +66,16 @@ def contract_bucket(moto: MotoServer) -> str:
 @pytest.fixture
 def aws_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No setting of the developer's reaches a driver; AWS clients are built afresh."""
-    from chalicelib import aws
+    from chalicelib.aws import clients
 
     for name in ("FILES_BUCKET", "MEMCACHED_SERVERS", "AWS_LAMBDA_FUNCTION_NAME", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("LOCAL_SIGNING_KEY", SIGNING_KEY)
-    aws.reset()
+    clients.reset()
     yield
-    aws.reset()
+    clients.reset()
 
 
 @pytest.fixture

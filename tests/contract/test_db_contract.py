@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from chalicelib.db import Database, IntegrityError, postgres_settings
-from chalicelib.db.files_sql import FileRepository
-from chalicelib.rules import FileMeta, search_terms
+from chalicelib.files.rules import FileMeta, search_terms
+from chalicelib.files.store import FileRepository
 
 NOW = 1_800_000_000_000_000  # a fixed clock: every time below is relative to it
 DAY = 86_400_000_000

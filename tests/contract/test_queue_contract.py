@@ -46,10 +46,10 @@ class Harness:
 
 
 def _inline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    from chalicelib.queue import inline
+    from chalicelib.queue import memory
 
-    monkeypatch.setattr(inline, "DEFAULT_VISIBILITY_S", float(VISIBILITY_S))
-    queue = inline.InlineQueue(budget_ms=1000, max_receives=MAX_RECEIVES)
+    monkeypatch.setattr(memory, "DEFAULT_VISIBILITY_S", float(VISIBILITY_S))
+    queue = memory.InlineQueue(budget_ms=1000, max_receives=MAX_RECEIVES)
 
     def deliver(consumer: Recorder, until: Callable[[], bool], timeout_s: float) -> None:
         queue.start(consumer, list)
@@ -62,12 +62,12 @@ def _inline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
 
 
 def _sqs(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    from chalicelib import aws
+    from chalicelib.aws import clients
     from chalicelib.queue.sqs import SqsQueue
 
     for key, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
         monkeypatch.setenv(key, value)
-    aws.reset()
+    clients.reset()
     client = moto_client("sqs", moto.endpoint)
     name = f"contract-{uuid.uuid4().hex[:8]}"
     dlq_url = client.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
@@ -91,7 +91,7 @@ def _sqs(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]
         return [message["Body"] for message in reply.get("Messages", [])]
 
     yield Harness(queue, deliver, dead_letters)
-    aws.reset()
+    clients.reset()
 
 
 @pytest.fixture(params=["inline", "sqs"])

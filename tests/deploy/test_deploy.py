@@ -418,7 +418,7 @@ def test_the_zip_ships_bytecode_and_stays_lean(packaged: dict[str, Any], tmp_pat
     assert lean.stat().st_size <= 1_200_000
     names = set(zipfile.ZipFile(lean).namelist())
     tag = sys.implementation.cache_tag
-    for name in ("app.py", "chalicelib/files.py", "chalicelib/web.py"):
+    for name in ("app.py", "chalicelib/files/writes.py", "chalicelib/edge/http.py"):
         folder, _, module = name.rpartition("/")
         cached = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
         assert name in names and cached in names, name
@@ -435,7 +435,7 @@ def test_the_zip_ships_bytecode_and_stays_lean(packaged: dict[str, Any], tmp_pat
     zipfile.ZipFile(lean).extractall(unpacked)
     probe = (
         f"import sys; sys.path.insert(0, {str(unpacked)!r});"
-        "import app, pg8000.native, pymemcache.client.base, chalicelib.files;"
+        "import app, pg8000.native, pymemcache.client.base, chalicelib.files.writes;"
         f"print(all(m.__file__.startswith({str(unpacked)!r}) for m in (app, pg8000.native)),"
         " pg8000.native.__file__.endswith('.pyc'))"
     )

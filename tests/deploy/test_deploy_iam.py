@@ -355,8 +355,8 @@ def aws_operations(node: Node) -> set[str]:
 # The embedded drivers never run in Lambda (config.backend() refuses them there): the
 # inline queue, for one, runs the worker inside the caller, which Lambda never does.
 EMBEDDED_ONLY = {
-    "chalicelib.queue.inline",
-    "chalicelib.tasks.inprocess",
+    "chalicelib.queue.memory",
+    "chalicelib.tasks.local_worker",
     "chalicelib.blobs.localfs",
     "chalicelib.db.sqlite",
     "chalicelib.cache.memory",
@@ -394,7 +394,7 @@ def entry_points() -> dict[str, list[Node]]:
     """Each Lambda function of the app -> the functions its invocations start from."""
     from app import app
 
-    api: list[Node] = [("app", "<module>"), ("chalicelib.web", "install")]
+    api: list[Node] = [("app", "<module>"), ("chalicelib.edge.http", "install")]
     for methods in app.routes.values():
         for route in methods.values():
             api.append(_node_of(route.view_function))

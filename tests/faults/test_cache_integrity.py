@@ -38,9 +38,9 @@ def _entry(key: str) -> bytes | None:
 
 
 def _tenant(api: Api) -> Any:
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
-    return auth.lookup(auth.hash_key(str(api.key)))
+    return apikeys.lookup(apikeys.hash_key(str(api.key)))
 
 
 def _in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
@@ -90,13 +90,13 @@ def test_both_drivers_have_memcacheds_add_gets_cas_and_counters(driver: Any) -> 
 def test_a_writer_that_reaches_the_cache_last_cannot_put_an_older_body_back(
     api: Api, pause_points: Any
 ) -> None:
-    from chalicelib import filecache, files
+    from chalicelib.files import filecache, writes
 
     fid = api.created("race.txt", "v1")["id"]
     assert api.get(f"/files/{fid}").text == "v1"
     tenant = _tenant(api)
     pause = pause_points.arm("filecache.written")
-    thread, done = _in_thread(lambda: files.replace(tenant, fid, b"v2"))
+    thread, done = _in_thread(lambda: writes.replace(tenant, fid, b"v2"))
     assert pause.wait_reached(5), "the first writer committed and is about to write the cache"
     assert api.put(fid, "v3").status == 200
     pause.release()
@@ -111,13 +111,13 @@ def test_a_writer_that_reaches_the_cache_last_cannot_put_an_older_body_back(
 def test_a_writer_that_reaches_the_cache_last_cannot_undo_a_delete(
     api: Api, pause_points: Any
 ) -> None:
-    from chalicelib import filecache, files
+    from chalicelib.files import filecache, writes
 
     fid = api.created("gone.txt", "v1")["id"]
     assert api.get(f"/files/{fid}").text == "v1"
     tenant = _tenant(api)
     pause = pause_points.arm("filecache.written")
-    thread, _ = _in_thread(lambda: files.replace(tenant, fid, b"v2"))
+    thread, _ = _in_thread(lambda: writes.replace(tenant, fid, b"v2"))
     assert pause.wait_reached(5)
     assert api.delete(fid).status == 204
     pause.release()
@@ -185,7 +185,7 @@ def test_memcached_cut_and_restored_under_concurrent_writers_leaves_nothing_stal
     cut_cache: FaultProxy, api: Api
 ) -> None:
     """Four writers replace files, and delete some once memcached is cut under them."""
-    from chalicelib import files
+    from chalicelib.files import writes
 
     tenant = _tenant(api)
     ids = [api.created(f"w{i}.txt", f"{i} v0")["id"] for i in range(16)]
@@ -200,10 +200,10 @@ def test_memcached_cut_and_restored_under_concurrent_writers_leaves_nothing_stal
             version += 1
             doomed = mine[::3] if cut.is_set() else []
             for fid in mine:
-                files.replace(tenant, fid, f"{fid} v{version}".encode())
+                writes.replace(tenant, fid, f"{fid} v{version}".encode())
                 acked[fid] = f"{fid} v{version}"
                 if fid in doomed:
-                    files.delete(tenant, fid)
+                    writes.delete(tenant, fid)
                     acked[fid] = None
             mine = [fid for fid in mine if fid not in doomed]
 
@@ -266,13 +266,14 @@ def test_a_process_that_never_lost_the_cache_stops_serving_a_missed_write_within
 def test_a_lookup_in_flight_cannot_bring_a_revoked_key_back(
     client: Client, new_key: Callable[[str | None], str], pause_points: Any
 ) -> None:
-    from chalicelib import auth, gate
+    from chalicelib.edge import gate
+    from chalicelib.tenants import apikeys
 
     key = new_key(None)
     pause = pause_points.arm("auth.looked_up")
     thread, _ = _in_thread(lambda: gate.admit(key, "test"))
     assert pause.wait_reached(5), "the lookup read the key before the revocation"
-    assert auth.revoke_key(key)
+    assert apikeys.revoke_key(key)
     pause.release()
     join_threads(thread)
     assert Api(client, key).get("/files").status == 401
@@ -284,7 +285,7 @@ def test_a_key_revoked_by_the_admin_cli_stops_working_within_the_bound(
     """The CLI is another process: it shares memcached, but not the in-process cache."""
     monkeypatch.setenv("KEY_CACHE_SECONDS", "1")
     assert [api.get("/files").status for _ in range(2)] == [200, 200]
-    command = [sys.executable, "-m", "chalicelib.admin", "revoke", str(api.key)]
+    command = [sys.executable, "-m", "chalicelib.edge.admin", "revoke", str(api.key)]
     out = subprocess.run(command, cwd=ROOT, env=dict(os.environ), capture_output=True, timeout=60)
     assert out.stdout.decode().strip() == "revoked", out.stderr
     revoked = time.monotonic()
@@ -302,21 +303,22 @@ def test_a_key_revoked_by_the_admin_cli_stops_working_within_the_bound(
 def test_a_parallel_burst_of_bad_keys_cannot_pass_the_limit(
     backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import auth, gate
     from chalicelib.cache import cache
     from chalicelib.db import database
+    from chalicelib.edge import gate
     from chalicelib.errors import RateLimited, Unauthorized
+    from chalicelib.tenants import apikeys
 
     monkeypatch.setenv("AUTH_FAILURES_PER_WINDOW", "2")
     database().query("SELECT 1 AS ok")  # drivers chosen and the schema ready before the burst
     cache().get_many(["warm"])
-    real_lookup = auth.lookup
+    real_lookup = apikeys.lookup
 
     def slow_lookup(key_hash: str) -> Any:
         time.sleep(0.2)  # every guess of the burst is in flight at once
         return real_lookup(key_hash)
 
-    monkeypatch.setattr(auth, "lookup", slow_lookup)
+    monkeypatch.setattr(apikeys, "lookup", slow_lookup)
     source = f"burst-{uuid.uuid4().hex[:8]}"
 
     def guess(i: int) -> str:
@@ -390,9 +392,9 @@ def test_a_cold_process_trusts_a_recent_check_shared_through_the_cache(api: Api)
 def test_a_shared_check_expires_and_a_missed_write_ends_it(
     api: Api, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import filecache
     from chalicelib.cache import cache
     from chalicelib.db import database
+    from chalicelib.files import filecache
 
     fid = api.created("shared-expiry.txt", "v1")["id"]
     assert api.get(f"/files/{fid}").body == b"v1"

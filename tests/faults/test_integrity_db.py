@@ -79,10 +79,10 @@ def stored(key: str) -> bytes | None:
 
 def read_fresh(api: Api, file_id: str) -> Any:
     """GET as a later request would, once the cached metadata has expired."""
-    from chalicelib import files
     from chalicelib.cache import cache
+    from chalicelib.files import writes
 
-    cache().delete_many([files.meta_key(file_id), files.body_key(file_id)])
+    cache().delete_many([writes.meta_key(file_id), writes.body_key(file_id)])
     return api.get(f"/files/{file_id}")
 
 

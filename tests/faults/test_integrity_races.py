@@ -103,7 +103,7 @@ def test_a_get_overlapping_a_delete_is_404(
 def test_old_bodies_are_kept_for_the_grace_period_then_collected(
     api: Api, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import garbage
+    from chalicelib.files import orphans
 
     monkeypatch.setenv("GARBAGE_GRACE_SECONDS", "600")
     meta = api.created("kept.txt", "v1")
@@ -120,22 +120,22 @@ def test_old_bodies_are_kept_for_the_grace_period_then_collected(
     assert not exists(first) and not exists(deleted_key)
     assert exists(second)  # not due yet
     clock.advance(601)
-    while garbage.collect(100):
+    while orphans.collect(100):
         pass
     assert not exists(second)
     assert api.get(f"/files/{meta['id']}").text == "v3"
 
 
 def test_the_collector_never_deletes_a_body_a_row_references(api: Api, clock: FakeClock) -> None:
-    from chalicelib import garbage
     from chalicelib.db import database
+    from chalicelib.files import orphans
 
     meta = api.created("live.txt", "alive")
     key = blob_key(meta["id"])
     db = database()
     with db.transaction():
-        garbage.record(db, [key], clock.now, grace=False)
-    while garbage.collect(100):
+        orphans.record(db, [key], clock.now, grace=False)
+    while orphans.collect(100):
         pass
     assert exists(key)
     assert api.get(f"/files/{meta['id']}").text == "alive"
@@ -143,8 +143,8 @@ def test_the_collector_never_deletes_a_body_a_row_references(api: Api, clock: Fa
 
 
 def run_purge() -> None:
-    from chalicelib import purge
     from chalicelib.tasks import TaskContext
+    from chalicelib.tasks.kinds import purge
 
     ctx = TaskContext("purge", None, {}, 0, None)
     while (step := purge.step(ctx)).result is None:
@@ -178,9 +178,9 @@ def test_the_purge_waits_a_day_for_orphans_and_leaves_garbage_to_the_collector(
 
 
 def _tenant_of(api: Api) -> str:
-    from chalicelib import auth
+    from chalicelib.tenants import apikeys
 
-    tenant = auth.lookup(auth.hash_key(str(api.key)))
+    tenant = apikeys.lookup(apikeys.hash_key(str(api.key)))
     assert tenant is not None
     return tenant.id
 
@@ -283,14 +283,14 @@ def test_in_process_tasks_resume_after_a_restart(
 ) -> None:
     """`make run` stopped after a task's message was sent to the in-process queue, before it
     ran: the next process runs it."""
-    from chalicelib.queue import inline, queue
+    from chalicelib.queue import memory, queue
 
     monkeypatch.delenv("QUEUE_URL", raising=False)
     reset_drivers()
     _register_once()
     api.created("one.txt", "1")
     with monkeypatch.context() as lost:
-        lost.setattr(inline.InlineQueue, "send", lambda self, body, delay_s=0: None)
+        lost.setattr(memory.InlineQueue, "send", lambda self, body, delay_s=0: None)
         started = api.call("POST", "/exports")
         assert started.status == 202
     task_id = started.json["id"]

@@ -31,7 +31,7 @@ def server_env(data_dir: Path, settings: dict[str, str] | None) -> dict[str, str
 def make_key(env: dict[str, str], tenant: str) -> str:
     """What `make key TENANT=...` runs; the key is the last line."""
     out = subprocess.run(
-        [sys.executable, "-m", "chalicelib.admin", "key", tenant],
+        [sys.executable, "-m", "chalicelib.edge.admin", "key", tenant],
         cwd=ROOT,
         env=env,
         check=True,

@@ -1,0 +1,263 @@
+"""The HTTP edge: keys from headers, domain errors to responses, one log line per request."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import gc
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Response
+
+if TYPE_CHECKING:
+    from chalicelib.edge.gate import Caller
+    from chalicelib.errors import DomainError
+
+# The rest of chalicelib is imported inside the functions that use it: `import app` loads
+# this module and Chalice, nothing more (docs/bench.md, target 1). On the paths every request
+# takes, as `import chalicelib.x as x`: once loaded that is a lookup in sys.modules, where
+# `from chalicelib import x` runs importlib's _handle_fromlist (Python) each time.
+
+JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+
+
+def current(app: Chalice | Blueprint) -> Request:
+    request = app.current_request
+    if request is None:
+        raise RuntimeError("no request is being handled")
+    return request
+
+
+def body(request: Request) -> bytes:
+    raw = request.raw_body or b""
+    return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+
+
+def api_key(request: Request) -> str | None:
+    header = str(request.headers.get("authorization", ""))
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    key = request.headers.get("x-api-key")
+    return str(key) if key else None
+
+
+_rate: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("rate_headers")
+
+
+def reset_state() -> None:
+    _rate.set({})
+
+
+def source_ip(request: Request) -> str:
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
+def authenticate(request: Request, prefetch: Sequence[str] = ()) -> Caller:
+    """The caller (chalicelib/edge/gate.py), within its rate limit: its RateLimit-* headers go on
+    every response to this request."""
+    import chalicelib.edge.gate as gate
+
+    caller = gate.admit(api_key(request), source_ip(request), prefetch)
+    _rate.set(caller.rate.headers())
+    return caller
+
+
+def query(request: Request, name: str) -> str | None:
+    params: Any = request.query_params or {}
+    value = params.get(name)
+    return None if value is None else str(value)
+
+
+def json_field(request: Request, name: str) -> str:
+    """One string field of a JSON object body; anything else is a 400."""
+    from chalicelib.errors import BadRequest
+
+    try:
+        data = json.loads(body(request))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # too deep: RecursionError
+        raise BadRequest("The body is not valid JSON.") from exc
+    if not isinstance(data, dict) or not isinstance(data.get(name), str):
+        raise BadRequest(f'The body must be a JSON object with a string "{name}".')
+    unknown = sorted(set(data) - {name})
+    if unknown:
+        raise BadRequest(f"Unknown fields: {', '.join(unknown)}.")
+    return str(data[name])
+
+
+def retry_after(healthy: bool) -> dict[str, str]:
+    from chalicelib import config
+
+    return {} if healthy else {"Retry-After": str(config.retry_after_seconds())}
+
+
+def response(
+    body: str | bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """Every body leaves as bytes: Chalice base64-encodes it for API Gateway (see install)."""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    return Response(body=raw, status_code=status, headers=dict(headers or {}))
+
+
+def content_type(filename: str) -> str:
+    return "application/zip" if filename.endswith(".zip") else TEXT
+
+
+def binary_response(data: bytes, headers: dict[str, str]) -> Response:
+    """The bytes as they are stored, byte for byte."""
+    return response(data, 200, headers)
+
+
+def redirect(url: str, headers: dict[str, str] | None = None) -> Response:
+    """A temporary redirect to a short-lived link (never cached: the link expires)."""
+    extra = {"Location": url, "Cache-Control": "private, no-store"}
+    return response(b"", 307, {**(headers or {}), **extra})
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return response(
+        json.dumps(data, separators=(",", ":")), status, {"Content-Type": JSON, **(headers or {})}
+    )
+
+
+def error_response(exc: DomainError) -> Response:
+    from chalicelib import config
+    from chalicelib.errors import BackendUnavailable, RateLimited
+
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited):
+        headers.update(exc.headers)
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, BackendUnavailable):
+        headers["Retry-After"] = str(config.retry_after_seconds())
+    body = {"Code": exc.code, "Message": exc.message, **exc.extra}
+    return json_response(body, exc.status, headers)
+
+
+def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Map the core's exceptions to their HTTP answers; anything else stays a 500 (a bug)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - _answer re-raises what is not ours
+            return _answer(exc)
+
+    return wrapper
+
+
+def _answer(exc: Exception) -> Response:
+    """The HTTP answer to one of the core's exceptions; any other is re-raised (a 500)."""
+    from chalicelib import logs
+    from chalicelib.config import MissingSetting
+    from chalicelib.errors import BackendUnavailable, DomainError
+
+    if isinstance(exc, MissingSetting):
+        logs.error("configuration incomplete", error=str(exc))
+        return error_response(BackendUnavailable("service configuration"))
+    if not isinstance(exc, DomainError):
+        raise exc
+    if isinstance(exc, BackendUnavailable):
+        logs.error("backend unavailable", component=exc.component, error=exc.detail)
+    return error_response(exc)
+
+
+class _JsonLines(logging.Handler):
+    """Chalice's own log lines (an unhandled exception, i.e. a 500) as JSON lines too."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from chalicelib import logs
+
+        fields: dict[str, Any] = {"logger": record.name}
+        if record.exc_info:
+            fields["traceback"] = "".join(traceback.format_exception(*record.exc_info))
+        level = record.levelname.lower()
+        logs.log(
+            level if level in ("debug", "info", "warning") else "error",
+            record.getMessage(),
+            **fields,
+        )
+
+
+# Every media type is binary to API Gateway: request and response bodies travel base64, with a
+# fixed 4/3 overhead (chalicelib/edge/event_limits.py) and byte for byte, so invalid UTF-8
+# reaches the check unaltered. `text/plain` alone would not do: API Gateway decodes a response
+# only when the request's first Accept value is a binary type, and Chalice refuses (400) the others.
+BINARY_TYPES = ["*/*"]
+
+
+def _accept_anything_by_default(request: Request) -> None:
+    """No Accept header means any media type (RFC 9110); Chalice would refuse a binary answer."""
+    if "accept" not in request.headers:
+        request.headers = CaseInsensitiveMapping({**dict(request.headers), "accept": "*/*"})
+
+
+# Chalice's middleware kinds other than "http" (no extra layer on the HTTP path).
+_OTHER_EVENTS = (
+    "sqs", "scheduled", "pure_lambda", "s3", "sns", "cloudwatch", "kinesis", "dynamodb",
+)  # fmt: skip
+
+
+def _resume_collection() -> None:
+    """Garbage collection back on, with everything the cold start built frozen out of it."""
+    gc.freeze()
+    gc.enable()
+
+
+def _first_event(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """app.py pauses collection in Lambda; a first event that is not HTTP (a task may run
+    for minutes) resumes it before it runs; access_log does so after an HTTP answer."""
+    if not gc.isenabled():
+        _resume_collection()
+    return get_response(event)
+
+
+def _new_id() -> str:
+    from chalicelib import ids
+
+    return ids.new_id()
+
+
+def install(app: Chalice) -> None:
+    """Bodies as bytes both ways; one JSON log line per request (id, tenant, route, status)."""
+    app.api.binary_types = list(BINARY_TYPES)
+    app.log.handlers[:] = [_JsonLines()]
+    app.log.propagate = False
+
+    for kind in _OTHER_EVENTS:
+        app.register_middleware(_first_event, kind)
+
+    @app.middleware("http")
+    def access_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        import chalicelib.logs as logs
+
+        started = time.perf_counter()
+        _accept_anything_by_default(event)
+        context = event.context or {}
+        logs.reset(
+            request_id=context.get("requestId") or _new_id(),
+            method=event.method,
+            route=context.get("resourcePath"),
+        )
+        _rate.set({})
+        try:
+            response = get_response(event)
+        finally:
+            if not gc.isenabled():
+                _resume_collection()  # the first answer of a cold start is out
+        for name, value in _rate.get().items():
+            response.headers.setdefault(name, value)
+        logs.info(
+            "request",
+            status=response.status_code,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return response

@@ -1,0 +1,58 @@
+"""The HTTP API's routes as data: what a route takes, answers and raises (named tuples, not
+dataclasses: the document is built on request, and dataclasses imports inspect).
+
+The table is chalicelib/edge/openapi/table.py; chalicelib/edge/openapi/render.py renders the
+OpenAPI document from it, and tests/api/test_routes.py keeps it equal to the routes the app
+registers (a handler without an entry, or an entry without a handler, fails)."""
+
+from typing import Any, NamedTuple
+
+from chalicelib.errors import BackendUnavailable, DomainError, RateLimited, Unauthorized
+
+Schema = dict[str, Any]
+JSON = "application/json"
+TEXT: Schema = {"type": "string"}
+# What an authenticated route can answer besides its own errors (chalicelib/edge/http.py).
+AUTHENTICATED: tuple[type[DomainError], ...] = (Unauthorized, RateLimited, BackendUnavailable)
+
+
+class Param(NamedTuple):
+    name: str
+    where: str  # "path", "query" or "header"
+    schema: Schema = TEXT
+    description: str = ""
+    required: bool = False
+
+
+class Body(NamedTuple):
+    schema: str | Schema  # a component's name, or a schema
+    media: str = JSON
+    description: str = ""
+
+
+class Reply(NamedTuple):
+    """An answer other than an error: its body (a component's name or a schema; None for no
+    body) in each of its media types, and the headers it sets."""
+
+    description: str
+    schema: str | Schema | None = None
+    media: tuple[str, ...] = (JSON,)
+    headers: tuple[str, ...] = ()
+
+
+class Route(NamedTuple):
+    """One operation. `errors` are the domain errors it answers with; an authenticated
+    (`secured`) route also answers with AUTHENTICATED's."""
+
+    method: str
+    path: str
+    op_id: str
+    summary: str
+    replies: dict[str, Reply]
+    errors: tuple[type[DomainError], ...] = ()
+    params: tuple[Param, ...] = ()
+    body: Body | None = None
+    secured: bool = True
+
+    def all_errors(self) -> tuple[type[DomainError], ...]:
+        return (*self.errors, *AUTHENTICATED) if self.secured else self.errors

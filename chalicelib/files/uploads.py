@@ -1,0 +1,175 @@
+"""Large bodies: a presigned upload link, then a completion call that validates and files it.
+
+The link writes a staging object only. Completion reads it once, validates those bytes and
+stores them under a fresh key the file's row points at, so nothing sent to the link later can
+change the file. The link is signed for the declared size, and the bytes of pending uploads
+count against the tenant's byte quota (chalicelib/tenants/limits.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import blobkeys, clock, config, ids, racepoints
+from chalicelib.blobs import BlobMissing, PresignedUpload, blobs
+from chalicelib.db import Row, database, file_repository
+from chalicelib.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    NotFound,
+    NotPlaintext,
+    TooLarge,
+)
+from chalicelib.files import orphans, reading, rules, writes
+from chalicelib.files.rules import FileMeta
+from chalicelib.tenants import limits
+from chalicelib.tenants.apikeys import Tenant
+
+SQL_INSERT = (
+    "INSERT INTO uploads (id, tenant_id, file_id, name, blob_key, size, created_us, expires_us)"
+    " VALUES (:id, :t, :file_id, :name, :blob_key, :size, :now, :expires)"
+)
+SQL_GET = (
+    "SELECT id, file_id, name, blob_key, size, expires_us FROM uploads"
+    " WHERE id = :id AND tenant_id = :t"
+)
+SQL_DELETE = "DELETE FROM uploads WHERE id = :id"
+SQL_COMPLETED = "UPDATE uploads SET completed_us = :now WHERE id = :id AND completed_us IS NULL"
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: str
+    name: str
+    size: int
+    link: PresignedUpload
+    expires_us: int
+    max_bytes: int
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "upload_id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "url": self.link.url,
+            "method": self.link.method,
+            "headers": self.link.headers,
+            "max_bytes": self.max_bytes,
+            "expires_at": clock.iso(self.expires_us),
+            "complete_url": f"/files/uploads/{self.id}/complete",
+        }
+
+
+def parse_size(raw: str | None) -> int:
+    limit = config.max_upload_bytes()
+    if raw is None or not raw.isascii() or not raw.isdigit():
+        raise BadRequest(f"size is required: the body's length in bytes (at most {limit}).")
+    size = int(raw)
+    if size > limit:
+        raise TooLarge(f"Uploads are at most {limit} bytes; this one would be {size}.", limit=limit)
+    return size
+
+
+def start(tenant: Tenant, name: str, raw_size: str | None) -> Upload:
+    """Reserve the declared bytes against the quota; the name is checked now and on completion."""
+    rules.validate_name(name)
+    size = parse_size(raw_size)
+    if file_repository().name_taken(tenant.id, name, clock.now_us()):
+        raise Conflict(f"A file named {name!r} already exists.")
+    upload_id, file_id = ids.new_id(), ids.new_id()
+    staging_key = blobkeys.file_body(tenant.id, file_id)
+    lifetime = config.upload_url_seconds()
+    now = clock.now_us()
+    expires = now + lifetime * 1_000_000
+    link = blobs().upload_url(staging_key, lifetime, size)
+    db = database()
+    with db.transaction():
+        limits.check_storage(db, tenant.id, tenant.overrides, files=0, size=size)
+        db.execute(
+            SQL_INSERT,
+            id=upload_id,
+            t=tenant.id,
+            file_id=file_id,
+            name=name,
+            blob_key=staging_key,
+            size=size,
+            now=now,
+            expires=expires,
+        )
+    return Upload(upload_id, name, size, link, expires, config.max_upload_bytes())
+
+
+def _filed(tenant: Tenant, row: Row) -> FileMeta | None:
+    """The file this upload already made, if any."""
+    try:
+        return reading.get_meta(tenant, row["file_id"])
+    except NotFound:
+        return None
+
+
+def complete(tenant: Tenant, upload_id: str) -> tuple[FileMeta, bool]:
+    """The file made from the uploaded body, and whether this call created it.
+
+    Idempotent under concurrency: a second completion (a client's retry) answers with the
+    file the first one made, and each completion only ever deletes the copy it made itself.
+    """
+    rows = database().query(SQL_GET, id=upload_id, t=tenant.id) if ids.is_id(upload_id) else []
+    if not rows:
+        raise NotFound(f"No upload {upload_id}.")
+    row = rows[0]
+    done = _filed(tenant, row)
+    if done is not None:
+        return done, False
+    # A transfer that began just before the link expired may end after it: one more lifetime.
+    if row["expires_us"] + config.upload_url_seconds() * 1_000_000 < clock.now_us():
+        raise NotFound(f"Upload {upload_id} has expired; start a new one.")
+    try:
+        return _file(tenant, row), True
+    except DomainError:
+        done = _filed(tenant, row)  # another completion got there first
+        if done is None:
+            raise
+        return done, False
+
+
+def _file(tenant: Tenant, row: Row) -> FileMeta:
+    try:
+        body = _uploaded_body(row)
+        rules.validate_body(body, _limit(row))
+    except (TooLarge, NotPlaintext):
+        if _filed(tenant, row) is None:
+            orphans.drop([row["blob_key"]])
+            database().execute(SQL_DELETE, id=row["id"])
+        raise
+    # The file gets its own copy of exactly the bytes validated: the link writes only the
+    # staging object, so nothing sent to it from now on can change the file.
+    file_id, reserved = row["file_id"], int(row["size"] or 0)
+    with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
+        racepoints.point("uploads.complete.filing")
+        meta = writes.add_row(tenant, file_id, row["name"], body, blob_key, reserved)
+    writes.written(meta, body)
+    # The upload row stays until the purge removes it, so a retried completion finds the file.
+    database().execute(SQL_COMPLETED, id=row["id"], now=clock.now_us())
+    orphans.drop([row["blob_key"]])
+    return meta
+
+
+def _limit(row: Row) -> int:
+    """The declared size (what the link was signed for), within the upload limit."""
+    limit = config.max_upload_bytes()
+    return limit if row["size"] is None else min(limit, int(row["size"]))
+
+
+def _uploaded_body(row: Row) -> bytes:
+    limit = _limit(row)
+    try:
+        size = blobs().head(row["blob_key"]).size
+        if size > limit:
+            raise TooLarge(f"The upload is {size} bytes; this upload takes at most {limit}.")
+        return blobs().get(row["blob_key"])
+    except BlobMissing as exc:
+        raise Conflict(
+            f"Upload {row['id']} has no body yet: PUT it to the upload URL first."
+        ) from exc

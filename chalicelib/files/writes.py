@@ -1,0 +1,225 @@
+"""File use cases: create, list, search, replace, rename, delete (reading is
+chalicelib/files/reading.py, which a cached read needs alone).
+
+What a request may hold is in chalicelib/files/rules.py, the rows and their search index behind
+the database port (chalicelib/files/store.py), the cache protocol in chalicelib/files/filecache.py
+and the life of a body no row needs any more in chalicelib/files/orphans.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from chalicelib import blobkeys, clock, config, ids, logs
+from chalicelib.db import IntegrityError, OutcomeUnknown, file_repository
+from chalicelib.errors import BackendUnavailable, Conflict, PreconditionFailed
+from chalicelib.files import filecache, orphans
+from chalicelib.files.reading import get_meta, missing
+from chalicelib.files.rules import (
+    DEFAULT_LIMIT,
+    check_prefix,
+    decode_cursor,
+    encode_cursor,
+    etag_matches,
+    search_terms,
+    validate_body,
+    validate_name,
+)
+
+# Named here for app.py and bench/: the metadata, the limit a listing parses, the cache keys.
+from chalicelib.files.rules import FileMeta as FileMeta
+from chalicelib.files.rules import parse_limit as parse_limit
+from chalicelib.files.store import FileRepository
+from chalicelib.tenants import limits
+from chalicelib.tenants.apikeys import Tenant
+
+meta_key, body_key = filecache.meta_key, filecache.body_key
+
+
+def _taken(name: str) -> Conflict:
+    return Conflict(f"A file named {name!r} already exists.")
+
+
+def _stale() -> PreconditionFailed:
+    return PreconditionFailed("The file changed since you read it (If-Match does not match).")
+
+
+def _text(body: bytes) -> str:
+    """The words of a body that search sees: its first SEARCH_INDEX_BYTES."""
+    return body[: config.search_index_bytes()].decode("utf-8", "ignore")
+
+
+def _with_body(meta: FileMeta, body: bytes, blob_key: str, now: int) -> FileMeta:
+    """The next version of `meta`, holding `body` (stored under `blob_key`), retained anew."""
+    return meta._replace(
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        version=meta.version + 1,
+        blob_key=blob_key,
+        updated_us=now,
+        expires_us=now + config.retention_days() * clock.DAY_US,
+    )
+
+
+def written(meta: FileMeta, body: bytes | None = None, collect: bool = False) -> None:
+    """After a committed write: the cache; after one that made garbage, a few due bodies
+    collected (a create stays one transaction)."""
+    filecache.written(meta, body)
+    if collect:
+        orphans.collect_quietly()
+
+
+# --- create -----------------------------------------------------------------
+
+
+def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
+    validate_name(name)
+    validate_body(body, config.max_inline_bytes())
+    file_id = ids.new_id()
+    with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
+        meta = add_row(tenant, file_id, name, body, blob_key)
+    written(meta, body)
+    return meta
+
+
+def add_row(
+    tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str, reserved: int = 0
+) -> FileMeta:
+    """The row of a body stored under `blob_key` (written first: a row never points at a
+    missing body), inside `garbage.new_body`. `reserved`: bytes the quota already counts
+    for this body (a pending upload's)."""
+    now = clock.now_us()
+    unwritten = FileMeta(file_id, tenant.id, name, 0, "", 0, "", now, now, now)  # version 0
+    meta = _with_body(unwritten, body, blob_key, now)
+    repo = file_repository()
+    try:
+        with repo.transaction():
+            _free_expired_name(repo, tenant, name, now)
+            growth = meta.size - reserved
+            limits.check_storage(repo.db, tenant.id, tenant.overrides, files=1, size=growth)
+            repo.add(meta, _text(body))
+    except IntegrityError as exc:
+        raise _taken(name) from exc
+    except OutcomeUnknown as exc:
+        orphans.settled(repo.db, exc, blob_key)
+    return meta
+
+
+def _free_expired_name(repo: FileRepository, tenant: Tenant, name: str, now: int) -> None:
+    """An expired file no longer holds its name: its row goes, its body goes to garbage."""
+    orphans.record(repo.db, repo.free_name(tenant.id, name, now), now)
+
+
+def list_files(
+    tenant: Tenant,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    prefix: str | None = None,
+    q: str | None = None,
+) -> tuple[list[FileMeta], str | None]:
+    """A page of live files, newest first, and the cursor of the next page (None: the last)."""
+    items = file_repository().page(
+        tenant.id,
+        clock.now_us(),
+        limit + 1,
+        prefix=check_prefix(prefix) if prefix else None,
+        after=decode_cursor(cursor) if cursor else None,
+        terms=search_terms(q) if q is not None else None,
+    )
+    next_cursor = encode_cursor(items[limit - 1]) if len(items) > limit else None
+    return items[:limit], next_cursor
+
+
+# --- replace ----------------------------------------------------------------
+
+
+def _matches(meta: FileMeta, if_match: str | None) -> bool:
+    return if_match is None or etag_matches(meta, if_match, weak=False)
+
+
+def replace(tenant: Tenant, file_id: str, body: bytes, if_match: str | None = None) -> FileMeta:
+    validate_body(body, config.max_inline_bytes())
+    meta = get_meta(tenant, file_id)
+    if not _matches(meta, if_match):
+        raise _stale()
+    with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
+        new = _switch_body(tenant, meta, body, blob_key, if_match)
+    written(new, body, collect=True)
+    return new
+
+
+def _switch_body(
+    tenant: Tenant, meta: FileMeta, body: bytes, blob_key: str, if_match: str | None
+) -> FileMeta:
+    """Point the row at the new body if nobody wrote in between; the old body goes to garbage."""
+    for _attempt in range(3):
+        new = _with_body(meta, body, blob_key, clock.now_us())
+        if _update_row(tenant, meta, new, body):
+            return new
+        meta = get_meta(tenant, meta.id)
+        if not _matches(meta, if_match):
+            raise _stale()
+    raise Conflict("The file is being changed by others; retry.")
+
+
+def _update_row(tenant: Tenant, meta: FileMeta, new: FileMeta, body: bytes) -> bool:
+    """One attempt: whether the row still had `meta.version` and now points at the new body."""
+    repo = file_repository()
+    try:
+        with repo.transaction():
+            growth = new.size - meta.size
+            limits.check_storage(repo.db, tenant.id, tenant.overrides, files=0, size=growth)
+            changed = repo.switch_body(meta, new, _text(body))
+            if changed:
+                orphans.record(repo.db, [meta.blob_key], new.updated_us)
+    except OutcomeUnknown as exc:
+        orphans.settled(repo.db, exc, new.blob_key)
+        return True
+    return changed
+
+
+# --- rename, delete ---------------------------------------------------------
+
+
+def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
+    validate_name(name)
+    repo = file_repository()
+    now = clock.now_us()
+    try:
+        with repo.transaction():
+            _free_expired_name(repo, tenant, name, now)
+            meta = repo.rename(tenant.id, file_id, name, now)
+    except IntegrityError as exc:
+        raise _taken(name) from exc
+    if meta is None:
+        raise missing(file_id)
+    written(meta)
+    return meta
+
+
+def delete(tenant: Tenant, file_id: str) -> None:
+    repo = file_repository()
+    now = clock.now_us()
+    try:
+        with repo.transaction():
+            meta = repo.get(tenant.id, file_id, now)
+            if meta is not None:
+                repo.remove(tenant.id, file_id)
+                orphans.record(repo.db, [meta.blob_key], now)
+    except OutcomeUnknown as exc:
+        _settled_delete(repo, exc, file_id)
+    if meta is None:
+        raise missing(file_id)
+    filecache.deleted(file_id)
+    orphans.collect_quietly()
+
+
+def _settled_delete(repo: FileRepository, outcome: OutcomeUnknown, file_id: str) -> None:
+    """After a lost COMMIT reply of a delete: return if the row is gone, raise otherwise."""
+    try:
+        gone = repo.db.settle(outcome) and repo.blob_key(file_id) is None
+    except BackendUnavailable as exc:
+        logs.warning("the delete's outcome could not be read", error=exc.detail)
+        raise outcome from exc
+    if not gone:
+        raise outcome

@@ -1,0 +1,165 @@
+"""The purge task (daily): expired files, stale uploads, bodies no row points at, old export
+archives and old finished tasks, a bounded batch per step.
+
+Phases, in order (the checkpoint says which, and where in the bucket the scan is):
+- files:   expired rows, oldest first: in one transaction the rows go and their bodies are
+           recorded as garbage, due at once;
+- garbage: the collector (chalicelib/files/orphans.py): every due body no row references;
+- uploads: upload reservations that can no longer be completed;
+- orphans: one page of the bucket listing under `tenants/`: a file body that no file row, no
+           pending upload and no garbage record points at, older than a day
+           (`PURGE_ORPHAN_GRACE_SECONDS`: a write may be under way, or its outcome may have
+           been unknown); an export's objects older than the export retention;
+- tasks:   finished task rows older than the task retention.
+The bucket's 30-day lifecycle rule is the backstop for anything this misses (docs/tasks.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import blobkeys, clock, config, logs
+from chalicelib.blobs import BlobInfo, blobs
+from chalicelib.db import Database, database
+from chalicelib.files import orphans
+from chalicelib.tasks import Task
+from chalicelib.tasks.model import Kind, Step, TaskContext, register
+
+SQL_EXPIRED = (
+    "SELECT id, blob_key FROM files WHERE expires_us <= :now ORDER BY expires_us, id LIMIT :limit"
+)
+SQL_STALE_UPLOADS = "SELECT id FROM uploads WHERE expires_us < :cutoff LIMIT :limit"
+SQL_OLD_TASKS = (
+    "SELECT id FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled')"
+    " AND updated_us < :cutoff LIMIT :limit"
+)
+PHASES = ("files", "garbage", "uploads", "orphans", "tasks")
+
+
+def start() -> Task:
+    """The daily schedule: one purge at a time (a still-running purge is not doubled)."""
+    from chalicelib import tasks
+
+    running = tasks.active("purge")
+    return running[0] if running else tasks.create(None, "purge")
+
+
+def _in(prefix: str, values: list[str]) -> tuple[str, dict[str, str]]:
+    """`(:p0, :p1, ...)` and its parameters: an IN list both dialects accept."""
+    params = {f"{prefix}{i}": v for i, v in enumerate(values)}
+    return "(" + ", ".join(f":{name}" for name in params) + ")", params
+
+
+def _delete_ids(db: Database, table: str, ids: list[str]) -> None:
+    if ids:
+        placeholders, params = _in("i", ids)
+        db.execute(f"DELETE FROM {table} WHERE id IN {placeholders}", **params)
+
+
+def step(ctx: TaskContext) -> Step:
+    cp = dict(ctx.checkpoint or {"phase": "files", "after": "", "counts": {}})
+    phase = cp["phase"]
+    if phase == "files":
+        removed, more = _files()
+    elif phase == "garbage":
+        removed, more = _garbage()
+    elif phase == "uploads":
+        removed, more = _uploads()
+    elif phase == "orphans":
+        removed, more = _orphans(cp)
+    else:
+        removed, more = _tasks()
+    counts = dict(cp["counts"])
+    counts[phase] = counts.get(phase, 0) + removed
+    cp["counts"] = counts
+    done = ctx.done + removed
+    if not more:
+        following = PHASES.index(phase) + 1
+        if following == len(PHASES):
+            logs.info("purge finished", **counts)
+            return Step({}, done, done, f"{done} items removed", {"removed": counts})
+        cp["phase"] = PHASES[following]
+    return Step(cp, done, None, f"{phase}: {counts[phase]} removed")
+
+
+def _files() -> tuple[int, bool]:
+    limit = config.purge_batch()
+    now = clock.now_us()
+    db = database()
+    rows = db.query(SQL_EXPIRED, now=now, limit=limit)
+    ids = [row["id"] for row in rows]
+    if ids:
+        placeholders, params = _in("i", ids)
+        with db.transaction():
+            # An expired file is already 404: its body needs no grace period.
+            orphans.record(db, [row["blob_key"] for row in rows], now, grace=False)
+            db.execute(f"DELETE FROM file_search WHERE file_id IN {placeholders}", **params)
+            db.execute(
+                f"DELETE FROM files WHERE expires_us <= :now AND id IN {placeholders}",
+                now=now,
+                **params,
+            )
+    return len(rows), len(rows) == limit
+
+
+def _garbage() -> tuple[int, bool]:
+    limit = config.purge_batch()
+    looked_at = orphans.collect(limit)
+    return looked_at, looked_at == limit
+
+
+def _uploads() -> tuple[int, bool]:
+    """Reservations past their link's lifetime twice over; their bodies become orphans."""
+    limit = config.purge_batch()
+    cutoff = clock.now_us() - config.upload_url_seconds() * 1_000_000
+    db = database()
+    ids = [row["id"] for row in db.query(SQL_STALE_UPLOADS, cutoff=cutoff, limit=limit)]
+    _delete_ids(db, "uploads", ids)
+    return len(ids), len(ids) == limit
+
+
+def _live_bodies(found: list[BlobInfo]) -> set[str]:
+    """Of the listed file bodies, the keys a file row or a pending upload points at, and
+    those recorded as garbage (the collector deletes them when due, after its own checks)."""
+    file_ids = sorted({b.key.split("/")[3] for b in found})
+    if not file_ids:
+        return set()
+    placeholders, params = _in("f", file_ids)
+    db = database()
+    live = db.query(f"SELECT blob_key FROM files WHERE id IN {placeholders}", **params)
+    pending = db.query(f"SELECT blob_key FROM uploads WHERE file_id IN {placeholders}", **params)
+    keys, key_params = _in("k", sorted(b.key for b in found))
+    due = db.query(f"SELECT blob_key FROM garbage WHERE blob_key IN {keys}", **key_params)
+    return {row["blob_key"] for row in live + pending + due}
+
+
+def _orphans(cp: dict[str, Any]) -> tuple[int, bool]:
+    limit = config.purge_batch()
+    page = blobs().list_page(blobkeys.ROOT, cp["after"], limit)
+    now = clock.now_us()
+    body_cutoff = now - config.purge_orphan_grace_seconds() * 1_000_000
+    export_cutoff = now - config.export_retention_days() * clock.DAY_US
+    bodies = [b for b in page if blobkeys.kind(b.key) == "files" and b.modified_us < body_cutoff]
+    live = _live_bodies(bodies)
+    doomed = [b.key for b in bodies if b.key not in live]
+    doomed += [
+        b.key for b in page if blobkeys.kind(b.key) == "exports" and b.modified_us < export_cutoff
+    ]
+    store = blobs()
+    for key in doomed:
+        store.delete(key)
+    if page:
+        cp["after"] = page[-1].key
+    return len(doomed), len(page) == limit
+
+
+def _tasks() -> tuple[int, bool]:
+    limit = config.purge_batch()
+    cutoff = clock.now_us() - config.task_retention_days() * clock.DAY_US
+    db = database()
+    ids = [row["id"] for row in db.query(SQL_OLD_TASKS, cutoff=cutoff, limit=limit)]
+    _delete_ids(db, "tasks", ids)
+    return len(ids), len(ids) == limit
+
+
+PURGE = register("purge", Kind(step=step))

@@ -1,0 +1,250 @@
+"""Spend guards: per-tenant request rates, failed-key rates per address, and quotas."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, NamedTuple
+
+from chalicelib import clock, config, logs
+from chalicelib.cache import cache
+from chalicelib.errors import QuotaExceeded, RateLimited
+
+if TYPE_CHECKING:
+    from chalicelib.db import Database
+
+OVERRIDES = ("rate_limit", "max_files", "max_bytes", "max_running_tasks")
+
+
+class RateState(NamedTuple):
+    limit: int
+    remaining: int
+    reset_s: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_s),
+        }
+
+
+class Window(NamedTuple):
+    """A fixed window: its number (which names its counters), the seconds until it ends,
+    and its length. Read once per request, so all of a request's counters share one."""
+
+    number: int
+    reset_s: int
+    size_s: int
+
+
+def window_s() -> int:
+    return max(1, config.get_int("RATE_LIMIT_WINDOW_SECONDS"))
+
+
+def window() -> Window:
+    size = window_s()
+    now_s = clock.now_us() / 1_000_000
+    number = int(now_s // size)
+    return Window(number, max(1, int((number + 1) * size - now_s + 0.999)), size)
+
+
+def counter_ttl(current: Window) -> int:
+    """A window's counters outlive it by a minute: a request that read the window as it
+    ended still finds them."""
+    return current.size_s + 60
+
+
+def default(name: str) -> int:
+    defaults = {
+        "rate_limit": "RATE_LIMIT_PER_WINDOW",
+        "max_files": "QUOTA_MAX_FILES",
+        "max_bytes": "QUOTA_MAX_BYTES",
+        "max_running_tasks": "QUOTA_MAX_RUNNING_TASKS",
+    }
+    return config.get_int(defaults[name])
+
+
+def limit(overrides: dict[str, int | None], name: str) -> int:
+    value = overrides.get(name)
+    return default(name) if value is None else int(value)
+
+
+def rate_key(tenant_id: str, current: Window) -> str:
+    return f"tf:rl:{tenant_id}:{current.number}"
+
+
+# Counts of this process only, used while the shared cache is unreachable. Keys carry their
+# window's number, so a new window starts from zero; the map is cleared when it fills.
+_LOCAL_MAX = 10_000
+_local: dict[str, int] = {}
+_local_lock = threading.Lock()
+
+
+def reset_state() -> None:
+    with _local_lock:
+        _local.clear()
+
+
+def _count_locally(key: str, delta: int) -> int:
+    with _local_lock:
+        if len(_local) >= _LOCAL_MAX:
+            _local.clear()
+        value = max(0, _local.get(key, 0) + delta)
+        _local[key] = value
+        return value
+
+
+def count(key: str, delta: int, ttl: int) -> int:
+    """Add delta to a shared counter (atomic memcached incr); this process's own count when
+    the cache is down, so a guard never switches off (each process then allows the limit)."""
+    value = cache().incr(key, delta, ttl)
+    if value is None:
+        logs.warning_throttled("count-local", "spend guards counted per process: cache unavailable")
+        return _count_locally(key, delta)
+    return value
+
+
+def check_rate(
+    tenant_id: str, overrides: dict[str, int | None], current: Window, counted: int | None
+) -> RateState:
+    """Count this request in the tenant's window; over the limit is a 429.
+
+    The counter is an atomic memcached incr, so every process shares one limit. `counted`
+    is its value after this request when the gate already sent the incr (pipelined with its
+    reads); None: not sent, or the cache did not answer, so it is counted here (`count`:
+    per process while the cache is down).
+    """
+    allowed = limit(overrides, "rate_limit")
+    used = counted
+    if used is None:
+        used = count(rate_key(tenant_id, current), 1, counter_ttl(current))
+    state = RateState(allowed, max(0, allowed - used), current.reset_s)
+    if used > allowed:
+        raise RateLimited(
+            f"Rate limit of {allowed} requests per {current.size_s} s exceeded;"
+            f" retry in {current.reset_s} s.",
+            retry_after=current.reset_s,
+            headers=state.headers(),
+        )
+    return state
+
+
+def auth_failure_key(source: str, current: Window) -> str:
+    return f"tf:af:{source}:{current.number}"
+
+
+def check_auth_failures(failures: int, current: Window) -> None:
+    """Refuse an address that failed authentication too often in this window."""
+    if failures >= config.get_int("AUTH_FAILURES_PER_WINDOW"):
+        raise RateLimited(
+            f"Too many failed authentications from your address; retry in {current.reset_s} s.",
+            retry_after=current.reset_s,
+        )
+
+
+def count_auth_failure(source: str, current: Window) -> None:
+    """Count one attempt that may fail, then check: past the limit it is a 429. Counted
+    before the key is looked up, so a parallel burst cannot try more keys than the limit."""
+    failures = count(auth_failure_key(source, current), 1, counter_ttl(current))
+    check_auth_failures(failures - 1, current)
+
+
+def refund_auth_failure(source: str, current: Window) -> None:
+    """The attempt counted by `count_auth_failure` presented a valid key after all."""
+    count(auth_failure_key(source, current), -1, counter_ttl(current))
+
+
+SQL_LOCK_TENANT = "UPDATE tenants SET id = id WHERE id = :t"
+SQL_USAGE = (
+    "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files"
+    " WHERE tenant_id = :t AND expires_us > :now"
+)
+
+
+# Uploads not yet completed that may still be (their link, plus one lifetime for a transfer
+# that began in time): their declared size is reserved.
+SQL_PENDING = (
+    "SELECT COALESCE(SUM(u.size), 0) AS bytes FROM uploads u"
+    " WHERE u.tenant_id = :t AND u.completed_us IS NULL AND u.expires_us > :after"
+    " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id = u.file_id)"
+)
+
+
+def pending_bytes(db: Database, tenant_id: str) -> int:
+    """Bytes reserved by the tenant's pending uploads (chalicelib/files/uploads.py)."""
+    after = clock.now_us() - config.upload_url_seconds() * 1_000_000
+    return int(db.query(SQL_PENDING, t=tenant_id, after=after)[0]["bytes"])
+
+
+def check_storage(
+    db: Database, tenant_id: str, overrides: dict[str, int | None], files: int, size: int
+) -> None:
+    """Inside the writing transaction: refuse a write that would pass a storage quota.
+
+    Locking the tenant's row serialises concurrent writers of one tenant, so two requests
+    cannot both take the last free place.
+    """
+    db.execute(SQL_LOCK_TENANT, t=tenant_id)
+    usage = db.query(SQL_USAGE, t=tenant_id, now=clock.now_us())[0]
+    used_files, used_bytes = int(usage["files"]), int(usage["bytes"]) + pending_bytes(db, tenant_id)
+    max_files, max_bytes = limit(overrides, "max_files"), limit(overrides, "max_bytes")
+    if files > 0 and used_files + files > max_files:
+        raise QuotaExceeded(
+            f"Quota exceeded: files ({used_files} of {max_files} used).",
+            quota="files",
+            used=used_files,
+            limit=max_files,
+        )
+    if size > 0 and used_bytes + size > max_bytes:
+        raise QuotaExceeded(
+            f"Quota exceeded: bytes ({used_bytes} of {max_bytes} used, this write needs {size}).",
+            quota="bytes",
+            used=used_bytes,
+            limit=max_bytes,
+        )
+
+
+SQL_ACTIVE_TASKS = (
+    "SELECT COUNT(*) AS n FROM tasks WHERE tenant_id = :t AND state IN ('queued', 'running')"
+)
+
+
+def check_tasks(db: Database, tenant_id: str, overrides: dict[str, int | None]) -> None:
+    """Inside the transaction that creates a task: refuse one past the running-tasks quota."""
+    db.execute(SQL_LOCK_TENANT, t=tenant_id)
+    running = int(db.query(SQL_ACTIVE_TASKS, t=tenant_id)[0]["n"])
+    allowed = limit(overrides, "max_running_tasks")
+    if running + 1 > allowed:
+        raise QuotaExceeded(
+            f"Quota exceeded: running tasks ({running} of {allowed} running).",
+            quota="tasks",
+            used=running,
+            limit=allowed,
+        )
+
+
+SQL_LIVE_EXPORTS = (
+    "SELECT COUNT(*) AS n FROM tasks WHERE tenant_id = :t AND kind = 'export'"
+    " AND (state IN ('queued', 'running') OR (state = 'succeeded' AND updated_us > :since))"
+)
+
+
+def check_exports(db: Database, tenant_id: str) -> None:
+    """Refuse a new export past the live-archives quota (QUOTA_MAX_EXPORTS).
+
+    An archive lives EXPORT_RETENTION_DAYS after its export succeeded; one under way counts
+    too. So what exports store is bounded: about QUOTA_MAX_EXPORTS times the byte quota. One
+    read, no lock: requests at the same instant may both pass, as many as the running-tasks
+    quota lets start at once.
+    """
+    since = clock.now_us() - config.export_retention_days() * clock.DAY_US
+    live = int(db.query(SQL_LIVE_EXPORTS, t=tenant_id, since=since)[0]["n"])
+    allowed = config.get_int("QUOTA_MAX_EXPORTS")
+    if live + 1 > allowed:
+        raise QuotaExceeded(
+            f"Quota exceeded: export archives ({live} of {allowed} kept; an archive is kept"
+            f" {config.export_retention_days()} days).",
+            quota="exports",
+            used=live,
+            limit=allowed,
+        )

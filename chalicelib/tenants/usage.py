@@ -1,0 +1,44 @@
+"""What a tenant uses against its quotas, and where it stands in its rate-limit window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import clock, config
+from chalicelib.db import database
+from chalicelib.tenants import limits
+from chalicelib.tenants.apikeys import Tenant
+
+
+def _meter(used: int, limit: int) -> dict[str, int]:
+    return {"used": used, "limit": limit}
+
+
+def report(tenant: Tenant, rate_headers: dict[str, str]) -> dict[str, Any]:
+    """Read-only: two counts in the database, the limits, and this request's rate state.
+
+    `rate_headers` are the RateLimit-* headers this request was given (empty when the cache
+    is down and the limit is not enforced: then the whole window is shown as remaining).
+    """
+    db = database()
+    stored = db.query(limits.SQL_USAGE, t=tenant.id, now=clock.now_us())[0]
+    running = int(db.query(limits.SQL_ACTIVE_TASKS, t=tenant.id)[0]["n"])
+    rate_limit = limits.limit(tenant.overrides, "rate_limit")
+    remaining = int(rate_headers.get("RateLimit-Remaining", rate_limit))
+    return {
+        "files": _meter(int(stored["files"]), limits.limit(tenant.overrides, "max_files")),
+        "bytes": _meter(  # pending uploads' bytes are reserved, as the quota check counts
+            int(stored["bytes"]) + limits.pending_bytes(db, tenant.id),
+            limits.limit(tenant.overrides, "max_bytes"),
+        ),
+        "running_tasks": _meter(running, limits.limit(tenant.overrides, "max_running_tasks")),
+        "rate": {
+            "used": rate_limit - remaining,
+            "limit": rate_limit,
+            "remaining": remaining,
+            "window_seconds": limits.window_s(),
+            "reset_seconds": int(rate_headers.get("RateLimit-Reset", limits.window()[1])),
+        },
+        "max_inline_bytes": config.max_inline_bytes(),
+        "max_upload_bytes": config.max_upload_bytes(),
+    }
