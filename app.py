@@ -15,6 +15,7 @@ if config.in_lambda():
 from chalice.app import Chalice, Response  # after the pause, on purpose
 
 from chalicelib.edge import http
+from chalicelib.edge.blob_routes import bp as local_blobs
 from chalicelib.edge.health_routes import ops
 from chalicelib.edge.page import bp as ui
 from chalicelib.edge.task_routes import bp as tasks
@@ -25,8 +26,9 @@ from chalicelib.edge.task_routes import bp as tasks
 app = Chalice(app_name="textfiles")
 http.install(app)
 app.register_blueprint(tasks)  # /exports, /tasks, the task worker, the daily purge
-app.register_blueprint(ops)  # the daily health check
-app.register_blueprint(ui)  # the web page, the API reference, GET /usage
+app.register_blueprint(ops)  # GET /health and the daily health check
+app.register_blueprint(ui)  # the web page, the API reference, /openapi.json, GET /usage
+app.register_blueprint(local_blobs)  # the local folder driver's links (never used with S3)
 
 
 @app.route("/files", methods=["POST"], content_types=["text/plain"])
@@ -63,41 +65,21 @@ def list_files() -> Response:
 @http.guarded
 def read_file(file_id: str) -> Response:
     # `import a.b as b`: a sys.modules lookup once loaded (`from a import b` runs importlib's
-    # Python _handle_fromlist on every request); `config` is imported at the top.
-    import chalicelib.clock as clock
-    import chalicelib.files.filecache as filecache
+    # Python _handle_fromlist on every request).
     import chalicelib.files.reading as reading
-    from chalicelib.files.rules import FileMeta, etag_matches
 
     request = http.current(app)
-    caller = http.authenticate(request, filecache.read_cache_keys(file_id))
-    fresh = request.headers.get("if-none-match")
-    inline = config.max_inline_bytes()
-
-    def wanted(m: FileMeta) -> bool:
-        return m.size <= inline and not etag_matches(m, fresh)
-
-    meta, body = reading.read(caller.tenant, file_id, caller.hits, wanted)
-    headers = {
-        "ETag": meta.etag,
-        "Last-Modified": clock.http_date(meta.updated_us),
-        "Cache-Control": "private, no-cache",
-    }
-    if etag_matches(meta, fresh):
-        return http.response("", 304, headers)
-    if body is None:  # too large for a Lambda response: a short-lived link to the object
-        from chalicelib.blobs import blobs
-
-        return http.redirect(blobs().read_url(meta.blob_key, config.read_url_seconds()), headers)
-    return http.response(body, 200, {"Content-Type": http.TEXT, **headers})
+    caller = http.authenticate(request, reading.prefetch(file_id))
+    if_none_match = request.headers.get("if-none-match")
+    return http.body_answer(reading.conditional(caller.tenant, file_id, if_none_match, caller.hits))
 
 
 @app.route("/files/{file_id}/metadata", methods=["GET"])
 @http.guarded
 def read_metadata(file_id: str) -> Response:
-    from chalicelib.files import filecache, reading
+    from chalicelib.files import reading
 
-    caller = http.authenticate(http.current(app), filecache.metadata_cache_keys(file_id))
+    caller = http.authenticate(http.current(app), reading.prefetch(file_id, body=False))
     meta = reading.get_meta(caller.tenant, file_id, caller.hits)
     return http.json_response(meta.public(), headers={"ETag": meta.etag})
 
@@ -116,12 +98,10 @@ def replace_file(file_id: str) -> Response:
 @app.route("/files/{file_id}", methods=["PATCH"], content_types=["application/json"])
 @http.guarded
 def rename_file(file_id: str) -> Response:
-    from chalicelib import ids
     from chalicelib.files import writes
 
     request = http.current(app)
     tenant = http.authenticate(request).tenant
-    ids.require(file_id, "file")
     meta = writes.rename(tenant, file_id, http.json_field(request, "name"))
     return http.json_response(meta.public(), headers={"ETag": meta.etag})
 
@@ -129,11 +109,9 @@ def rename_file(file_id: str) -> Response:
 @app.route("/files/{file_id}", methods=["DELETE"])
 @http.guarded
 def delete_file(file_id: str) -> Response:
-    from chalicelib import ids
     from chalicelib.files import writes
 
     tenant = http.authenticate(http.current(app)).tenant
-    ids.require(file_id, "file")
     writes.delete(tenant, file_id)
     return http.response("", 204)
 
@@ -152,54 +130,12 @@ def start_upload() -> Response:
 @app.route("/files/uploads/{upload_id}/complete", methods=["POST"], content_types=["*/*"])
 @http.guarded
 def complete_upload(upload_id: str) -> Response:
-    from chalicelib import ids
     from chalicelib.files import uploads
 
     tenant = http.authenticate(http.current(app)).tenant
-    ids.require(upload_id, "upload")
     meta, created = uploads.complete(tenant, upload_id)
     headers = {"Location": f"/files/{meta.id}", "ETag": meta.etag}
     return http.json_response(meta.public(), 201 if created else 200, headers)
-
-
-@app.route("/blobs/{token}", methods=["PUT"], content_types=["*/*"])
-@http.guarded
-def put_local_blob(token: str) -> Response:
-    """The local folder driver's stand-in for a presigned S3 PUT."""
-    from chalicelib import blobs
-
-    blobs.local_upload(token, http.body(http.current(app)))
-    return http.response("", 200)
-
-
-@app.route("/blobs/{token}", methods=["GET"])
-@http.guarded
-def get_local_blob(token: str) -> Response:
-    """The local folder driver's stand-in for a presigned S3 GET."""
-    from chalicelib import blobs
-
-    data, filename = blobs.local_download(token)
-    if filename is None:  # a read link: the body as text, like a presigned S3 GET
-        return http.binary_response(data, {"Content-Type": http.TEXT})
-    headers = {"Content-Type": http.content_type(filename)}
-    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return http.binary_response(data, headers)
-
-
-@app.route("/health", methods=["GET"])
-@http.guarded
-def health_check() -> Response:
-    from chalicelib.health import backends
-
-    healthy, report = backends.check(http.source_ip(http.current(app)))
-    return http.json_response(report, 200 if healthy else 503, http.retry_after(healthy))
-
-
-@app.route("/openapi.json", methods=["GET"])
-def openapi_document() -> Response:
-    from chalicelib.edge.openapi import render
-
-    return http.json_response(render.document())
 
 
 @app.lambda_function(name="admin")

@@ -1,6 +1,6 @@
 """Named points where a test can hold a request, to force a race on purpose.
 
-``point("files.replace.committed")`` costs one dict lookup when nothing is armed, which is
+``point("files.read.body_missed")`` costs one dict lookup when nothing is armed, which is
 always the case outside tests. A test arms a point, starts the request in a thread, waits until
 the request has reached it, does its own work, then releases the request.
 """

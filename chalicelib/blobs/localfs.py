@@ -11,8 +11,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from chalicelib import config, ids
-from chalicelib.blobs import link_tokens
 from chalicelib.blobs.base import BlobInfo, BlobMissing, PresignedUpload
+from chalicelib.blobs.link_tokens import sign
 from chalicelib.errors import BackendUnavailable
 
 
@@ -75,17 +75,17 @@ class LocalBlobStore:
                 yield BlobInfo(key, stat.st_size, stat.st_mtime_ns // 1000)
 
     def upload_url(self, key: str, expires_s: int, size: int) -> PresignedUpload:
-        token = link_tokens.sign({"put": key, "size": size}, expires_s)
+        token = sign({"put": key, "size": size}, expires_s)
         url = f"{config.public_base_url()}/blobs/{quote(token)}"
         headers = {"Content-Type": "text/plain; charset=utf-8", "Content-Length": str(size)}
         return PresignedUpload(url, "PUT", headers)
 
     def download_url(self, key: str, expires_s: int, filename: str) -> str:
-        token = link_tokens.sign({"get": key, "filename": filename}, expires_s)
+        token = sign({"get": key, "filename": filename}, expires_s)
         return f"{config.public_base_url()}/blobs/{quote(token)}"
 
     def read_url(self, key: str, expires_s: int) -> str:
-        token = link_tokens.sign({"get": key}, expires_s)
+        token = sign({"get": key}, expires_s)
         return f"{config.public_base_url()}/blobs/{quote(token)}"
 
     def ping(self) -> None:

@@ -110,6 +110,6 @@ def _resolve(
         _known.pop(key_hash, None)  # revoked: it no longer names anyone's counter
         raise Unauthorized("The API key is not valid.")
     limits.refund_auth_failure(source, current)
-    racepoints.point("auth.looked_up")
+    racepoints.point("tenants.key_looked_up")
     apikeys.cache_lookup(key_hash, found)
     return found

@@ -1,10 +1,13 @@
-"""Operations: the daily health check of the deployed API (its own Lambda function)."""
+"""Health: GET /health, the deep check of every backend, and the daily end-to-end check of the
+deployed API (its own Lambda function)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, Cron
+from chalice.app import Blueprint, Cron, Response
+
+from chalicelib.edge import http
 
 ops = Blueprint(__name__)
 
@@ -15,3 +18,12 @@ def daily_health_check(event: Any) -> dict[str, Any]:
     from chalicelib.health import daily
 
     return daily.run().summary()
+
+
+@ops.route("/health", methods=["GET"])
+@http.guarded
+def health_check() -> Response:
+    from chalicelib.health import backends
+
+    healthy, report = backends.check(http.source_ip(http.current(ops)))
+    return http.json_response(report, 200 if healthy else 503, http.retry_after(healthy))

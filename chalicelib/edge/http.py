@@ -17,6 +17,7 @@ from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Res
 if TYPE_CHECKING:
     from chalicelib.edge.gate import Caller
     from chalicelib.errors import DomainError
+    from chalicelib.files.reading import BodyAnswer
 
 # The rest of chalicelib is imported inside the functions that use it: `import app` loads
 # this module and Chalice, nothing more (docs/bench.md, target 1). On the paths every request
@@ -67,7 +68,23 @@ def authenticate(request: Request, prefetch: Sequence[str] = ()) -> Caller:
 
     caller = gate.admit(api_key(request), source_ip(request), prefetch)
     _rate.set(caller.rate.headers())
+    _check_ids(request.uri_params)
     return caller
+
+
+# The path parameters that name one of our ids, and what each names (for the 404's message).
+_ID_PARAMS = {"file_id": "file", "upload_id": "upload", "task_id": "task"}
+
+
+def _check_ids(params: dict[str, str] | None) -> None:
+    """Every route's path ids, checked here once: a value that cannot be an id names nothing
+    (a 404 for the admitted caller), and never reaches a cache key or the database."""
+    import chalicelib.ids as ids
+
+    for name, value in (params or {}).items():
+        what = _ID_PARAMS.get(name)
+        if what is not None:
+            ids.require(value, what)
 
 
 def query(request: Request, name: str) -> str | None:
@@ -119,6 +136,23 @@ def redirect(url: str, headers: dict[str, str] | None = None) -> Response:
     """A temporary redirect to a short-lived link (never cached: the link expires)."""
     extra = {"Location": url, "Cache-Control": "private, no-store"}
     return response(b"", 307, {**(headers or {}), **extra})
+
+
+def body_answer(answer: BodyAnswer) -> Response:
+    """A file's body, a 304, or a redirect to a link, with the body's validators."""
+    import chalicelib.clock as clock
+
+    meta = answer.meta
+    headers = {
+        "ETag": meta.etag,
+        "Last-Modified": clock.http_date(meta.updated_us),
+        "Cache-Control": "private, no-cache",
+    }
+    if answer.link is not None:
+        return redirect(answer.link, headers)
+    if answer.body is None:
+        return response("", 304, headers)
+    return response(answer.body, 200, {"Content-Type": TEXT, **headers})
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

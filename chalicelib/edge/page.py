@@ -1,4 +1,5 @@
-"""The web page, the API reference page, their static assets, and GET /usage (a Blueprint).
+"""The web page, the API reference page and its OpenAPI document, their static assets, and
+GET /usage (a Blueprint).
 
 The pages are plain files in chalicelib/edge/static/, served with a strict Content-Security-Policy:
 scripts and styles only from this origin, nothing inline, requests only to this API and to
@@ -109,3 +110,10 @@ def get_usage() -> Response:
 
     caller = http.authenticate(http.current(bp))
     return http.json_response(usage.report(caller.tenant, caller.rate.headers()))
+
+
+@bp.route("/openapi.json", methods=["GET"])
+def openapi_document() -> Response:
+    from chalicelib.edge.openapi import render
+
+    return http.json_response(render.document())

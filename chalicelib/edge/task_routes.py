@@ -32,20 +32,18 @@ def start_export() -> Response:
 @bp.route("/tasks/{task_id}", methods=["GET"])
 @http.guarded
 def get_task(task_id: str) -> Response:
-    from chalicelib import ids, tasks
+    from chalicelib import tasks
 
     tenant = http.authenticate(http.current(bp)).tenant
-    ids.require(task_id, "task")
     return http.json_response(tasks.get_for(tenant.id, task_id).public())
 
 
 @bp.route("/tasks/{task_id}", methods=["DELETE"])
 @http.guarded
 def cancel_task(task_id: str) -> Response:
-    from chalicelib import ids, tasks
+    from chalicelib import tasks
 
     tenant = http.authenticate(http.current(bp)).tenant
-    ids.require(task_id, "task")
     return http.json_response(tasks.cancel(tenant.id, task_id).public())
 
 

@@ -6,13 +6,12 @@ either: they are imported on the first miss (a cold cache hit is measured, docs/
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from chalicelib import clock, ids, logs, racepoints
+from chalicelib import clock, config, logs, racepoints
 from chalicelib.errors import BackendUnavailable, NotFound
 from chalicelib.files import filecache
-from chalicelib.files.rules import FileMeta
+from chalicelib.files.rules import FileMeta, etag_matches
 
 if TYPE_CHECKING:
     from chalicelib.tenants.apikeys import Tenant
@@ -31,8 +30,6 @@ def _row(tenant: Tenant, file_id: str) -> FileMeta | None:
 
 
 def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None) -> FileMeta:
-    if not ids.is_id(file_id):
-        raise missing(file_id)
     meta = _from_cache(tenant, file_id, hits or {})
     if meta is not None:
         return meta
@@ -52,23 +49,49 @@ def _from_cache(tenant: Tenant, file_id: str, hits: dict[str, bytes]) -> FileMet
     return meta
 
 
-def read(
-    tenant: Tenant,
-    file_id: str,
-    hits: dict[str, bytes] | None = None,
-    wanted: Callable[[FileMeta], bool] | None = None,
-) -> tuple[FileMeta, bytes | None]:
-    """The metadata and the body; no body (None) when `wanted` says the metadata suffices."""
-    hits = hits or {}
+class BodyAnswer(NamedTuple):
+    """What a GET of a body answers: the body, a short-lived link to it (too large for a
+    Lambda response), or neither (304: the client's copy is current)."""
+
+    meta: FileMeta
+    body: bytes | None = None
+    link: str | None = None
+
+
+def prefetch(file_id: str, body: bool = True) -> list[str]:
+    """The cache entries a read may use (the body's too, unless only the metadata is asked
+    for), fetched in the gate's one round trip."""
+    return filecache.read_cache_keys(file_id) if body else filecache.metadata_cache_keys(file_id)
+
+
+def conditional(
+    tenant: Tenant, file_id: str, if_none_match: str | None, hits: dict[str, bytes]
+) -> BodyAnswer:
+    """GET /files/{id}: 304 when If-None-Match names the current body (weak comparison,
+    RFC 9110 13.1.2), the body when it fits a Lambda response, otherwise a link to it."""
     meta = get_meta(tenant, file_id, hits)
-    if wanted is not None and not wanted(meta):
-        return meta, None
-    cached = filecache.cached_body(file_id, meta.sha256, hits)
+    if etag_matches(meta, if_none_match):
+        return BodyAnswer(meta)
+    if meta.size > config.max_inline_bytes():
+        return BodyAnswer(meta, link=_link(meta))
+    meta, body = _body(tenant, meta, hits)
+    return BodyAnswer(meta) if etag_matches(meta, if_none_match) else BodyAnswer(meta, body)
+
+
+def _link(meta: FileMeta) -> str:
+    from chalicelib.blobs import blobs
+
+    return blobs().read_url(meta.blob_key, config.read_url_seconds())
+
+
+def _body(tenant: Tenant, meta: FileMeta, hits: dict[str, bytes]) -> tuple[FileMeta, bytes]:
+    """The body, from the cache or from storage (and then the row it belongs to)."""
+    cached = filecache.cached_body(meta.id, meta.sha256, hits)
     if cached is not None:
         return meta, cached
-    racepoints.point("files.read.loaded")
+    racepoints.point("files.read.body_missed")
     meta, body = _fetch_body(tenant, meta)
-    filecache.read_through_body(file_id, meta.sha256, body, hits)
+    filecache.read_through_body(meta.id, meta.sha256, body, hits)
     return meta, body
 
 

@@ -47,7 +47,7 @@ def test_requests_may_go_only_to_the_api_and_the_blob_links(
 
 
 def test_page_assets_are_small_and_never_render_data_as_html() -> None:
-    static = ROOT / "chalicelib" / "static"
+    static = ROOT / "chalicelib" / "edge" / "static"
     assert sum(p.stat().st_size for p in static.iterdir()) < 48 * 1024
     for script in static.glob("*.js"):
         text = script.read_text()

@@ -270,7 +270,7 @@ def test_a_lookup_in_flight_cannot_bring_a_revoked_key_back(
     from chalicelib.tenants import apikeys
 
     key = new_key(None)
-    pause = pause_points.arm("auth.looked_up")
+    pause = pause_points.arm("tenants.key_looked_up")
     thread, _ = _in_thread(lambda: gate.admit(key, "test"))
     assert pause.wait_reached(5), "the lookup read the key before the revocation"
     assert apikeys.revoke_key(key)

@@ -57,7 +57,7 @@ def test_a_get_overlapping_a_put_reads_the_old_body_kept_for_the_grace_period(
     api: Api, storage_reads: None, pause_points: Any
 ) -> None:
     meta = api.created("overlap.txt", "old body")
-    pause = pause_points.arm("files.read.loaded")
+    pause = pause_points.arm("files.read.body_missed")
     thread, replies = get_in_thread(api, f"/files/{meta['id']}")
     assert pause.wait_reached(10), "the GET never loaded the row"
     assert api.put(meta["id"], "new body").status == 200  # while the GET holds the old row
@@ -72,7 +72,7 @@ def test_a_get_whose_body_was_collected_follows_the_row_to_the_new_body(
     monkeypatch.setenv("GARBAGE_GRACE_SECONDS", "0")  # the PUT itself collects the old body
     meta = api.created("collected.txt", "old body")
     old_key = blob_key(meta["id"])
-    pause = pause_points.arm("files.read.loaded")
+    pause = pause_points.arm("files.read.body_missed")
     thread, replies = get_in_thread(api, f"/files/{meta['id']}")
     assert pause.wait_reached(10)
     assert api.put(meta["id"], "new body").status == 200
@@ -88,7 +88,7 @@ def test_a_get_overlapping_a_delete_is_404(
 ) -> None:
     monkeypatch.setenv("GARBAGE_GRACE_SECONDS", "0")
     meta = api.created("deleted.txt", "bye")
-    pause = pause_points.arm("files.read.loaded")
+    pause = pause_points.arm("files.read.body_missed")
     thread, replies = get_in_thread(api, f"/files/{meta['id']}")
     assert pause.wait_reached(10)
     assert api.delete(meta["id"]).status == 204
