@@ -47,13 +47,13 @@ def create_file() -> Response:
 @app.route("/files", methods=["GET"])
 @http.guarded
 def list_files() -> Response:
-    from chalicelib.files import writes
+    from chalicelib.files import listing
 
     request = http.current(app)
     tenant = http.authenticate(request).tenant
-    items, next_cursor = writes.list_files(
+    items, next_cursor = listing.list_files(
         tenant,
-        limit=writes.parse_limit(http.query(request, "limit")),
+        limit=listing.parse_limit(http.query(request, "limit")),
         cursor=http.query(request, "cursor"),
         prefix=http.query(request, "prefix"),
         q=http.query(request, "q"),

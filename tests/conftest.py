@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -209,3 +210,14 @@ def pause_points() -> Iterator[Any]:
     racepoints.reset()
     yield racepoints
     racepoints.reset()
+
+
+@pytest.fixture
+def limited(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> FakeClock:
+    """A rate limit of 5 a minute, 15 s into a window of its own."""
+    monkeypatch.setenv("RATE_LIMIT_PER_WINDOW", "5")
+    monkeypatch.setenv("RATE_LIMIT_WINDOW_SECONDS", "60")
+    # 15 s into a window no other test has used (counters in the shared memcached are fresh)
+    window = clock.now // 60_000_000 + random.randrange(1, 10**6)
+    clock.now = window * 60_000_000 + 15_000_000
+    return clock

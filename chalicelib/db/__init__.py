@@ -1,7 +1,7 @@
 """The database port: SQL with named parameters, run by SQLite or PostgreSQL.
 
-Its types live in chalicelib/db/base.py (the drivers import them from there); the files
-table and its full-text search are the repository in chalicelib/files/store.py.
+Its types live in chalicelib/db/base.py (the drivers import them from there); each
+feature's SQL lives in its own store module (chalicelib/files/store.py, ...).
 """
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ from __future__ import annotations
 import contextvars
 import functools
 import threading
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlparse
 
 from chalicelib import config, secrets
 from chalicelib.db.base import (
     Database,
-    FullText,
     IntegrityError,
     OutcomeUnknown,
     PostgresSettings,
@@ -23,12 +21,8 @@ from chalicelib.db.base import (
     Transactions,
 )
 
-if TYPE_CHECKING:
-    from chalicelib.files.store import FileRepository
-
 __all__ = [
     "Database",
-    "FullText",
     "IntegrityError",
     "OutcomeUnknown",
     "PostgresSettings",
@@ -36,7 +30,6 @@ __all__ = [
     "Transactions",
     "connection_settings",
     "database",
-    "file_repository",
     "fresh_settings",
     "postgres_settings",
 ]
@@ -117,6 +110,12 @@ def _open() -> Database:
     return SqliteDatabase(config.data_dir() / "textfiles.sqlite3")
 
 
+def in_list(prefix: str, values: list[str]) -> tuple[str, dict[str, str]]:
+    """`(:p0, :p1, ...)` and its parameters: an IN list both dialects accept."""
+    params = {f"{prefix}{i}": v for i, v in enumerate(values)}
+    return "(" + ", ".join(f":{name}" for name in params) + ")", params
+
+
 @functools.cache
 def database() -> Database:
     db = _open()
@@ -124,11 +123,3 @@ def database() -> Database:
 
     migrate(db)
     return db
-
-
-def file_repository() -> FileRepository:
-    """The file rows and their full-text index, on the configured database (loaded on the
-    first use: routes that touch no file do not import it)."""
-    from chalicelib.files.store import FileRepository
-
-    return FileRepository(database())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, NamedTuple, Protocol
 
@@ -26,18 +26,8 @@ class OutcomeUnknown(BackendUnavailable):
         self.session = session  # the server process that ran the COMMIT, when known
 
 
-class FullText(NamedTuple):
-    """How a driver indexes a file's words and finds files by them (the `file_search` table):
-    the only SQL the dialects cannot share (chalicelib/files/store.py)."""
-
-    insert: str  # stores `:doc` as the words of file `:id`
-    match: str  # the ids of the files whose words match `:q`
-    query: Callable[[list[str]], str]  # the `:q` for words that must all match
-
-
 class Database(Protocol):
     dialect: str
-    full_text: FullText
     statements: int
     transactions: int
 

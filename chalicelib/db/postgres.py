@@ -15,7 +15,6 @@ from pg8000.exceptions import DatabaseError, InterfaceError
 
 from chalicelib import config, logs, tcp
 from chalicelib.db.base import (
-    FullText,
     IntegrityError,
     OutcomeUnknown,
     PostgresSettings,
@@ -33,11 +32,6 @@ _LOST_CODES = ("08", "57P")
 _RETRY_LATER_CODES = ("57014", "40", "53", "55P03")
 _SETTLE_S = 2.0
 SQL_SESSION_STATE = "SELECT state FROM pg_stat_activity WHERE pid = :pid"
-FULL_TEXT = FullText(
-    insert="INSERT INTO file_search (file_id, doc) VALUES (:id, to_tsvector('simple', :doc))",
-    match="SELECT file_id FROM file_search WHERE doc @@ plainto_tsquery('simple', :q)",
-    query=" ".join,
-)
 
 
 class AuthenticationFailed(BackendUnavailable):
@@ -69,7 +63,6 @@ def _ssl_context(sslmode: str) -> ssl.SSLContext | bool | None:
 
 class PostgresDatabase(Transactions):
     dialect = "postgresql"
-    full_text = FULL_TEXT
 
     def __init__(
         self, settings: PostgresSettings, refresh: Callable[[], PostgresSettings] | None = None

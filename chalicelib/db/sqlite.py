@@ -6,25 +6,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from chalicelib.db.base import FullText, IntegrityError, OutcomeUnknown, Row, Transactions
+from chalicelib.db.base import IntegrityError, OutcomeUnknown, Row, Transactions
 from chalicelib.errors import BackendUnavailable
-
-
-def _fts5_query(terms: list[str]) -> str:
-    """Every term must match, each quoted so FTS5 reads no operator in it."""
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
-
-
-FULL_TEXT = FullText(
-    insert="INSERT INTO file_search (file_id, doc) VALUES (:id, :doc)",
-    match="SELECT file_id FROM file_search WHERE file_search MATCH :q",
-    query=_fts5_query,
-)
 
 
 class SqliteDatabase(Transactions):
     dialect = "sqlite"
-    full_text = FULL_TEXT
 
     def __init__(self, path: Path) -> None:
         super().__init__()

@@ -100,12 +100,9 @@ def _migrate(args: argparse.Namespace) -> None:
     settings = postgres_settings(url)
     if settings.user != APP_ROLE:
         raise DomainError(f"the application secret's user must be {APP_ROLE!r}")
-    if not db.query("SELECT 1 AS found FROM pg_roles WHERE rolname = :r", r=APP_ROLE):
-        raise DomainError(f"no role {APP_ROLE}: the owner may not create roles (CREATEROLE)")
-    import pg8000.native
+    from chalicelib.db import roles
 
-    password = pg8000.native.literal(settings.password)
-    db.execute(f"ALTER ROLE {APP_ROLE} WITH LOGIN PASSWORD {password}")
+    roles.set_login(db, APP_ROLE, settings.password)
     print(f"role {APP_ROLE}: login set from the application secret", file=args.out)
 
 

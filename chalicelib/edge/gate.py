@@ -3,8 +3,8 @@ from one cache round trip and one reading of the rate window.
 
 The round trip fetches the key's cached lookup, the address's failed-key counter and the
 entries the route asked to prefetch; for a key this process has seen before it also
-increments that tenant's rate counter (pipelined: `get_many_incr`). auth.py keeps the keys,
-limits.py the counters; this module is the one place a request passes both.
+increments that tenant's rate counter (pipelined: `get_many_incr`). tenants/apikeys.py keeps
+the keys, tenants/limits.py the counters; this module is the one place a request passes both.
 """
 
 from __future__ import annotations

@@ -39,13 +39,6 @@ CLEAN_KEY = "tf:clean"
 DELETED = 2**62  # the order of a tombstone: newer than every version
 REPLAY_BATCH = 500
 
-SQL_DIRTY_MARK = (
-    "INSERT INTO cache_dirty (file_id, version, created_us) VALUES (:id, :v, :now)"
-    " ON CONFLICT (file_id, version) DO NOTHING"
-)
-SQL_DIRTY = f"SELECT file_id, version FROM cache_dirty ORDER BY created_us LIMIT {REPLAY_BATCH}"
-SQL_DIRTY_DONE = "DELETE FROM cache_dirty WHERE file_id = :id AND version <= :v"
-
 Entry = FileMeta | Literal["deleted"] | None
 
 
@@ -120,10 +113,10 @@ def _mark_dirty(file_id: str, version: int) -> None:
     cache().trusted_until = 0.0
     cache().failed_at_us = clock.now_us()
     cache().delete_many([CLEAN_KEY])  # reachable but contended: no process trusts it longer
-    from chalicelib.db import database
+    from chalicelib.files import bookkeeping
 
     try:
-        database().execute(SQL_DIRTY_MARK, id=file_id, v=version, now=clock.now_us())
+        bookkeeping.mark_dirty(file_id, version, clock.now_us())
     except BackendUnavailable as exc:
         # Committed, but neither the cache nor the record took it: CACHE_TTL_SECONDS bounds it.
         logs.error("cache write not recorded", file_id=file_id, error=exc.detail)
@@ -216,18 +209,16 @@ def replay(store: Cache | None = None) -> bool:
     """Deliver every recorded write the cache missed; True if the cache is trusted now."""
     store = store or cache()
     started, started_us, errors = time.monotonic(), clock.now_us(), store.errors
-    from chalicelib.db import database
+    from chalicelib.files import bookkeeping
 
-    db = database()
     try:
         for _batch in range(10):
-            rows = db.query(SQL_DIRTY)
-            for row in rows:
-                version = int(row["version"])
+            rows = bookkeeping.dirty(REPLAY_BATCH)
+            for file_id, version in rows:
                 raw = TOMBSTONE if version >= DELETED else b"~%d" % version
-                if not _forward(str(row["file_id"]), raw):
+                if not _forward(file_id, raw):
                     return False
-                db.execute(SQL_DIRTY_DONE, id=row["file_id"], v=version)
+                bookkeeping.dirty_done(file_id, version)
             if len(rows) < REPLAY_BATCH:
                 break
         else:

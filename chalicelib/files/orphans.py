@@ -22,45 +22,26 @@ from contextlib import contextmanager
 
 from chalicelib import clock, config, logs
 from chalicelib.blobs import blobs
-from chalicelib.db import Database, OutcomeUnknown, database
+from chalicelib.db import OutcomeUnknown, database
 from chalicelib.errors import BackendUnavailable
-
-SQL_RECORD = (
-    "INSERT INTO garbage (blob_key, due_us) VALUES (:k, :due) ON CONFLICT (blob_key) DO NOTHING"
-)
-SQL_RECORDED = "SELECT blob_key FROM garbage WHERE blob_key = :k"
-SQL_DUE = "SELECT blob_key FROM garbage WHERE due_us <= :now ORDER BY due_us LIMIT :limit"
-SQL_REFERENCED = "SELECT id FROM files WHERE blob_key = :k"
-SQL_FORGET = "DELETE FROM garbage WHERE blob_key = :k"
+from chalicelib.files import bookkeeping
 
 
-def record(db: Database, keys: list[str], now: int, grace: bool = True) -> None:
+def record(keys: list[str], now: int, grace: bool = True) -> None:
     """Inside the transaction that stops pointing at `keys`: collect them after the grace
     period (or at once, for bodies nobody can read any more)."""
     due = now + config.garbage_grace_seconds() * 1_000_000 if grace else now
-    for key in keys:
-        db.execute(SQL_RECORD, k=key, due=due)
-
-
-def recorded(db: Database, key: str) -> bool:
-    """Whether a committed transaction stopped pointing at `key` (it is due or collected)."""
-    return bool(db.query(SQL_RECORDED, k=key))
-
-
-def referenced(db: Database, key: str) -> bool:
-    """Whether a file row points at `key`."""
-    return bool(db.query(SQL_REFERENCED, k=key))
+    bookkeeping.record_garbage(keys, due)
 
 
 def collect(limit: int) -> int:
     """Delete up to `limit` due bodies that no row references; how many were looked at."""
-    db = database()
-    keys = [row["blob_key"] for row in db.query(SQL_DUE, now=clock.now_us(), limit=limit)]
+    keys = bookkeeping.due_garbage(clock.now_us(), limit)
     store = blobs()
     for key in keys:
-        if not referenced(db, key):
+        if not bookkeeping.referenced(key):
             store.delete(key)
-        db.execute(SQL_FORGET, k=key)
+        bookkeeping.forget_garbage(key)
     return len(keys)
 
 
@@ -104,15 +85,15 @@ def new_body(key: str, body: bytes) -> Iterator[str]:
         raise
 
 
-def settled(db: Database, outcome: OutcomeUnknown, key: str) -> None:
+def settled(outcome: OutcomeUnknown, key: str) -> None:
     """After a COMMIT whose reply was lost: return if it committed a row pointing at the
     fresh body `key`; raise BackendUnavailable if it certainly did not (the body may go), or
     the OutcomeUnknown again if the database cannot tell (the body stays)."""
     try:
-        if not db.settle(outcome):
+        if not database().settle(outcome):
             raise outcome
         # Recorded as garbage: it committed, and another write replaced or deleted it since.
-        committed = referenced(db, key) or recorded(db, key)
+        committed = bookkeeping.referenced(key) or bookkeeping.garbage_recorded(key)
     except OutcomeUnknown:
         raise
     except BackendUnavailable as exc:

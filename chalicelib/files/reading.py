@@ -24,9 +24,9 @@ def missing(file_id: str) -> NotFound:
 
 
 def _row(tenant: Tenant, file_id: str) -> FileMeta | None:
-    from chalicelib.db import file_repository
+    from chalicelib.files import store
 
-    return file_repository().get(tenant.id, file_id, clock.now_us())
+    return store.repository().get(tenant.id, file_id, clock.now_us())
 
 
 def get_meta(tenant: Tenant, file_id: str, hits: dict[str, bytes] | None = None) -> FileMeta:

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib import blobkeys, clock, config, ids, racepoints
 from chalicelib.blobs import BlobMissing, PresignedUpload, blobs
-from chalicelib.db import Row, database, file_repository
+from chalicelib.db import Row
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -22,21 +22,10 @@ from chalicelib.errors import (
     NotPlaintext,
     TooLarge,
 )
-from chalicelib.files import orphans, reading, rules, writes
+from chalicelib.files import bookkeeping, orphans, reading, rules, store, writes
 from chalicelib.files.rules import FileMeta
 from chalicelib.tenants import limits
 from chalicelib.tenants.apikeys import Tenant
-
-SQL_INSERT = (
-    "INSERT INTO uploads (id, tenant_id, file_id, name, blob_key, size, created_us, expires_us)"
-    " VALUES (:id, :t, :file_id, :name, :blob_key, :size, :now, :expires)"
-)
-SQL_GET = (
-    "SELECT id, file_id, name, blob_key, size, expires_us FROM uploads"
-    " WHERE id = :id AND tenant_id = :t"
-)
-SQL_DELETE = "DELETE FROM uploads WHERE id = :id"
-SQL_COMPLETED = "UPDATE uploads SET completed_us = :now WHERE id = :id AND completed_us IS NULL"
 
 
 @dataclass(frozen=True)
@@ -76,7 +65,7 @@ def start(tenant: Tenant, name: str, raw_size: str | None) -> Upload:
     """Reserve the declared bytes against the quota; the name is checked now and on completion."""
     rules.validate_name(name)
     size = parse_size(raw_size)
-    if file_repository().name_taken(tenant.id, name, clock.now_us()):
+    if store.repository().name_taken(tenant.id, name, clock.now_us()):
         raise Conflict(f"A file named {name!r} already exists.")
     upload_id, file_id = ids.new_id(), ids.new_id()
     staging_key = blobkeys.file_body(tenant.id, file_id)
@@ -84,11 +73,9 @@ def start(tenant: Tenant, name: str, raw_size: str | None) -> Upload:
     now = clock.now_us()
     expires = now + lifetime * 1_000_000
     link = blobs().upload_url(staging_key, lifetime, size)
-    db = database()
-    with db.transaction():
-        limits.check_storage(db, tenant.id, tenant.overrides, files=0, size=size)
-        db.execute(
-            SQL_INSERT,
+    with store.repository().transaction():
+        limits.check_storage(tenant.id, tenant.overrides, files=0, size=size)
+        bookkeeping.add_upload(
             id=upload_id,
             t=tenant.id,
             file_id=file_id,
@@ -115,10 +102,9 @@ def complete(tenant: Tenant, upload_id: str) -> tuple[FileMeta, bool]:
     Idempotent under concurrency: a second completion (a client's retry) answers with the
     file the first one made, and each completion only ever deletes the copy it made itself.
     """
-    rows = database().query(SQL_GET, id=upload_id, t=tenant.id) if ids.is_id(upload_id) else []
-    if not rows:
+    row = bookkeeping.upload(tenant.id, upload_id)
+    if row is None:
         raise NotFound(f"No upload {upload_id}.")
-    row = rows[0]
     done = _filed(tenant, row)
     if done is not None:
         return done, False
@@ -141,7 +127,7 @@ def _file(tenant: Tenant, row: Row) -> FileMeta:
     except (TooLarge, NotPlaintext):
         if _filed(tenant, row) is None:
             orphans.drop([row["blob_key"]])
-            database().execute(SQL_DELETE, id=row["id"])
+            bookkeeping.delete_upload(row["id"])
         raise
     # The file gets its own copy of exactly the bytes validated: the link writes only the
     # staging object, so nothing sent to it from now on can change the file.
@@ -151,7 +137,7 @@ def _file(tenant: Tenant, row: Row) -> FileMeta:
         meta = writes.add_row(tenant, file_id, row["name"], body, blob_key, reserved)
     writes.written(meta, body)
     # The upload row stays until the purge removes it, so a retried completion finds the file.
-    database().execute(SQL_COMPLETED, id=row["id"], now=clock.now_us())
+    bookkeeping.upload_completed(row["id"], clock.now_us())
     orphans.drop([row["blob_key"]])
     return meta
 

@@ -11,24 +11,18 @@ from __future__ import annotations
 import hashlib
 
 from chalicelib import blobkeys, clock, config, ids, logs
-from chalicelib.db import IntegrityError, OutcomeUnknown, file_repository
+from chalicelib.db import IntegrityError, OutcomeUnknown
 from chalicelib.errors import BackendUnavailable, Conflict, PreconditionFailed
-from chalicelib.files import filecache, orphans
+from chalicelib.files import filecache, orphans, store
 from chalicelib.files.reading import get_meta, missing
-from chalicelib.files.rules import (
-    DEFAULT_LIMIT,
-    check_prefix,
-    decode_cursor,
-    encode_cursor,
-    etag_matches,
-    search_terms,
-    validate_body,
-    validate_name,
-)
 
 # Named here for app.py and bench/: the metadata, the limit a listing parses, the cache keys.
 from chalicelib.files.rules import FileMeta as FileMeta
-from chalicelib.files.rules import parse_limit as parse_limit
+from chalicelib.files.rules import (
+    etag_matches,
+    validate_body,
+    validate_name,
+)
 from chalicelib.files.store import FileRepository
 from chalicelib.tenants import limits
 from chalicelib.tenants.apikeys import Tenant
@@ -91,43 +85,23 @@ def add_row(
     now = clock.now_us()
     unwritten = FileMeta(file_id, tenant.id, name, 0, "", 0, "", now, now, now)  # version 0
     meta = _with_body(unwritten, body, blob_key, now)
-    repo = file_repository()
+    repo = store.repository()
     try:
         with repo.transaction():
             _free_expired_name(repo, tenant, name, now)
             growth = meta.size - reserved
-            limits.check_storage(repo.db, tenant.id, tenant.overrides, files=1, size=growth)
+            limits.check_storage(tenant.id, tenant.overrides, files=1, size=growth)
             repo.add(meta, _text(body))
     except IntegrityError as exc:
         raise _taken(name) from exc
     except OutcomeUnknown as exc:
-        orphans.settled(repo.db, exc, blob_key)
+        orphans.settled(exc, blob_key)
     return meta
 
 
 def _free_expired_name(repo: FileRepository, tenant: Tenant, name: str, now: int) -> None:
     """An expired file no longer holds its name: its row goes, its body goes to garbage."""
-    orphans.record(repo.db, repo.free_name(tenant.id, name, now), now)
-
-
-def list_files(
-    tenant: Tenant,
-    limit: int = DEFAULT_LIMIT,
-    cursor: str | None = None,
-    prefix: str | None = None,
-    q: str | None = None,
-) -> tuple[list[FileMeta], str | None]:
-    """A page of live files, newest first, and the cursor of the next page (None: the last)."""
-    items = file_repository().page(
-        tenant.id,
-        clock.now_us(),
-        limit + 1,
-        prefix=check_prefix(prefix) if prefix else None,
-        after=decode_cursor(cursor) if cursor else None,
-        terms=search_terms(q) if q is not None else None,
-    )
-    next_cursor = encode_cursor(items[limit - 1]) if len(items) > limit else None
-    return items[:limit], next_cursor
+    orphans.record(repo.free_name(tenant.id, name, now), now)
 
 
 # --- replace ----------------------------------------------------------------
@@ -164,16 +138,16 @@ def _switch_body(
 
 def _update_row(tenant: Tenant, meta: FileMeta, new: FileMeta, body: bytes) -> bool:
     """One attempt: whether the row still had `meta.version` and now points at the new body."""
-    repo = file_repository()
+    repo = store.repository()
     try:
         with repo.transaction():
             growth = new.size - meta.size
-            limits.check_storage(repo.db, tenant.id, tenant.overrides, files=0, size=growth)
+            limits.check_storage(tenant.id, tenant.overrides, files=0, size=growth)
             changed = repo.switch_body(meta, new, _text(body))
             if changed:
-                orphans.record(repo.db, [meta.blob_key], new.updated_us)
+                orphans.record([meta.blob_key], new.updated_us)
     except OutcomeUnknown as exc:
-        orphans.settled(repo.db, exc, new.blob_key)
+        orphans.settled(exc, new.blob_key)
         return True
     return changed
 
@@ -183,7 +157,7 @@ def _update_row(tenant: Tenant, meta: FileMeta, new: FileMeta, body: bytes) -> b
 
 def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
     validate_name(name)
-    repo = file_repository()
+    repo = store.repository()
     now = clock.now_us()
     try:
         with repo.transaction():
@@ -198,14 +172,14 @@ def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
 
 
 def delete(tenant: Tenant, file_id: str) -> None:
-    repo = file_repository()
+    repo = store.repository()
     now = clock.now_us()
     try:
         with repo.transaction():
             meta = repo.get(tenant.id, file_id, now)
             if meta is not None:
                 repo.remove(tenant.id, file_id)
-                orphans.record(repo.db, [meta.blob_key], now)
+                orphans.record([meta.blob_key], now)
     except OutcomeUnknown as exc:
         _settled_delete(repo, exc, file_id)
     if meta is None:
@@ -217,7 +191,7 @@ def delete(tenant: Tenant, file_id: str) -> None:
 def _settled_delete(repo: FileRepository, outcome: OutcomeUnknown, file_id: str) -> None:
     """After a lost COMMIT reply of a delete: return if the row is gone, raise otherwise."""
     try:
-        gone = repo.db.settle(outcome) and repo.blob_key(file_id) is None
+        gone = repo.settle(outcome) and repo.blob_key(file_id) is None
     except BackendUnavailable as exc:
         logs.warning("the delete's outcome could not be read", error=exc.detail)
         raise outcome from exc

@@ -73,8 +73,8 @@ def create(
     try:
         with db.transaction():
             if tenant_id is not None:
-                limits.check_tasks(db, tenant_id, overrides or {})
-            store.insert(db, (task_id, tenant_id, kind), checkpoint or {}, now)
+                limits.check_tasks(tenant_id, overrides or {})
+            store.insert((task_id, tenant_id, kind), checkpoint or {}, now)
     except OutcomeUnknown as exc:
         if not (db.settle(exc) and store.get(task_id)):  # a read that fails is a 503 too
             raise

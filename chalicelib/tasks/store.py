@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from chalicelib import clock, logs
-from chalicelib.db import Database, database
+from chalicelib.db import database, in_list
 from chalicelib.tasks.model import Step, Task, from_row, kind_of
 
 COLUMNS = (
@@ -60,6 +60,10 @@ SQL_CANCEL = (
     "UPDATE tasks SET state = 'cancelled', message = 'cancelled', send_us = NULL,"
     " updated_us = :now WHERE id = :id AND tenant_id = :t AND state IN ('queued', 'running')"
 )
+SQL_FINISHED_BEFORE = (
+    "SELECT id FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled')"
+    " AND updated_us < :cutoff LIMIT :limit"
+)
 SQL_CLEARED = "UPDATE tasks SET checkpoint = '{}' WHERE id = :id AND state = :state"
 SQL_RESUME = (
     "SELECT id, generation FROM tasks WHERE state IN ('queued', 'running')"
@@ -72,10 +76,10 @@ def get(task_id: str) -> Task | None:
     return from_row(rows[0]) if rows else None
 
 
-def insert(db: Database, task: tuple[str, str | None, str], cp: dict[str, Any], now: int) -> None:
+def insert(task: tuple[str, str | None, str], cp: dict[str, Any], now: int) -> None:
     """The new task (id, tenant, kind), marked "to send" at `now`, in the caller's transaction."""
     task_id, tenant_id, kind = task
-    db.execute(
+    database().execute(
         SQL_INSERT,
         id=task_id,
         t=tenant_id,
@@ -181,3 +185,13 @@ def clean_up(task: Task, checkpoint: dict[str, Any]) -> None:
         database().execute(SQL_CLEARED, id=task.id, state=task.state)
     except Exception as exc:  # noqa: BLE001
         logs.warning("task cleanup incomplete", task=task.id, error=repr(exc)[:300])
+
+
+def remove_finished(cutoff: int, limit: int) -> int:
+    """Delete up to `limit` tasks that finished before `cutoff`; how many were deleted."""
+    db = database()
+    task_ids = [str(row["id"]) for row in db.query(SQL_FINISHED_BEFORE, cutoff=cutoff, limit=limit)]
+    if task_ids:
+        placeholders, params = in_list("i", task_ids)
+        db.execute(f"DELETE FROM tasks WHERE id IN {placeholders}", **params)
+    return len(task_ids)

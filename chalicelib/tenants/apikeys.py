@@ -10,7 +10,7 @@ from typing import NamedTuple
 from chalicelib import clock, config
 from chalicelib.cache import cache
 from chalicelib.errors import BadRequest
-from chalicelib.tenants import limits
+from chalicelib.tenants import limits, store
 
 KEY_PREFIX = "tf_"
 REVOKED = b"revoked"
@@ -48,58 +48,25 @@ def create_key(tenant_id: str, label: str = "") -> str:
     import secrets  # here: a request that only checks a key does not load `random`
 
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    from chalicelib.db import database
-
-    db = database()
-    now = clock.now_us()
-    with db.transaction():
-        db.execute(
-            "INSERT INTO tenants (id, created_us) VALUES (:t, :now) ON CONFLICT (id) DO NOTHING",
-            t=tenant_id,
-            now=now,
-        )
-        db.execute(
-            "INSERT INTO api_keys (key_hash, tenant_id, label, created_us)"
-            " VALUES (:h, :t, :label, :now)",
-            h=hash_key(key),
-            t=tenant_id,
-            label=label[:255],
-            now=now,
-        )
+    store.add_key(tenant_id, hash_key(key), label[:255], clock.now_us())
     return key
 
 
 def revoke_key(key: str) -> bool:
     key_hash = hash_key(key)
-    from chalicelib.db import database
-
-    db = database()
-    revoked = db.execute(
-        "UPDATE api_keys SET revoked_us = :now WHERE key_hash = :h AND revoked_us IS NULL",
-        now=clock.now_us(),
-        h=key_hash,
-    )
+    revoked = store.revoke_key(key_hash, clock.now_us())
     # A revocation is final: the mark replaces the cached lookup, and a lookup still in
     # flight cannot `add` its older answer over it.
     cache().set_many({cache_key(key_hash): REVOKED})
-    return revoked > 0
-
-
-SQL_LOOKUP = (
-    "SELECT k.tenant_id, t.rate_limit, t.max_files, t.max_bytes, t.max_running_tasks"
-    " FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
-    " WHERE k.key_hash = :h AND k.revoked_us IS NULL"
-)
+    return revoked
 
 
 def lookup(key_hash: str) -> Tenant | None:
     """The tenant of an active key, from the database."""
-    from chalicelib.db import database
-
-    rows = database().query(SQL_LOOKUP, h=key_hash)
-    if not rows:
+    row = store.active_key(key_hash)
+    if row is None:
         return None
-    return Tenant(rows[0]["tenant_id"], {name: rows[0][name] for name in limits.OVERRIDES})
+    return Tenant(row["tenant_id"], {name: row[name] for name in limits.OVERRIDES})
 
 
 def cached(entry: bytes | None) -> Tenant | None:
@@ -122,12 +89,5 @@ def set_limits(tenant_id: str, **overrides: int | None) -> None:
     unknown = set(overrides) - set(limits.OVERRIDES)
     if unknown:
         raise BadRequest(f"Unknown limits: {', '.join(sorted(unknown))}.")
-    from chalicelib.db import database
-
-    db = database()
-    with db.transaction():
-        for name, value in overrides.items():
-            # The column name comes from the fixed OVERRIDES list, never from input.
-            db.execute(f"UPDATE tenants SET {name} = :v WHERE id = :t", v=value, t=tenant_id)
-        rows = db.query("SELECT key_hash FROM api_keys WHERE tenant_id = :t", t=tenant_id)
-    cache().delete_many([cache_key(row["key_hash"]) for row in rows])
+    hashes = store.set_overrides(tenant_id, overrides)
+    cache().delete_many([cache_key(key_hash) for key_hash in hashes])

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, NamedTuple
 from chalicelib import clock, config, logs
 from chalicelib.cache import cache
 from chalicelib.errors import QuotaExceeded, RateLimited
+from chalicelib.tenants import store
 
 if TYPE_CHECKING:
-    from chalicelib.db import Database
+    pass
 
 OVERRIDES = ("rate_limit", "max_files", "max_bytes", "max_running_tasks")
 
@@ -154,39 +155,20 @@ def refund_auth_failure(source: str, current: Window) -> None:
     count(auth_failure_key(source, current), -1, counter_ttl(current))
 
 
-SQL_LOCK_TENANT = "UPDATE tenants SET id = id WHERE id = :t"
-SQL_USAGE = (
-    "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files"
-    " WHERE tenant_id = :t AND expires_us > :now"
-)
-
-
-# Uploads not yet completed that may still be (their link, plus one lifetime for a transfer
-# that began in time): their declared size is reserved.
-SQL_PENDING = (
-    "SELECT COALESCE(SUM(u.size), 0) AS bytes FROM uploads u"
-    " WHERE u.tenant_id = :t AND u.completed_us IS NULL AND u.expires_us > :after"
-    " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id = u.file_id)"
-)
-
-
-def pending_bytes(db: Database, tenant_id: str) -> int:
+def pending_bytes(tenant_id: str) -> int:
     """Bytes reserved by the tenant's pending uploads (chalicelib/files/uploads.py)."""
-    after = clock.now_us() - config.upload_url_seconds() * 1_000_000
-    return int(db.query(SQL_PENDING, t=tenant_id, after=after)[0]["bytes"])
+    return store.pending_bytes(tenant_id, clock.now_us() - config.upload_url_seconds() * 1_000_000)
 
 
-def check_storage(
-    db: Database, tenant_id: str, overrides: dict[str, int | None], files: int, size: int
-) -> None:
+def check_storage(tenant_id: str, overrides: dict[str, int | None], files: int, size: int) -> None:
     """Inside the writing transaction: refuse a write that would pass a storage quota.
 
     Locking the tenant's row serialises concurrent writers of one tenant, so two requests
     cannot both take the last free place.
     """
-    db.execute(SQL_LOCK_TENANT, t=tenant_id)
-    usage = db.query(SQL_USAGE, t=tenant_id, now=clock.now_us())[0]
-    used_files, used_bytes = int(usage["files"]), int(usage["bytes"]) + pending_bytes(db, tenant_id)
+    store.lock(tenant_id)
+    used_files, used_bytes = store.stored(tenant_id, clock.now_us())
+    used_bytes += pending_bytes(tenant_id)
     max_files, max_bytes = limit(overrides, "max_files"), limit(overrides, "max_bytes")
     if files > 0 and used_files + files > max_files:
         raise QuotaExceeded(
@@ -204,15 +186,10 @@ def check_storage(
         )
 
 
-SQL_ACTIVE_TASKS = (
-    "SELECT COUNT(*) AS n FROM tasks WHERE tenant_id = :t AND state IN ('queued', 'running')"
-)
-
-
-def check_tasks(db: Database, tenant_id: str, overrides: dict[str, int | None]) -> None:
+def check_tasks(tenant_id: str, overrides: dict[str, int | None]) -> None:
     """Inside the transaction that creates a task: refuse one past the running-tasks quota."""
-    db.execute(SQL_LOCK_TENANT, t=tenant_id)
-    running = int(db.query(SQL_ACTIVE_TASKS, t=tenant_id)[0]["n"])
+    store.lock(tenant_id)
+    running = store.running_tasks(tenant_id)
     allowed = limit(overrides, "max_running_tasks")
     if running + 1 > allowed:
         raise QuotaExceeded(
@@ -223,13 +200,7 @@ def check_tasks(db: Database, tenant_id: str, overrides: dict[str, int | None]) 
         )
 
 
-SQL_LIVE_EXPORTS = (
-    "SELECT COUNT(*) AS n FROM tasks WHERE tenant_id = :t AND kind = 'export'"
-    " AND (state IN ('queued', 'running') OR (state = 'succeeded' AND updated_us > :since))"
-)
-
-
-def check_exports(db: Database, tenant_id: str) -> None:
+def check_exports(tenant_id: str) -> None:
     """Refuse a new export past the live-archives quota (QUOTA_MAX_EXPORTS).
 
     An archive lives EXPORT_RETENTION_DAYS after its export succeeded; one under way counts
@@ -238,7 +209,7 @@ def check_exports(db: Database, tenant_id: str) -> None:
     quota lets start at once.
     """
     since = clock.now_us() - config.export_retention_days() * clock.DAY_US
-    live = int(db.query(SQL_LIVE_EXPORTS, t=tenant_id, since=since)[0]["n"])
+    live = store.live_exports(tenant_id, since)
     allowed = config.get_int("QUOTA_MAX_EXPORTS")
     if live + 1 > allowed:
         raise QuotaExceeded(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock, config
-from chalicelib.db import database
-from chalicelib.tenants import limits
+from chalicelib.tenants import limits, store
 from chalicelib.tenants.apikeys import Tenant
 
 
@@ -20,15 +19,14 @@ def report(tenant: Tenant, rate_headers: dict[str, str]) -> dict[str, Any]:
     `rate_headers` are the RateLimit-* headers this request was given (empty when the cache
     is down and the limit is not enforced: then the whole window is shown as remaining).
     """
-    db = database()
-    stored = db.query(limits.SQL_USAGE, t=tenant.id, now=clock.now_us())[0]
-    running = int(db.query(limits.SQL_ACTIVE_TASKS, t=tenant.id)[0]["n"])
+    files, stored = store.stored(tenant.id, clock.now_us())
+    running = store.running_tasks(tenant.id)
     rate_limit = limits.limit(tenant.overrides, "rate_limit")
     remaining = int(rate_headers.get("RateLimit-Remaining", rate_limit))
     return {
-        "files": _meter(int(stored["files"]), limits.limit(tenant.overrides, "max_files")),
+        "files": _meter(files, limits.limit(tenant.overrides, "max_files")),
         "bytes": _meter(  # pending uploads' bytes are reserved, as the quota check counts
-            int(stored["bytes"]) + limits.pending_bytes(db, tenant.id),
+            stored + limits.pending_bytes(tenant.id),
             limits.limit(tenant.overrides, "max_bytes"),
         ),
         "running_tasks": _meter(running, limits.limit(tenant.overrides, "max_running_tasks")),

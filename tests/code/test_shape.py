@@ -104,3 +104,97 @@ def test_no_import_cycle_counting_imports_inside_functions() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     """The check above can fail: a loop through a function-level import is one cycle."""
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# --- the layout (README, Layout) ---------------------------------------------------------------
+
+MAX_MODULES_PER_FOLDER = 12
+# Packages whose __init__ is on a cold start's path, or holds nothing by design: kept empty.
+EMPTY_PACKAGES = ("edge", "edge/openapi", "files", "tenants", "tasks/kinds", "health", "aws")
+FEATURES = (
+    "chalicelib.edge",
+    "chalicelib.files",
+    "chalicelib.tenants",
+    "chalicelib.tasks",
+    "chalicelib.health",
+)
+PORTS = ("db", "cache", "blobs", "queue", "secrets")
+# The tables each feature owns; their SQL is written in the feature's store modules only.
+TABLES = r"\b(?:files|file_search|uploads|garbage|cache_dirty|tenants|api_keys|tasks)\b"
+STORES = {
+    "chalicelib/files/store.py",
+    "chalicelib/files/bookkeeping.py",
+    "chalicelib/tenants/store.py",
+    "chalicelib/tasks/store.py",
+    "chalicelib/db/migrations.py",
+}
+
+
+def _folders() -> Iterator[Path]:
+    yield ROOT / "chalicelib"
+    yield from (p for p in sorted((ROOT / "chalicelib").rglob("*")) if (p / "__init__.py").exists())
+
+
+def test_no_folder_of_the_app_holds_more_than_twelve_modules() -> None:
+    crowded = {
+        str(folder.relative_to(ROOT)): count
+        for folder in _folders()
+        if (count := len(list(folder.glob("*.py")))) > MAX_MODULES_PER_FOLDER
+    }
+    assert crowded == {}
+
+
+def test_the_role_packages_have_empty_init_modules() -> None:
+    for package in EMPTY_PACKAGES:
+        assert (ROOT / "chalicelib" / package / "__init__.py").read_text() == "", package
+
+
+def test_no_port_imports_a_feature() -> None:
+    paths = {_name(path): path for path in _app_modules()}
+    known = set(paths)
+    for port in PORTS:
+        for path in sorted((ROOT / "chalicelib" / port).glob("*.py")):
+            features = {m for m in _imports(path, known) if m.startswith(FEATURES)}
+            assert features == set(), path.relative_to(ROOT)
+
+
+def _sql_strings(path: Path) -> list[str]:
+    import re
+
+    statement = re.compile(r"^\s*(?:SELECT|INSERT|UPDATE|DELETE)\b.*" + TABLES, re.S)
+    found = []
+    tree = ast.parse(path.read_text())
+    parts = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in parts:
+            if statement.match(node.value):
+                found.append(node.value)
+        elif isinstance(node, ast.JoinedStr):
+            text = "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
+            if statement.match(text):
+                found.append(text)
+    return found
+
+
+def test_each_features_sql_is_in_its_store_modules() -> None:
+    stray = {
+        rel: _sql_strings(path)
+        for path in _app_modules()
+        if (rel := str(path.relative_to(ROOT))) not in STORES and _sql_strings(path)
+    }
+    assert stray == {}
+
+
+def test_the_sql_finder_finds_a_statement(tmp_path: Path) -> None:
+    """The check above can fail: a statement on a feature's table, plain or in an f-string."""
+    module = tmp_path / "m.py"
+    module.write_text('A = "SELECT id FROM files WHERE x"\nB = f"DELETE FROM tasks WHERE {A}"\n')
+    assert len(_sql_strings(module)) == 2
+
+
+def test_laptop_tools_are_not_in_the_lambda_package() -> None:
+    """chalice package ships app.py and chalicelib/: the admin and trigger stand-ins that only
+    a laptop runs live in tools/."""
+    names = {path.stem for path in (ROOT / "chalicelib").rglob("*.py")}
+    assert {"operator", "localrun", "stage_admin", "local_triggers"} & names == set()
+    assert (ROOT / "tools" / "stage_admin.py").exists()

@@ -3,7 +3,7 @@
 The AWS calls are found statically: a call graph over app.py and chalicelib (function by
 function, following module attributes, imported names, `self.` methods and the classes a
 port factory returns), and in each reached function the boto3 client methods of the
-services its module builds clients for (`aws.client("svc")`), plus the operations named
+services its module builds clients for (`clients.client("svc")`), plus the operations named
 in `generate_presigned_url("op")` / `get_paginator("op")`. botocore's service models turn
 the method names into API operations, and a short table maps operations to IAM actions
 where the two differ. New code is picked up with no change here.
@@ -100,7 +100,7 @@ def _is_aws_client(node: ast.AST) -> str | None:
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "client"
         and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "aws"
+        and node.func.value.id == "clients"
         and node.args
         and isinstance(node.args[0], ast.Constant)
         and isinstance(node.args[0].value, str)
@@ -111,7 +111,7 @@ def _is_aws_client(node: ast.AST) -> str | None:
 
 @functools.cache
 def modules() -> dict[str, Module]:
-    """app.py and chalicelib, parsed: imports, definitions, services of aws.client()."""
+    """app.py and chalicelib, parsed: imports, definitions, services of clients.client()."""
     paths = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
     found: dict[str, Module] = {}
     for path in paths:

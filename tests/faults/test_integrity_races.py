@@ -134,7 +134,7 @@ def test_the_collector_never_deletes_a_body_a_row_references(api: Api, clock: Fa
     key = blob_key(meta["id"])
     db = database()
     with db.transaction():
-        orphans.record(db, [key], clock.now, grace=False)
+        orphans.record([key], clock.now, grace=False)
     while orphans.collect(100):
         pass
     assert exists(key)

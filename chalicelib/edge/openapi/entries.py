@@ -2,7 +2,7 @@
 dataclasses: the document is built on request, and dataclasses imports inspect).
 
 The table is chalicelib/edge/openapi/table.py; chalicelib/edge/openapi/render.py renders the
-OpenAPI document from it, and tests/api/test_routes.py keeps it equal to the routes the app
+OpenAPI document from it, and tests/edge/test_routes.py keeps it equal to the routes the app
 registers (a handler without an entry, or an entry without a handler, fails)."""
 
 from typing import Any, NamedTuple

@@ -18,22 +18,13 @@ from typing import Any
 
 from chalicelib import blobkeys, clock, config, logs, tasks
 from chalicelib.blobs import BlobMissing, blobs
-from chalicelib.db import database
+from chalicelib.files import store
 from chalicelib.tasks import Task
 from chalicelib.tasks.kinds import export_archive
 from chalicelib.tasks.kinds.export_checkpoint import ExportCheckpoint
 from chalicelib.tasks.model import Kind, Step, TaskContext, register
 from chalicelib.tenants import limits
 
-SQL_COUNT = (
-    "SELECT COUNT(*) AS n FROM files"
-    " WHERE tenant_id = :t AND created_us <= :as_of AND expires_us > :now"
-)
-SQL_BATCH = (
-    "SELECT id, name, size, blob_key, updated_us FROM files WHERE tenant_id = :t"
-    " AND created_us <= :as_of AND expires_us > :now AND id > :after ORDER BY id LIMIT :limit"
-)
-SQL_BLOB_KEY = "SELECT blob_key FROM files WHERE id = :id AND tenant_id = :t"
 CONTENT_TYPE = "application/zip"
 
 
@@ -43,7 +34,7 @@ def start(tenant_id: str, overrides: dict[str, int | None] | None = None) -> Tas
     running = tasks.active("export", tenant_id)
     if running:
         return running[0]
-    limits.check_exports(database(), tenant_id)
+    limits.check_exports(tenant_id)
     return tasks.create(tenant_id, "export", overrides=overrides)
 
 
@@ -64,7 +55,7 @@ def step(ctx: TaskContext) -> Step:
 def _start(ctx: TaskContext) -> Step:
     tenant = _tenant(ctx)
     now = clock.now_us()
-    total = int(database().query(SQL_COUNT, t=tenant, as_of=now, now=now)[0]["n"])
+    total = store.repository().export_count(tenant, now, now)
     key = blobkeys.export_archive(tenant, ctx.id)
     upload = blobs().start_multipart(key, CONTENT_TYPE)
     cp = ExportCheckpoint.started(key, upload, now)
@@ -72,13 +63,8 @@ def _start(ctx: TaskContext) -> Step:
 
 
 def _batch(tenant: str, cp: ExportCheckpoint) -> list[dict[str, Any]]:
-    rows = database().query(
-        SQL_BATCH,
-        t=tenant,
-        as_of=cp.as_of,
-        now=clock.now_us(),
-        after=cp.after,
-        limit=config.export_batch_files(),
+    rows = store.repository().export_batch(
+        tenant, cp.as_of, clock.now_us(), cp.after, config.export_batch_files()
     )
     taken: list[dict[str, Any]] = []
     size = 0
@@ -96,10 +82,10 @@ def _body(tenant: str, row: dict[str, Any]) -> bytes | None:
         try:
             return blobs().get(row["blob_key"])
         except BlobMissing:
-            fresh = database().query(SQL_BLOB_KEY, id=row["id"], t=tenant)
-            if not fresh or fresh[0]["blob_key"] == row["blob_key"]:
+            fresh = store.repository().get(tenant, row["id"], clock.now_us())
+            if fresh is None or fresh.blob_key == row["blob_key"]:
                 return None
-            row = {**row, "blob_key": fresh[0]["blob_key"]}  # replaced meanwhile
+            row = {**row, "blob_key": fresh.blob_key}  # replaced meanwhile
     return None
 
 
@@ -115,13 +101,13 @@ def _files(ctx: TaskContext, cp: ExportCheckpoint) -> Step:
         if body is not None
     ]
     data, records = export_archive.entries(cp.offset, members)
-    store = blobs()
-    store.put(blobkeys.export_work(tenant, ctx.id, cp.seq, "zip"), data)
-    store.put(blobkeys.export_work(tenant, ctx.id, cp.seq, "json"), json.dumps(records).encode())
+    bucket = blobs()
+    bucket.put(blobkeys.export_work(tenant, ctx.id, cp.seq, "zip"), data)
+    bucket.put(blobkeys.export_work(tenant, ctx.id, cp.seq, "json"), json.dumps(records).encode())
     cp = cp.chunk_written(rows[-1]["id"], len(data), len(members), len(rows) - len(members))
-    if cp.pending_bytes >= max(config.export_part_bytes(), store.min_part_bytes):
+    if cp.pending_bytes >= max(config.export_part_bytes(), bucket.min_part_bytes):
         part = _pending(tenant, ctx.id, cp, data)
-        etag = store.upload_part(cp.key, cp.upload, cp.next_part, part)
+        etag = bucket.upload_part(cp.key, cp.upload, cp.next_part, part)
         cp = cp.part_uploaded(etag)
     done = ctx.done + len(rows)
     return Step(cp.to_json(), done, max(done, ctx.total or 0), f"{done} files archived")
@@ -161,10 +147,10 @@ def _finish(ctx: TaskContext, cp: ExportCheckpoint) -> Step:
     size = cp.offset + len(tail)
     if not _already_completed(cp.key, size):
         # A re-run after a crash between "complete" and the checkpoint finds the archive.
-        store = blobs()
+        bucket = blobs()
         last = _pending(tenant, ctx.id, cp, None) + tail
-        etag = store.upload_part(cp.key, cp.upload, cp.next_part, last)
-        store.complete_multipart(cp.key, cp.upload, [*cp.parts, (cp.next_part, etag)])
+        etag = bucket.upload_part(cp.key, cp.upload, cp.next_part, last)
+        bucket.complete_multipart(cp.key, cp.upload, [*cp.parts, (cp.next_part, etag)])
     return Step(cp.completed(size).to_json(), ctx.done, ctx.done, "removing work files")
 
 
@@ -191,10 +177,10 @@ def _already_completed(key: str, size: int) -> bool:
 
 
 def _remove_work(tenant: str, task_id: str, seqs: int) -> None:
-    store = blobs()
+    bucket = blobs()
     for seq in range(seqs):
         for ext in ("zip", "json"):
-            store.delete(blobkeys.export_work(tenant, task_id, seq, ext))
+            bucket.delete(blobkeys.export_work(tenant, task_id, seq, ext))
 
 
 def cleanup(ctx: TaskContext) -> None:

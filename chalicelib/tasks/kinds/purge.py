@@ -20,19 +20,11 @@ from typing import Any
 
 from chalicelib import blobkeys, clock, config, logs
 from chalicelib.blobs import BlobInfo, blobs
-from chalicelib.db import Database, database
-from chalicelib.files import orphans
+from chalicelib.files import bookkeeping, orphans, store
 from chalicelib.tasks import Task
+from chalicelib.tasks import store as tasks_store
 from chalicelib.tasks.model import Kind, Step, TaskContext, register
 
-SQL_EXPIRED = (
-    "SELECT id, blob_key FROM files WHERE expires_us <= :now ORDER BY expires_us, id LIMIT :limit"
-)
-SQL_STALE_UPLOADS = "SELECT id FROM uploads WHERE expires_us < :cutoff LIMIT :limit"
-SQL_OLD_TASKS = (
-    "SELECT id FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled')"
-    " AND updated_us < :cutoff LIMIT :limit"
-)
 PHASES = ("files", "garbage", "uploads", "orphans", "tasks")
 
 
@@ -42,18 +34,6 @@ def start() -> Task:
 
     running = tasks.active("purge")
     return running[0] if running else tasks.create(None, "purge")
-
-
-def _in(prefix: str, values: list[str]) -> tuple[str, dict[str, str]]:
-    """`(:p0, :p1, ...)` and its parameters: an IN list both dialects accept."""
-    params = {f"{prefix}{i}": v for i, v in enumerate(values)}
-    return "(" + ", ".join(f":{name}" for name in params) + ")", params
-
-
-def _delete_ids(db: Database, table: str, ids: list[str]) -> None:
-    if ids:
-        placeholders, params = _in("i", ids)
-        db.execute(f"DELETE FROM {table} WHERE id IN {placeholders}", **params)
 
 
 def step(ctx: TaskContext) -> Step:
@@ -85,20 +65,13 @@ def step(ctx: TaskContext) -> Step:
 def _files() -> tuple[int, bool]:
     limit = config.purge_batch()
     now = clock.now_us()
-    db = database()
-    rows = db.query(SQL_EXPIRED, now=now, limit=limit)
-    ids = [row["id"] for row in rows]
-    if ids:
-        placeholders, params = _in("i", ids)
-        with db.transaction():
+    repo = store.repository()
+    rows = repo.expired(now, limit)
+    if rows:
+        with repo.transaction():
             # An expired file is already 404: its body needs no grace period.
-            orphans.record(db, [row["blob_key"] for row in rows], now, grace=False)
-            db.execute(f"DELETE FROM file_search WHERE file_id IN {placeholders}", **params)
-            db.execute(
-                f"DELETE FROM files WHERE expires_us <= :now AND id IN {placeholders}",
-                now=now,
-                **params,
-            )
+            orphans.record([row["blob_key"] for row in rows], now, grace=False)
+            repo.remove_expired([row["id"] for row in rows], now)
     return len(rows), len(rows) == limit
 
 
@@ -112,9 +85,9 @@ def _uploads() -> tuple[int, bool]:
     """Reservations past their link's lifetime twice over; their bodies become orphans."""
     limit = config.purge_batch()
     cutoff = clock.now_us() - config.upload_url_seconds() * 1_000_000
-    db = database()
-    ids = [row["id"] for row in db.query(SQL_STALE_UPLOADS, cutoff=cutoff, limit=limit)]
-    _delete_ids(db, "uploads", ids)
+    ids = bookkeeping.stale_uploads(cutoff, limit)
+    for upload_id in ids:
+        bookkeeping.delete_upload(upload_id)
     return len(ids), len(ids) == limit
 
 
@@ -124,13 +97,7 @@ def _live_bodies(found: list[BlobInfo]) -> set[str]:
     file_ids = sorted({b.key.split("/")[3] for b in found})
     if not file_ids:
         return set()
-    placeholders, params = _in("f", file_ids)
-    db = database()
-    live = db.query(f"SELECT blob_key FROM files WHERE id IN {placeholders}", **params)
-    pending = db.query(f"SELECT blob_key FROM uploads WHERE file_id IN {placeholders}", **params)
-    keys, key_params = _in("k", sorted(b.key for b in found))
-    due = db.query(f"SELECT blob_key FROM garbage WHERE blob_key IN {keys}", **key_params)
-    return {row["blob_key"] for row in live + pending + due}
+    return store.repository().needed_bodies(file_ids, sorted(b.key for b in found))
 
 
 def _orphans(cp: dict[str, Any]) -> tuple[int, bool]:
@@ -145,9 +112,9 @@ def _orphans(cp: dict[str, Any]) -> tuple[int, bool]:
     doomed += [
         b.key for b in page if blobkeys.kind(b.key) == "exports" and b.modified_us < export_cutoff
     ]
-    store = blobs()
+    bucket = blobs()
     for key in doomed:
-        store.delete(key)
+        bucket.delete(key)
     if page:
         cp["after"] = page[-1].key
     return len(doomed), len(page) == limit
@@ -156,10 +123,8 @@ def _orphans(cp: dict[str, Any]) -> tuple[int, bool]:
 def _tasks() -> tuple[int, bool]:
     limit = config.purge_batch()
     cutoff = clock.now_us() - config.task_retention_days() * clock.DAY_US
-    db = database()
-    ids = [row["id"] for row in db.query(SQL_OLD_TASKS, cutoff=cutoff, limit=limit)]
-    _delete_ids(db, "tasks", ids)
-    return len(ids), len(ids) == limit
+    removed = tasks_store.remove_finished(cutoff, limit)
+    return removed, removed == limit
 
 
 PURGE = register("purge", Kind(step=step))

@@ -89,12 +89,12 @@ def test_make_key_prints_the_key_last_and_stores_only_its_hash(tmp_path: Path) -
 def test_a_bug_is_a_500_logged_as_json(
     api: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.files import writes
+    from chalicelib.files import listing
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(writes, "list_files", broken)
+    monkeypatch.setattr(listing, "list_files", broken)
     capsys.readouterr()
     reply = api.get("/files")
     assert reply.status == 500

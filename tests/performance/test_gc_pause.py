@@ -1,4 +1,5 @@
-"""Inside Lambda, garbage collection waits for the first answer (docs/bench.md), then resumes."""
+"""Pinned on purpose, to guard cold-start performance: inside Lambda, garbage collection waits
+for the first answer (docs/bench.md), then resumes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What a cold Lambda loads to answer its first request, in a fresh interpreter: never
+"""Pinned on purpose, to guard cold-start performance (docs/bench.md): what a cold Lambda
+loads to answer its first request, in a fresh interpreter: never
 `dataclasses` or `inspect` (dataclasses imports inspect, ast and dis: about 10 ms of a cold
 start) and never botocore or boto3 on the embedded drivers."""
 

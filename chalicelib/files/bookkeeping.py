@@ -1,0 +1,112 @@
+"""The file feature's other tables, in SQL written once for both drivers: pending uploads,
+the ledger of bodies no row needs any more (`garbage`), and the writes the cache missed
+(`cache_dirty`). Each function runs inside the caller's transaction, if there is one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.db import Database, Row
+
+SQL_UPLOAD_ADD = (
+    "INSERT INTO uploads (id, tenant_id, file_id, name, blob_key, size, created_us, expires_us)"
+    " VALUES (:id, :t, :file_id, :name, :blob_key, :size, :now, :expires)"
+)
+SQL_UPLOAD_GET = (
+    "SELECT id, file_id, name, blob_key, size, expires_us FROM uploads"
+    " WHERE id = :id AND tenant_id = :t"
+)
+SQL_UPLOAD_DELETE = "DELETE FROM uploads WHERE id = :id"
+SQL_UPLOAD_COMPLETED = (
+    "UPDATE uploads SET completed_us = :now WHERE id = :id AND completed_us IS NULL"
+)
+SQL_UPLOADS_STALE = "SELECT id FROM uploads WHERE expires_us < :cutoff LIMIT :limit"
+SQL_GARBAGE_RECORD = (
+    "INSERT INTO garbage (blob_key, due_us) VALUES (:k, :due) ON CONFLICT (blob_key) DO NOTHING"
+)
+SQL_GARBAGE_RECORDED = "SELECT blob_key FROM garbage WHERE blob_key = :k"
+SQL_GARBAGE_DUE = "SELECT blob_key FROM garbage WHERE due_us <= :now ORDER BY due_us LIMIT :limit"
+SQL_GARBAGE_FORGET = "DELETE FROM garbage WHERE blob_key = :k"
+SQL_REFERENCED = "SELECT id FROM files WHERE blob_key = :k"
+SQL_DIRTY_MARK = (
+    "INSERT INTO cache_dirty (file_id, version, created_us) VALUES (:id, :v, :now)"
+    " ON CONFLICT (file_id, version) DO NOTHING"
+)
+SQL_DIRTY = "SELECT file_id, version FROM cache_dirty ORDER BY created_us LIMIT :limit"
+SQL_DIRTY_DONE = "DELETE FROM cache_dirty WHERE file_id = :id AND version <= :v"
+
+
+def _db() -> Database:
+    from chalicelib.db import database  # on use: a cached read loads no database port
+
+    return database()
+
+
+# --- uploads ----------------------------------------------------------------------------------
+
+
+def add_upload(**fields: Any) -> None:
+    """A pending upload: id, t, file_id, name, blob_key, size, now, expires."""
+    _db().execute(SQL_UPLOAD_ADD, **fields)
+
+
+def upload(tenant_id: str, upload_id: str) -> Row | None:
+    rows = _db().query(SQL_UPLOAD_GET, id=upload_id, t=tenant_id)
+    return rows[0] if rows else None
+
+
+def delete_upload(upload_id: str) -> None:
+    _db().execute(SQL_UPLOAD_DELETE, id=upload_id)
+
+
+def upload_completed(upload_id: str, now: int) -> None:
+    _db().execute(SQL_UPLOAD_COMPLETED, id=upload_id, now=now)
+
+
+def stale_uploads(cutoff: int, limit: int) -> list[str]:
+    """Uploads whose links expired before `cutoff`."""
+    return [str(row["id"]) for row in _db().query(SQL_UPLOADS_STALE, cutoff=cutoff, limit=limit)]
+
+
+# --- the garbage ledger -----------------------------------------------------------------------
+
+
+def record_garbage(keys: list[str], due: int) -> None:
+    db = _db()
+    for key in keys:
+        db.execute(SQL_GARBAGE_RECORD, k=key, due=due)
+
+
+def garbage_recorded(key: str) -> bool:
+    return bool(_db().query(SQL_GARBAGE_RECORDED, k=key))
+
+
+def referenced(key: str) -> bool:
+    """Whether a file row points at the body `key`."""
+    return bool(_db().query(SQL_REFERENCED, k=key))
+
+
+def due_garbage(now: int, limit: int) -> list[str]:
+    return [str(r["blob_key"]) for r in _db().query(SQL_GARBAGE_DUE, now=now, limit=limit)]
+
+
+def forget_garbage(key: str) -> None:
+    _db().execute(SQL_GARBAGE_FORGET, k=key)
+
+
+# --- writes the cache missed ------------------------------------------------------------------
+
+
+def mark_dirty(file_id: str, version: int, now: int) -> None:
+    _db().execute(SQL_DIRTY_MARK, id=file_id, v=version, now=now)
+
+
+def dirty(limit: int) -> list[tuple[str, int]]:
+    """The oldest recorded writes the cache missed: (file id, version)."""
+    rows = _db().query(SQL_DIRTY, limit=limit)
+    return [(str(row["file_id"]), int(row["version"])) for row in rows]
+
+
+def dirty_done(file_id: str, version: int) -> None:
+    _db().execute(SQL_DIRTY_DONE, id=file_id, v=version)

@@ -1,0 +1,103 @@
+"""The tenants' tables: tenants, their API keys, and what they store and run against their
+quotas, in SQL written once for both drivers. Each function runs inside the caller's
+transaction, if there is one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.db import Database
+
+SQL_ADD_TENANT = (
+    "INSERT INTO tenants (id, created_us) VALUES (:t, :now) ON CONFLICT (id) DO NOTHING"
+)
+SQL_ADD_KEY = (
+    "INSERT INTO api_keys (key_hash, tenant_id, label, created_us) VALUES (:h, :t, :label, :now)"
+)
+SQL_REVOKE = "UPDATE api_keys SET revoked_us = :now WHERE key_hash = :h AND revoked_us IS NULL"
+SQL_LOOKUP = (
+    "SELECT k.tenant_id, t.rate_limit, t.max_files, t.max_bytes, t.max_running_tasks"
+    " FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
+    " WHERE k.key_hash = :h AND k.revoked_us IS NULL"
+)
+SQL_KEY_HASHES = "SELECT key_hash FROM api_keys WHERE tenant_id = :t"
+SQL_LOCK = "UPDATE tenants SET id = id WHERE id = :t"
+SQL_STORED = (
+    "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files"
+    " WHERE tenant_id = :t AND expires_us > :now"
+)
+# Uploads not yet completed that may still be (their link, plus one lifetime for a transfer
+# that began in time): their declared size is reserved.
+SQL_PENDING = (
+    "SELECT COALESCE(SUM(u.size), 0) AS bytes FROM uploads u"
+    " WHERE u.tenant_id = :t AND u.completed_us IS NULL AND u.expires_us > :after"
+    " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id = u.file_id)"
+)
+SQL_RUNNING_TASKS = (
+    "SELECT COUNT(*) AS n FROM tasks WHERE tenant_id = :t AND state IN ('queued', 'running')"
+)
+SQL_LIVE_EXPORTS = (
+    "SELECT COUNT(*) AS n FROM tasks WHERE tenant_id = :t AND kind = 'export'"
+    " AND (state IN ('queued', 'running') OR (state = 'succeeded' AND updated_us > :since))"
+)
+
+
+def _db() -> Database:
+    from chalicelib.db import database  # on use: a cached key check needs no database
+
+    return database()
+
+
+def add_key(tenant_id: str, key_hash: str, label: str, now: int) -> None:
+    """The key, and its tenant if new."""
+    db = _db()
+    with db.transaction():
+        db.execute(SQL_ADD_TENANT, t=tenant_id, now=now)
+        db.execute(SQL_ADD_KEY, h=key_hash, t=tenant_id, label=label, now=now)
+
+
+def revoke_key(key_hash: str, now: int) -> bool:
+    """Whether an active key was revoked."""
+    return _db().execute(SQL_REVOKE, now=now, h=key_hash) > 0
+
+
+def active_key(key_hash: str) -> dict[str, Any] | None:
+    """The tenant and its overrides of an active key."""
+    rows = _db().query(SQL_LOOKUP, h=key_hash)
+    return dict(rows[0]) if rows else None
+
+
+def set_overrides(tenant_id: str, overrides: dict[str, int | None]) -> list[str]:
+    """Change the tenant's overrides (names from limits.OVERRIDES, never from input); the
+    hashes of its keys, whose cached lookups are now stale."""
+    db = _db()
+    with db.transaction():
+        for name, value in overrides.items():
+            db.execute(f"UPDATE tenants SET {name} = :v WHERE id = :t", v=value, t=tenant_id)
+        return [str(row["key_hash"]) for row in db.query(SQL_KEY_HASHES, t=tenant_id)]
+
+
+def lock(tenant_id: str) -> None:
+    """Serialise the tenant's writers until the transaction ends."""
+    _db().execute(SQL_LOCK, t=tenant_id)
+
+
+def stored(tenant_id: str, now: int) -> tuple[int, int]:
+    """The tenant's live files and their bytes."""
+    row = _db().query(SQL_STORED, t=tenant_id, now=now)[0]
+    return int(row["files"]), int(row["bytes"])
+
+
+def pending_bytes(tenant_id: str, after: int) -> int:
+    """Bytes reserved by the tenant's uploads still pending after `after`."""
+    return int(_db().query(SQL_PENDING, t=tenant_id, after=after)[0]["bytes"])
+
+
+def running_tasks(tenant_id: str) -> int:
+    return int(_db().query(SQL_RUNNING_TASKS, t=tenant_id)[0]["n"])
+
+
+def live_exports(tenant_id: str, since: int) -> int:
+    """Exports under way, and those that succeeded after `since` (their archives are kept)."""
+    return int(_db().query(SQL_LIVE_EXPORTS, t=tenant_id, since=since)[0]["n"])
