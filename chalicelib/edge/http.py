@@ -172,7 +172,22 @@ def error_response(exc: DomainError) -> Response:
     elif isinstance(exc, BackendUnavailable):
         headers["Retry-After"] = str(config.retry_after_seconds())
     body = {"Code": exc.code, "Message": exc.message, **exc.extra}
+    if _problem_json.get():
+        return _problem(body, exc.status, headers)
     return json_response(body, exc.status, headers)
+
+
+PROBLEM = "application/problem+json"
+# Whether this request asked for RFC 9457 problem details (its Accept names the type).
+_problem_json: contextvars.ContextVar[bool] = contextvars.ContextVar("problem_json", default=False)
+
+
+def _problem(body: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
+    """RFC 9457 problem details: the standard members, our Code and Message beside them."""
+    problem = {"type": "about:blank", "title": body["Code"], "status": status}
+    problem["detail"] = body["Message"]
+    text = json.dumps({**problem, **body}, separators=(",", ":"))
+    return response(text, status, {"Content-Type": PROBLEM, **headers})
 
 
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -276,12 +291,10 @@ def install(app: Chalice) -> None:
         started = time.perf_counter()
         _accept_anything_by_default(event)
         context = event.context or {}
-        logs.reset(
-            request_id=context.get("requestId") or _new_id(),
-            method=event.method,
-            route=context.get("resourcePath"),
-        )
+        request_id = context.get("requestId") or _new_id()
+        logs.reset(request_id=request_id, method=event.method, route=context.get("resourcePath"))
         _rate.set({})
+        _problem_json.set(PROBLEM in event.headers.get("accept", ""))
         try:
             response = get_response(event)
         finally:
@@ -289,6 +302,7 @@ def install(app: Chalice) -> None:
                 _resume_collection()  # the first answer of a cold start is out
         for name, value in _rate.get().items():
             response.headers.setdefault(name, value)
+        response.headers["X-Request-Id"] = request_id  # the id every log line of it carries
         logs.info(
             "request",
             status=response.status_code,

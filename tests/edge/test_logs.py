@@ -108,3 +108,39 @@ def test_a_bug_is_a_500_logged_as_json(
     assert error["route"] == "/files"
     assert str(api.key) not in json.dumps(lines)
     assert lines[-1]["status"] == 500
+
+
+def test_every_answer_carries_the_request_id_its_log_line_carries(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    meta = api.created("quoted.txt", "x")
+    replies = [
+        api.get(f"/files/{meta['id']}"),
+        api.get(f"/files/{meta['id']}", {"if-none-match": meta["etag"]}),
+        api.get("/files/" + "0" * 32),
+        Api(api.client, None).get("/files"),
+        api.delete(meta["id"]),
+    ]
+    assert [r.status for r in replies] == [200, 304, 404, 401, 204]
+    logged = [line["request_id"] for line in _lines(capsys.readouterr().out)][1:]
+    sent = [r.headers.get("X-Request-Id") for r in replies]
+    assert sent == logged
+    assert len(set(sent)) == len(sent)
+
+
+def test_problem_details_when_the_client_asks_for_them(api: Api) -> None:
+    plain = api.get("/files/" + "0" * 32)
+    assert plain.headers["Content-Type"] == "application/json"
+    assert set(plain.json) == {"Code", "Message"}
+    asked = api.get("/files/" + "0" * 32, {"accept": "application/problem+json"})
+    assert asked.status == 404
+    assert asked.headers["Content-Type"] == "application/problem+json"
+    assert asked.json == {
+        "type": "about:blank",
+        "title": "NotFound",
+        "status": 404,
+        "detail": plain.json["Message"],
+        "Code": "NotFound",
+        "Message": plain.json["Message"],
+    }

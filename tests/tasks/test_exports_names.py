@@ -94,6 +94,7 @@ def test_export_archives_have_a_quota(
         2,
         2,
     )
+    assert api.get("/usage").json["exports"] == {"used": 2, "limit": 2}  # seen coming
     assert other_api.call("POST", "/exports").status == 202  # per tenant
     clock.advance(7 * 86_400 + 60)  # the archives' retention is over: room again
     assert api.call("POST", "/exports").status == 202

@@ -59,6 +59,7 @@ USAGE = {
     "files": {"used": 42, "limit": 10000},
     "bytes": {"used": 1843200, "limit": 1073741824},
     "running_tasks": {"used": 1, "limit": 2},
+    "exports": {"used": 3, "limit": 10},
     "rate": {"used": 17, "limit": 600, "remaining": 583, "window_seconds": 60, "reset_seconds": 38},
     "max_inline_bytes": 5242880,
     "max_upload_bytes": 104857600,
@@ -177,6 +178,11 @@ _USAGE_FIELDS: dict[str, Schema] = {
     "files": _METER,
     "bytes": {**_METER, "description": "Bytes stored."},
     "running_tasks": {**_METER, "description": "Queued or running tasks."},
+    "exports": {
+        **_METER,
+        "description": "Export archives kept (and exports under way); DELETE /tasks/{id}"
+        " of a succeeded export frees one.",
+    },
     "rate": _object(
         dict.fromkeys(_RATE, _COUNT),
         description="This rate-limit window, counting this request.",
@@ -188,6 +194,7 @@ _ERROR_FIELDS: dict[str, Schema] = {
     "Code": TEXT,
     "Message": TEXT,
     "quota": {**TEXT, "description": "QuotaExceeded: files, bytes, tasks or exports."},
+    "state": {**TEXT, "description": "Conflict on a task: the state it is already in."},
     "used": {"type": "integer"},
     "limit": {"type": "integer"},
 }
@@ -196,7 +203,7 @@ _HEALTH_FIELDS: dict[str, Schema] = {
     "checks": {"type": "object", "additionalProperties": {"type": "object"}},
 }
 SCHEMAS: dict[str, Schema] = {
-    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit"),
+    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state"),
     "File": _object(_FILE_FIELDS),
     "FileList": _object(
         {

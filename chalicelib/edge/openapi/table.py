@@ -241,8 +241,12 @@ ROUTES: tuple[Route, ...] = (
         "DELETE",
         "/tasks/{task_id}",
         "cancelTask",
-        "Cancel a task; its worker stops after the current step.",
-        {"200": Reply("Cancelled (or already cancelled).", "Task")},
+        "Cancel a running task (its worker stops after the current step), or delete a"
+        " succeeded export with its archive now.",
+        {
+            "200": Reply("Cancelled (or already cancelled).", "Task"),
+            "204": Reply("The succeeded task and its archive are deleted."),
+        },
         errors=(NotFound, Conflict),
         params=(TASK_ID,),
     ),
