@@ -14,7 +14,7 @@ if config.in_lambda():
 
 from chalice.app import Chalice, Response  # after the pause, on purpose
 
-from chalicelib.edge import http
+from chalicelib.edge import cors, http
 from chalicelib.edge.blob_routes import bp as local_blobs
 from chalicelib.edge.health_routes import ops
 from chalicelib.edge.page import bp as ui
@@ -136,6 +136,10 @@ def complete_upload(upload_id: str) -> Response:
     meta, created = uploads.complete(tenant, upload_id)
     headers = {"Location": f"/files/{meta.id}", "ETag": meta.etag}
     return http.json_response(meta.public(), 201 if created else 200, headers)
+
+
+# Last, once every route is registered: a browser's CORS preflight on every path.
+cors.add_preflights(app)
 
 
 @app.lambda_function(name="admin")

@@ -46,6 +46,7 @@ _APP: _Rows = {
     "RETRY_AFTER_SECONDS": (5, "the Retry-After of a 503"),
     "UPLOAD_URL_SECONDS": (900, "lifetime of an upload link"),
     "READ_URL_SECONDS": (300, "lifetime of the link a GET of a large body redirects to"),
+    "CORS_ALLOWED_ORIGINS": ("", "origins whose browser apps may call the API (`,`; `*` any)"),
 }
 
 # AWS: the variables botocore reads, honoured by the botocore-free read path too.

@@ -16,7 +16,6 @@ from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Res
 
 if TYPE_CHECKING:
     from chalicelib.edge.gate import Caller
-    from chalicelib.errors import DomainError
     from chalicelib.files.reading import BodyAnswer
 
 # The rest of chalicelib is imported inside the functions that use it: `import app` loads
@@ -50,6 +49,13 @@ def api_key(request: Request) -> str | None:
 
 
 _rate: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("rate_headers")
+PROBLEM = "application/problem+json"
+# Whether this request asked for RFC 9457 problem details (its Accept names the type).
+_problem: contextvars.ContextVar[bool] = contextvars.ContextVar("problem", default=False)
+
+
+def problem_wanted() -> bool:
+    return _problem.get()
 
 
 def reset_state() -> None:
@@ -161,35 +167,6 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def error_response(exc: DomainError) -> Response:
-    from chalicelib import config
-    from chalicelib.errors import BackendUnavailable, RateLimited
-
-    headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited):
-        headers.update(exc.headers)
-        headers["Retry-After"] = str(exc.retry_after)
-    elif isinstance(exc, BackendUnavailable):
-        headers["Retry-After"] = str(config.retry_after_seconds())
-    body = {"Code": exc.code, "Message": exc.message, **exc.extra}
-    if _problem_json.get():
-        return _problem(body, exc.status, headers)
-    return json_response(body, exc.status, headers)
-
-
-PROBLEM = "application/problem+json"
-# Whether this request asked for RFC 9457 problem details (its Accept names the type).
-_problem_json: contextvars.ContextVar[bool] = contextvars.ContextVar("problem_json", default=False)
-
-
-def _problem(body: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
-    """RFC 9457 problem details: the standard members, our Code and Message beside them."""
-    problem = {"type": "about:blank", "title": body["Code"], "status": status}
-    problem["detail"] = body["Message"]
-    text = json.dumps({**problem, **body}, separators=(",", ":"))
-    return response(text, status, {"Content-Type": PROBLEM, **headers})
-
-
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     """Map the core's exceptions to their HTTP answers; anything else stays a 500 (a bug)."""
 
@@ -197,26 +174,12 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
             return view(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - _answer re-raises what is not ours
-            return _answer(exc)
+        except Exception as exc:  # noqa: BLE001 - answer() re-raises what is not ours
+            import chalicelib.edge.failures as failures
+
+            return failures.answer(exc)
 
     return wrapper
-
-
-def _answer(exc: Exception) -> Response:
-    """The HTTP answer to one of the core's exceptions; any other is re-raised (a 500)."""
-    from chalicelib import logs
-    from chalicelib.config import MissingSetting
-    from chalicelib.errors import BackendUnavailable, DomainError
-
-    if isinstance(exc, MissingSetting):
-        logs.error("configuration incomplete", error=str(exc))
-        return error_response(BackendUnavailable("service configuration"))
-    if not isinstance(exc, DomainError):
-        raise exc
-    if isinstance(exc, BackendUnavailable):
-        logs.error("backend unavailable", component=exc.component, error=exc.detail)
-    return error_response(exc)
 
 
 class _JsonLines(logging.Handler):
@@ -294,7 +257,7 @@ def install(app: Chalice) -> None:
         request_id = context.get("requestId") or _new_id()
         logs.reset(request_id=request_id, method=event.method, route=context.get("resourcePath"))
         _rate.set({})
-        _problem_json.set(PROBLEM in event.headers.get("accept", ""))
+        _problem.set(PROBLEM in event.headers.get("accept", ""))
         try:
             response = get_response(event)
         finally:
@@ -303,6 +266,10 @@ def install(app: Chalice) -> None:
         for name, value in _rate.get().items():
             response.headers.setdefault(name, value)
         response.headers["X-Request-Id"] = request_id  # the id every log line of it carries
+        if "origin" in event.headers:
+            import chalicelib.edge.cors as cors
+
+            cors.add_headers(event, response)
         logs.info(
             "request",
             status=response.status_code,

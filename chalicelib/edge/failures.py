@@ -1,0 +1,52 @@
+"""Domain errors as HTTP answers, in one place: our JSON shape (`Code`, `Message` and the
+error's fields), or RFC 9457 problem details when the request asked for them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.app import Response
+
+from chalicelib.edge.http import PROBLEM, json_response, problem_wanted, response
+from chalicelib.errors import DomainError
+
+
+def error_response(exc: DomainError) -> Response:
+    from chalicelib import config
+    from chalicelib.errors import BackendUnavailable, RateLimited
+
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited):
+        headers.update(exc.headers)
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, BackendUnavailable):
+        headers["Retry-After"] = str(config.retry_after_seconds())
+    body = {"Code": exc.code, "Message": exc.message, **exc.extra}
+    if problem_wanted():
+        return _problem(body, exc.status, headers)
+    return json_response(body, exc.status, headers)
+
+
+def _problem(body: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
+    """RFC 9457 problem details: the standard members, our Code and Message beside them."""
+    problem = {"type": "about:blank", "title": body["Code"], "status": status}
+    problem["detail"] = body["Message"]
+    text = json.dumps({**problem, **body}, separators=(",", ":"))
+    return response(text, status, {"Content-Type": PROBLEM, **headers})
+
+
+def answer(exc: Exception) -> Response:
+    """The HTTP answer to one of the core's exceptions; any other is re-raised (a 500)."""
+    from chalicelib import logs
+    from chalicelib.config import MissingSetting
+    from chalicelib.errors import BackendUnavailable, DomainError
+
+    if isinstance(exc, MissingSetting):
+        logs.error("configuration incomplete", error=str(exc))
+        return error_response(BackendUnavailable("service configuration"))
+    if not isinstance(exc, DomainError):
+        raise exc
+    if isinstance(exc, BackendUnavailable):
+        logs.error("backend unavailable", component=exc.component, error=exc.detail)
+    return error_response(exc)
