@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import urllib.parse
-import uuid
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
 
@@ -34,7 +34,7 @@ def operation(operation_id: str) -> Callable[[F], F]:
 
 def new_key() -> str:
     """An Idempotency-Key: one per logical operation."""
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 class Client(Transport):

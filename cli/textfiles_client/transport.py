@@ -165,6 +165,8 @@ class Transport:
             counted = _Counting(sink) if sink is not None else None
             try:
                 return self._once(method, url, body, all_headers, progress, counted, replayable)
+            except _SinkFailed as exc:
+                raise exc.error from None
             except ApiError as exc:
                 exc.retried = attempt > 0
                 started = counted is not None and counted.written > 0
@@ -215,6 +217,15 @@ class Transport:
         time.sleep(seconds)
 
 
+class _SinkFailed(Exception):
+    """Writing into the sink failed (a full disk, a reader gone): the caller's own error, not
+    the network's, so it leaves as the OSError it was."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Counting:
     """A sink that counts what was written to it: a body half-written is never restarted."""
 
@@ -223,7 +234,10 @@ class _Counting:
 
     def write(self, data: bytes) -> int:
         self.written += len(data)
-        return self.sink.write(data)
+        try:
+            return self.sink.write(data)
+        except OSError as exc:
+            raise _SinkFailed(exc) from exc
 
 
 def _read(response: Any, sink: Sink | None, progress: ProgressFn | None) -> bytes:
