@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice.app import Response
 
-from chalicelib.edge.http import PROBLEM, json_response, problem_wanted, response
+from chalicelib.edge.responses import PROBLEM, json_response, problem_wanted, response
 from chalicelib.errors import DomainError
 
 

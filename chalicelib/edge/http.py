@@ -14,6 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Response
 
+# The answers' building blocks, named here for the handlers too (http.json_response, ...).
+from chalicelib.edge.responses import JSON as JSON
+from chalicelib.edge.responses import PROBLEM as PROBLEM
+from chalicelib.edge.responses import TEXT as TEXT
+from chalicelib.edge.responses import json_response as json_response
+from chalicelib.edge.responses import response as response
+from chalicelib.edge.responses import wants_problem
+
 if TYPE_CHECKING:
     from chalicelib.edge.gate import Caller
     from chalicelib.files.reading import BodyAnswer
@@ -22,9 +30,6 @@ if TYPE_CHECKING:
 # this module and Chalice, nothing more (docs/bench.md, target 1). On the paths every request
 # takes, as `import chalicelib.x as x`: once loaded that is a lookup in sys.modules, where
 # `from chalicelib import x` runs importlib's _handle_fromlist (Python) each time.
-
-JSON = "application/json"
-TEXT = "text/plain; charset=utf-8"
 
 
 def current(app: Chalice | Blueprint) -> Request:
@@ -49,13 +54,6 @@ def api_key(request: Request) -> str | None:
 
 
 _rate: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("rate_headers")
-PROBLEM = "application/problem+json"
-# Whether this request asked for RFC 9457 problem details (its Accept names the type).
-_problem: contextvars.ContextVar[bool] = contextvars.ContextVar("problem", default=False)
-
-
-def problem_wanted() -> bool:
-    return _problem.get()
 
 
 def reset_state() -> None:
@@ -121,14 +119,6 @@ def retry_after(healthy: bool) -> dict[str, str]:
     return {} if healthy else {"Retry-After": str(config.retry_after_seconds())}
 
 
-def response(
-    body: str | bytes, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    """Every body leaves as bytes: Chalice base64-encodes it for API Gateway (see install)."""
-    raw = body.encode("utf-8") if isinstance(body, str) else body
-    return Response(body=raw, status_code=status, headers=dict(headers or {}))
-
-
 def content_type(filename: str) -> str:
     return "application/zip" if filename.endswith(".zip") else TEXT
 
@@ -159,12 +149,6 @@ def body_answer(answer: BodyAnswer) -> Response:
     if answer.body is None:
         return response("", 304, headers)
     return response(answer.body, 200, {"Content-Type": TEXT, **headers})
-
-
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return response(
-        json.dumps(data, separators=(",", ":")), status, {"Content-Type": JSON, **(headers or {})}
-    )
 
 
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -257,7 +241,7 @@ def install(app: Chalice) -> None:
         request_id = context.get("requestId") or _new_id()
         logs.reset(request_id=request_id, method=event.method, route=context.get("resourcePath"))
         _rate.set({})
-        _problem.set(PROBLEM in event.headers.get("accept", ""))
+        wants_problem(PROBLEM in event.headers.get("accept", ""))
         try:
             response = get_response(event)
         finally:

@@ -256,7 +256,8 @@ def api_reference(s: Session) -> None:
 
 
 def _operation_count() -> int:
-    return sum(len(methods) for methods in app.routes.values())
+    # every route but the CORS preflights, which the document leaves out
+    return sum(len(set(methods) - {"OPTIONS"}) for methods in app.routes.values())
 
 
 def test_a_session_in_the_browser(
