@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalice.app import Response
+from chalice.app import Request, Response
 
 from chalicelib.edge.responses import PROBLEM, json_response, problem_wanted, response
 from chalicelib.errors import DomainError
@@ -50,3 +50,15 @@ def answer(exc: Exception) -> Response:
     if isinstance(exc, BackendUnavailable):
         logs.error("backend unavailable", component=exc.component, error=exc.detail)
     return error_response(exc)
+
+
+def not_allowed(request: Request, refused: Response) -> Response:
+    """A method the path does not have: 405 with `Allow`, in our error shape."""
+    allow = str(refused.headers.get("Allow", ""))
+    methods = [m for m in allow.split(", ") if m and m != "OPTIONS"]
+    path = request.context.get("resourcePath", "") if request.context else ""
+    message = f"{request.method} is not allowed on {path}: use {' or '.join(methods)}."
+    body = {"Code": "MethodNotAllowed", "Message": message}
+    if problem_wanted():
+        return _problem(body, 405, {"Allow": allow})
+    return json_response(body, 405, {"Allow": allow})

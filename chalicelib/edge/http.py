@@ -222,6 +222,22 @@ def _new_id() -> str:
     return ids.new_id()
 
 
+def _finished(event: Request, response: Response, request_id: str) -> Response:
+    """What every answer carries: the rate headers, the request id, CORS; 405 in our words."""
+    if response.status_code == 405:  # Chalice's own answer
+        import chalicelib.edge.failures as failures
+
+        response = failures.not_allowed(event, response)
+    for name, value in _rate.get().items():
+        response.headers.setdefault(name, value)
+    response.headers["X-Request-Id"] = request_id  # the id every log line of it carries
+    if "origin" in event.headers:
+        import chalicelib.edge.cors as cors
+
+        cors.add_headers(event, response)
+    return response
+
+
 def install(app: Chalice) -> None:
     """Bodies as bytes both ways; one JSON log line per request (id, tenant, route, status)."""
     app.api.binary_types = list(BINARY_TYPES)
@@ -247,13 +263,7 @@ def install(app: Chalice) -> None:
         finally:
             if not gc.isenabled():
                 _resume_collection()  # the first answer of a cold start is out
-        for name, value in _rate.get().items():
-            response.headers.setdefault(name, value)
-        response.headers["X-Request-Id"] = request_id  # the id every log line of it carries
-        if "origin" in event.headers:
-            import chalicelib.edge.cors as cors
-
-            cors.add_headers(event, response)
+        response = _finished(event, response, request_id)
         logs.info(
             "request",
             status=response.status_code,

@@ -144,3 +144,13 @@ def test_problem_details_when_the_client_asks_for_them(api: Api) -> None:
         "Code": "NotFound",
         "Message": plain.json["Message"],
     }
+
+
+def test_a_method_the_path_lacks_is_a_405_in_our_shape_with_allow(api: Api) -> None:
+    reply = api.call("PUT", "/usage")
+    assert reply.status == 405
+    assert reply.headers["Allow"] == "GET, OPTIONS"
+    assert reply.json == {
+        "Code": "MethodNotAllowed",
+        "Message": "PUT is not allowed on /usage: use GET.",
+    }
