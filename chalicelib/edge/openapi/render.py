@@ -13,7 +13,26 @@ from chalicelib.edge.openapi.table import ROUTES
 from chalicelib.errors import BackendUnavailable, DomainError, RateLimited
 
 RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
-HEADERS = ("Location", "ETag", "Last-Modified", "Retry-After", *RATE_HEADERS)
+HEADERS = ("Location", "ETag", "Last-Modified", "Retry-After", "X-Request-Id", *RATE_HEADERS)
+# Operations grouped by the first part of their path (the reference's sections).
+TAGS = {
+    "files": "Files: create, list, search, read, replace, rename, delete.",
+    "uploads": "Bodies larger than the inline limit, through a presigned link.",
+    "tasks": "Background tasks: exports, their progress, cancelling.",
+    "usage": "What the tenant uses against its quotas.",
+    "service": "Health, this document, the web page and the local links.",
+}
+_SECTIONS = {"files": "files", "uploads": "uploads", "exports": "tasks", "tasks": "tasks"}
+_SECTIONS["usage"] = "usage"
+
+
+def tag(path: str) -> str:
+    parts = path.strip("/").split("/")
+    if parts[:2] == ["files", "uploads"]:
+        return "uploads"
+    return _SECTIONS.get(parts[0], "service")
+
+
 # The errors whose answer says when to try again.
 RETRY: tuple[type[DomainError], ...] = (RateLimited, BackendUnavailable)
 
@@ -87,7 +106,9 @@ def operation(route: Route) -> dict[str, Any]:
     responses = {s: _reply(r, examples.get(s)) for s, r in route.replies.items()}
     responses.update(errors(route.all_errors()))
     op: dict[str, Any] = {"operationId": route.op_id, "summary": route.summary}
-    op["responses"] = responses
+    op.update(description=route.summary, tags=[tag(route.path)], responses=responses)
+    for response in responses.values():  # every answer: the id its log line carries
+        response["headers"] = {**response.get("headers", {}), **_headers(["X-Request-Id"])}
     if route.params:
         op["parameters"] = [_param(p) for p in route.params]
     if route.body:
@@ -116,7 +137,11 @@ def document() -> dict[str, Any]:
             "title": "textfiles",
             "version": "1.0.0",
             "description": "A CRUD API for a collection of plaintext files.",
+            "contact": {"name": "The operators of this deployment"},
         },
+        # The document is served by the API it describes: paths are relative to it.
+        "servers": [{"url": "/", "description": "this deployment"}],
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths(),
         "components": {
             "schemas": dict(extra.SCHEMAS),

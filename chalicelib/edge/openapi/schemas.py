@@ -48,6 +48,7 @@ _DONE = {
 _UPLOAD = {
     "upload_id": "7e6d5c4b3a291807f6e5d4c3b2a19080",
     "name": "big.txt",
+    "size": 7340032,
     "url": "https://textfiles-prod.s3.amazonaws.com/tenants/acme/files/...&X-Amz-Signature=...",
     "method": "PUT",
     "headers": {"Content-Type": "text/plain; charset=utf-8"},

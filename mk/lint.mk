@@ -1,0 +1,14 @@
+# The OpenAPI linters (Spectral, Redocly; versions pinned in tools/lint/package-lock.json),
+# for tests/edge/test_openapi_lint.py. Installed once with npm into tools/lint/node_modules.
+LINT_TOOLS := tools/lint/node_modules/.installed
+
+.PHONY: lint-tools
+
+$(LINT_TOOLS): tools/lint/package.json tools/lint/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js and npm (apt-get install npm)"; exit 2; }
+	cd tools/lint && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint-tools: $(LINT_TOOLS)
+
+test: lint-tools
