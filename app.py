@@ -31,7 +31,7 @@ app.register_blueprint(ui)  # the web page, the API reference, /openapi.json, GE
 app.register_blueprint(local_blobs)  # the local folder driver's links (never used with S3)
 
 
-@app.route("/files", methods=["POST"], content_types=["text/plain"])
+@app.route("/files", methods=["POST"], content_types=[*http.BODY_TYPES])
 @http.guarded
 def create_file() -> Response:
     from chalicelib.files import writes
@@ -84,7 +84,7 @@ def read_metadata(file_id: str) -> Response:
     return http.json_response(meta.public(), headers={"ETag": meta.etag})
 
 
-@app.route("/files/{file_id}", methods=["PUT"], content_types=["text/plain"])
+@app.route("/files/{file_id}", methods=["PUT"], content_types=[*http.BODY_TYPES])
 @http.guarded
 def replace_file(file_id: str) -> Response:
     from chalicelib.files import writes

@@ -22,10 +22,7 @@ def error_response(exc: DomainError) -> Response:
         headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, BackendUnavailable):
         headers["Retry-After"] = str(config.retry_after_seconds())
-    body = {"Code": exc.code, "Message": exc.message, **exc.extra}
-    if problem_wanted():
-        return _problem(body, exc.status, headers)
-    return json_response(body, exc.status, headers)
+    return _ours({"Code": exc.code, "Message": exc.message, **exc.extra}, exc.status, headers)
 
 
 def _problem(body: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
@@ -52,13 +49,28 @@ def answer(exc: Exception) -> Response:
     return error_response(exc)
 
 
+def in_our_words(request: Request, refused: Response, takes: list[str]) -> Response:
+    """Chalice's own 405 and 415, in our shape, saying how to fix the request."""
+    if refused.status_code == 405:
+        return not_allowed(request, refused)
+    sent = request.headers.get("content-type") or "no Content-Type"
+    wanted = " or ".join(takes) or "another media type"
+    message = f"This route takes a {wanted} body; the request sent {sent}."
+    if "text/plain" in takes:
+        message += " With curl: -H 'Content-Type: text/plain' --data-binary @FILE."
+    return _ours({"Code": "UnsupportedMediaType", "Message": message}, 415, {})
+
+
+def _ours(body: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
+    if problem_wanted():
+        return _problem(body, status, headers)
+    return json_response(body, status, headers)
+
+
 def not_allowed(request: Request, refused: Response) -> Response:
     """A method the path does not have: 405 with `Allow`, in our error shape."""
     allow = str(refused.headers.get("Allow", ""))
     methods = [m for m in allow.split(", ") if m and m != "OPTIONS"]
     path = request.context.get("resourcePath", "") if request.context else ""
     message = f"{request.method} is not allowed on {path}: use {' or '.join(methods)}."
-    body = {"Code": "MethodNotAllowed", "Message": message}
-    if problem_wanted():
-        return _problem(body, 405, {"Allow": allow})
-    return json_response(body, 405, {"Allow": allow})
+    return _ours({"Code": "MethodNotAllowed", "Message": message}, 405, {"Allow": allow})

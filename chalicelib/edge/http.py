@@ -22,6 +22,9 @@ from chalicelib.edge.responses import json_response as json_response
 from chalicelib.edge.responses import response as response
 from chalicelib.edge.responses import wants_problem
 
+# What a file's body may be sent as: text, or bytes (the body is checked either way).
+BODY_TYPES = ("text/plain", "application/octet-stream")
+
 if TYPE_CHECKING:
     from chalicelib.edge.gate import Caller
     from chalicelib.files.reading import BodyAnswer
@@ -224,10 +227,10 @@ def _new_id() -> str:
 
 def _finished(event: Request, response: Response, request_id: str) -> Response:
     """What every answer carries: the rate headers, the request id, CORS; 405 in our words."""
-    if response.status_code == 405:  # Chalice's own answer
+    if response.status_code in (405, 415) and isinstance(response.body, dict):  # Chalice's own
         import chalicelib.edge.failures as failures
 
-        response = failures.not_allowed(event, response)
+        response = failures.in_our_words(event, response, _taken_types(event))
     for name, value in _rate.get().items():
         response.headers.setdefault(name, value)
     response.headers["X-Request-Id"] = request_id  # the id every log line of it carries
@@ -238,9 +241,21 @@ def _finished(event: Request, response: Response, request_id: str) -> Response:
     return response
 
 
+# The app install() set up: its routes say what media types each takes (Chalice's own 415
+# names only what was sent).
+_INSTALLED: list[Chalice] = []
+
+
+def _taken_types(event: Request) -> list[str]:
+    path = (event.context or {}).get("resourcePath", "")
+    entry = _INSTALLED[0].routes.get(path, {}).get(event.method) if _INSTALLED else None
+    return list(entry.content_types) if entry is not None else []
+
+
 def install(app: Chalice) -> None:
     """Bodies as bytes both ways; one JSON log line per request (id, tenant, route, status)."""
     app.api.binary_types = list(BINARY_TYPES)
+    _INSTALLED[:] = [app]
     app.log.handlers[:] = [_JsonLines()]
     app.log.propagate = False
 

@@ -154,3 +154,27 @@ def test_a_method_the_path_lacks_is_a_405_in_our_shape_with_allow(api: Api) -> N
         "Code": "MethodNotAllowed",
         "Message": "PUT is not allowed on /usage: use GET.",
     }
+
+
+def test_a_body_of_the_wrong_type_is_a_415_that_says_what_to_send(api: Api) -> None:
+    form = api.call(
+        "POST", "/files?name=a.txt", "x=1", {"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert form.status == 415
+    assert form.json["Code"] == "UnsupportedMediaType"
+    assert "text/plain" in form.json["Message"]
+    assert "application/x-www-form-urlencoded" in form.json["Message"]
+    untyped = api.call("PATCH", "/files/" + "0" * 32, "{}", {"content-type": "text/csv"})
+    assert untyped.status == 415
+    assert untyped.json["Message"].startswith("This route takes a application/json body")
+
+
+def test_bytes_sent_as_octet_stream_are_a_file_like_text(api: Api) -> None:
+    octets = {"content-type": "application/octet-stream"}
+    created = api.call("POST", "/files?name=bin.txt", "café\n".encode(), octets)
+    assert created.status == 201
+    replaced = api.call("PUT", f"/files/{created.json['id']}", b"two\n", octets)
+    assert replaced.status == 200
+    assert api.get(f"/files/{created.json['id']}").body == b"two\n"
+    refused = api.call("POST", "/files?name=nul.txt", b"a\x00b", octets)
+    assert refused.status == 415  # still plaintext only

@@ -46,3 +46,18 @@ def test_every_authenticated_operation_documents_its_errors(embedded_env: Any) -
                 continue
             assert {"401", "503"} <= set(op["responses"]), (path, method)
             assert re.fullmatch(r"[a-z][A-Za-z]+", op["operationId"])
+
+
+def test_links_lead_from_an_answer_to_the_operations_it_enables(embedded_env: Any) -> None:
+    doc = _document(embedded_env)
+    operations = {op["operationId"] for ops in doc["paths"].values() for op in ops.values()}
+    created = doc["paths"]["/files"]["post"]["responses"]["201"]["links"]
+    assert created["readFile"] == {
+        "operationId": "readFile",
+        "parameters": {"file_id": "$response.body#/id"},
+    }
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            for response in op["responses"].values():
+                for link in response.get("links", {}).values():
+                    assert link["operationId"] in operations

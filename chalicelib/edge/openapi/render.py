@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.edge.openapi import schemas as extra
-from chalicelib.edge.openapi.entries import Body, Param, Reply, Route, Schema
+from chalicelib.edge.openapi.entries import Body, Param, Reply, Route, Schema, Setting
 from chalicelib.edge.openapi.table import ROUTES
 from chalicelib.errors import BackendUnavailable, DomainError, RateLimited
 
@@ -79,12 +79,19 @@ def errors(classes: Iterable[type[DomainError]]) -> dict[str, Any]:
     return {status: error_reply(group) for status, group in sorted(by_status.items())}
 
 
+def _settled(schema: Schema) -> Schema:
+    """The schema with the deployment's settings filled in."""
+    from chalicelib import config
+
+    return {k: config.get_int(v.name) if isinstance(v, Setting) else v for k, v in schema.items()}
+
+
 def _param(param: Param) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": param.name,
         "in": param.where,
         "required": param.required or param.where == "path",
-        "schema": param.schema,
+        "schema": _settled(param.schema),
     }
     if param.description:
         out["description"] = param.description
@@ -96,6 +103,8 @@ def _body(body: Body, example: Any) -> dict[str, Any]:
         "required": True,
         "content": _content(body.schema, [body.media], example),
     }
+    binary: Schema = {"type": "string", "format": "binary"}
+    out["content"].update(_content(binary, body.binary, None))
     if body.description:
         out["description"] = body.description
     return out
@@ -107,8 +116,10 @@ def operation(route: Route) -> dict[str, Any]:
     responses.update(errors(route.all_errors()))
     op: dict[str, Any] = {"operationId": route.op_id, "summary": route.summary}
     op.update(description=route.summary, tags=[tag(route.path)], responses=responses)
-    for response in responses.values():  # every answer: the id its log line carries
+    for status, response in responses.items():  # every answer: the id its log line carries
         response["headers"] = {**response.get("headers", {}), **_headers(["X-Request-Id"])}
+        if status in extra.LINKS.get(route.op_id, {}):
+            response["links"] = extra.LINKS[route.op_id][status]
     if route.params:
         op["parameters"] = [_param(p) for p in route.params]
     if route.body:

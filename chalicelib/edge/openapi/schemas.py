@@ -99,6 +99,30 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "apiReference": ({"200": _HTML}, None),
     "staticAsset": ({"200": '"use strict";\n...'}, None),
 }
+# operationId -> status -> the operations its answer leads to (OpenAPI links), each given
+# the path parameter it needs from the answer.
+_FILE_LINKS = {
+    op: {"operationId": op, "parameters": {"file_id": "$response.body#/id"}}
+    for op in ("readFile", "readMetadata", "replaceFile", "renameFile", "deleteFile")
+}
+LINKS: dict[str, dict[str, dict[str, Any]]] = {
+    "createFile": {"201": _FILE_LINKS},
+    "completeUpload": {"201": _FILE_LINKS},
+    "startUpload": {
+        "201": {
+            "completeUpload": {
+                "operationId": "completeUpload",
+                "parameters": {"upload_id": "$response.body#/upload_id"},
+            }
+        }
+    },
+    "startExport": {
+        "202": {
+            op: {"operationId": op, "parameters": {"task_id": "$response.body#/id"}}
+            for op in ("getTask", "cancelTask")
+        }
+    },
+}
 # An error's code -> the message of its example.
 ERRORS = {
     "BadRequest": "The name must be 1-255 characters, without '/' or control characters.",
