@@ -12,3 +12,17 @@ $(LINT_TOOLS): tools/lint/package.json tools/lint/package-lock.json
 lint-tools: $(LINT_TOOLS)
 
 test: lint-tools
+
+# openapi-python-client in its own virtualenv (its dependencies stay out of .venv), for
+# tests/edge/test_generated_client.py.
+OPENAPI_CLIENT_VENV := .tools/openapi-client
+
+$(OPENAPI_CLIENT_VENV)/.installed: tools/openapi-client/requirements.txt
+	test -x $(OPENAPI_CLIENT_VENV)/bin/python || $(PYTHON) -m venv $(OPENAPI_CLIENT_VENV)
+	$(OPENAPI_CLIENT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+openapi-client-tools: $(OPENAPI_CLIENT_VENV)/.installed
+
+.PHONY: openapi-client-tools
+test: openapi-client-tools

@@ -77,8 +77,10 @@ def test_every_operation_has_a_client_method_and_back(embedded_env: Path) -> Non
 
 def test_client_types_are_the_documents_schemas(embedded_env: Path) -> None:
     schemas = _document(embedded_env)["components"]["schemas"]
-    for name in ("File", "FileList", "Upload", "Rename", "Task", "Usage", "Health", "Error"):
-        declared = typing.get_type_hints(getattr(client_types, name))
+    pairs = {name: name for name in ("FileList", "Upload", "Rename", "Task", "Usage", "Health")}
+    pairs.update(FileMetadata="File", Error="Error")
+    for name, ours in pairs.items():
+        declared = typing.get_type_hints(getattr(client_types, ours))
         assert set(declared) == set(schemas[name]["properties"]), name
     assert set(typing.get_type_hints(client_types.Rate)) == set(
         schemas["Usage"]["properties"]["rate"]["properties"]

@@ -229,10 +229,11 @@ _HEALTH_FIELDS: dict[str, Schema] = {
 }
 SCHEMAS: dict[str, Schema] = {
     "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state"),
-    "File": _object(_FILE_FIELDS),
+    # Not "File": generated clients name their own binary-body type File.
+    "FileMetadata": _object(_FILE_FIELDS),
     "FileList": _object(
         {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/FileMetadata"}},
             "next_cursor": {"type": "string", "nullable": True},
         }
     ),

@@ -39,8 +39,8 @@ TEXT_BODY = Body(
     " upload). application/octet-stream is taken too, for clients that send bytes as such.",
     binary=("application/octet-stream",),
 )
-FILE_OK = Reply("The file's metadata.", "File", headers=("ETag",))
-CREATED = Reply("Created.", "File", headers=("Location", "ETag"))
+FILE_OK = Reply("The file's metadata.", "FileMetadata", headers=("ETag",))
+CREATED = Reply("Created.", "FileMetadata", headers=("Location", "ETag"))
 
 
 def _page(
@@ -190,7 +190,7 @@ ROUTES: tuple[Route, ...] = (
         "Validate the uploaded body and create the file.",
         {
             "201": CREATED,
-            "200": Reply("Already completed: the same file.", "File", headers=("ETag",)),
+            "200": Reply("Already completed: the same file.", "FileMetadata", headers=("ETag",)),
         },
         errors=(QuotaExceeded, NotFound, Conflict, TooLarge, NotPlaintext),
         params=(Param("upload_id", "path", description="From POST /files/uploads."),),
