@@ -50,6 +50,12 @@ class Handler(ChaliceRequestHandler):
         self.local_gateway = Gateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
+    def _send_http_response(self, code: int, headers: Any, body: str | bytes | None) -> None:
+        """A 204 or 304 has no body, so no body type (Chalice's server would say JSON)."""
+        if code in (204, 304):
+            body = None
+        super()._send_http_response(code, headers, body)
+
 
 def make_server(host: str, port: int, stage: str) -> LocalDevServer:
     """The server, bound to the port (OSError when it is busy)."""

@@ -139,3 +139,18 @@ def test_a_busy_port_is_one_line_before_any_key_is_made(tmp_path: Path) -> None:
     assert run.stdout == ""
     assert run.stderr == f"port {port} is busy: stop what uses it, or PORT=9000 make run\n"
     assert not (tmp_path / "textfiles.sqlite3").exists()  # no key was made
+
+
+def test_answers_without_a_body_name_no_body_type(server: tuple[str, dict[str, str]]) -> None:
+    base, env = server
+    key = make_key(env, "bodiless")
+    status, _, _ = _call(
+        "POST", f"{base}/files?name=b.txt", key, b"x", {"Content-Type": "text/plain"}
+    )
+    meta = json.loads(_call("GET", f"{base}/files", key)[2])["items"][0]
+    fresh = _call("GET", f"{base}/files/{meta['id']}", key, headers={"If-None-Match": meta["etag"]})
+    gone = _call("DELETE", f"{base}/files/{meta['id']}", key)
+    assert (status, fresh[0], gone[0]) == (201, 304, 204)
+    for answer in (fresh, gone):
+        assert "Content-Type" not in answer[1]
+        assert answer[1]["X-Request-Id"]
