@@ -1,7 +1,7 @@
 """Every environment variable the app reads, with its default and what it means.
 
-chalicelib/config.py reads them on use; the README's settings table lists them; a test checks
-that no module reads a variable declared nowhere here.
+chalicelib/config.py reads them on use; the settings table of docs/backends.md lists them; a
+test checks that no module reads a variable declared nowhere here.
 """
 
 from __future__ import annotations

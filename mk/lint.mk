@@ -1,12 +1,13 @@
 # The OpenAPI linters (Spectral, Redocly; versions pinned in tools/lint/package-lock.json),
-# for tests/edge/test_openapi_lint.py. Installed once with npm into tools/lint/node_modules.
-LINT_TOOLS := tools/lint/node_modules/.installed
+# for tests/edge/test_openapi_lint.py. Installed once with npm into .tools/lint (ignored by git).
+LINT_TOOLS := .tools/lint/node_modules/.installed
 
 .PHONY: lint-tools
 
 $(LINT_TOOLS): tools/lint/package.json tools/lint/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js and npm (apt-get install npm)"; exit 2; }
-	cd tools/lint && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p .tools/lint && cp tools/lint/package.json tools/lint/package-lock.json .tools/lint/
+	cd .tools/lint && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 lint-tools: $(LINT_TOOLS)

@@ -15,7 +15,7 @@ from support.net import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT = ROOT / "tools" / "lint"
-BIN = LINT / "node_modules" / ".bin"
+BIN = ROOT / ".tools" / "lint" / "node_modules" / ".bin"  # make lint-tools
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from chalicelib.edge.openapi import render
 
     if shutil.which("node") is None or not (BIN / "spectral").exists():
-        unavailable("openapi linters", "node or tools/lint/node_modules missing: make lint-tools")
+        unavailable("openapi linters", "node or .tools/lint missing: make lint-tools")
     path = tmp_path_factory.mktemp("lint") / "openapi.json"
     path.write_text(json.dumps(render.document(), indent=1))
     return path

@@ -73,7 +73,7 @@ def test_every_name_has_its_own_entry_and_decodes_back(api: Api, backend: str) -
 def test_archive_names_and_quota_are_documented() -> None:
     from pathlib import Path
 
-    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    readme = Path(__file__).resolve().parents[2].joinpath("docs", "tasks.md").read_text()
     assert "unquote" in readme and "QUOTA_MAX_EXPORTS" in readme
 
 
