@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from chalicelib import clock
 from chalicelib.db.base import Database
+from chalicelib.db.online import MIGRATIONS as SCALE_MIGRATIONS
+from chalicelib.db.online import ONLINE, Statements, Step, run_online
 
-# Each migration: statements shared by both dialects, or a dict per dialect.
-Statements = list[str] | dict[str, list[str]]
+# Each migration: statements shared by both dialects, or a dict per dialect; a statement may
+# be a function of the database (a backfill in batches). Those in `online.ONLINE` run outside
+# a transaction on PostgreSQL (chalicelib/db/online.py).
 
 # The role the functions log in as: the schema's data, no DDL. Its login and password
 # are set by `admin migrate` from the application secret (chalicelib/edge/admin.py).
@@ -180,6 +183,7 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             "CREATE INDEX uploads_tenant ON uploads (tenant_id, expires_us)",
         ],
     ),
+    *SCALE_MIGRATIONS,
 ]
 
 _LOCK = {
@@ -189,7 +193,7 @@ _LOCK = {
 }
 
 
-def _statements(db: Database, stmts: Statements) -> list[str]:
+def _statements(db: Database, stmts: Statements) -> list[Step]:
     return stmts[db.dialect] if isinstance(stmts, dict) else stmts
 
 
@@ -198,11 +202,38 @@ def current_version(db: Database) -> int:
     return int(rows[0]["v"] or 0)
 
 
+def _online(db: Database, version: int) -> bool:
+    return version in ONLINE and db.dialect == "postgresql"
+
+
+def _apply_locked(db: Database) -> tuple[int, Statements] | None:
+    """Under the lock, in one transaction: the pending migrations up to the first online one;
+    that one, if any (it runs after the transaction)."""
+    with db.transaction():
+        if _LOCK[db.dialect]:
+            db.query(_LOCK[db.dialect])
+        applied = current_version(db)
+        for version, stmts in MIGRATIONS:
+            if version <= applied:
+                continue
+            if _online(db, version):
+                return version, stmts
+            for step in _statements(db, stmts):
+                step(db) if callable(step) else db.execute(step)
+            db.execute(
+                "INSERT INTO schema_migrations (version, applied_us) VALUES (:v, :t)",
+                v=version,
+                t=clock.now_us(),
+            )
+    return None
+
+
 def migrate(db: Database) -> int:
     """Apply the migrations this database lacks; return the schema version.
 
     An up-to-date database costs one statement per cold start; anything else (a new
-    database, a pending migration, an error) takes the full, locked path.
+    database, a pending migration, an error) takes the full, locked path. An online
+    migration another process is running is not waited for.
     """
     latest = MIGRATIONS[-1][0]
     try:
@@ -214,18 +245,8 @@ def migrate(db: Database) -> int:
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         "version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)"
     )
-    with db.transaction():
-        if _LOCK[db.dialect]:
-            db.query(_LOCK[db.dialect])
-        applied = current_version(db)
-        for version, stmts in MIGRATIONS:
-            if version <= applied:
-                continue
-            for sql in _statements(db, stmts):
-                db.execute(sql)
-            db.execute(
-                "INSERT INTO schema_migrations (version, applied_us) VALUES (:v, :t)",
-                v=version,
-                t=clock.now_us(),
-            )
+    while (pending := _apply_locked(db)) is not None:
+        version, stmts = pending
+        if not run_online(db, version, _statements(db, stmts)):
+            break
     return latest

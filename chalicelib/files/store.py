@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from chalicelib.db import OutcomeUnknown, database, in_list
 from chalicelib.db.base import Database, Row
-from chalicelib.files.rules import FileMeta
+from chalicelib.files.rules import MAX_NAME, FileMeta
 
 COLUMNS = "id, tenant_id, name, size, sha256, version, blob_key, created_us, updated_us, expires_us"
 SQL_GET = f"SELECT {COLUMNS} FROM files WHERE id = :id AND tenant_id = :t AND expires_us > :now"
@@ -36,10 +36,15 @@ SQL_EXPIRED_NAMED = (
     "SELECT id, blob_key FROM files WHERE tenant_id = :t AND name = :name AND expires_us <= :now"
 )
 SQL_NAME_TAKEN = "SELECT id FROM files WHERE tenant_id = :t AND name = :name AND expires_us > :now"
-SQL_DELETE = "DELETE FROM files WHERE id = :id AND tenant_id = :t"
+SQL_DELETE = "DELETE FROM files WHERE id = :id AND tenant_id = :t RETURNING size"
+# The tenant's stored files and bytes (migration 12): changed in the transaction that changes
+# a row, after the row; the quota check and /usage read them (chalicelib/tenants/store.py).
+SQL_COUNT = (
+    "UPDATE tenants SET files_count = files_count + :n, files_bytes = files_bytes + :b"
+    " WHERE id = :t"
+)
 SQL_SEARCH_DELETE = "DELETE FROM file_search WHERE file_id = :id"
 SQL_LIST = f"SELECT {COLUMNS} FROM files WHERE tenant_id = :t AND expires_us > :now"
-SQL_LIST_PREFIX = " AND substr(name, 1, length(:prefix)) = :prefix"
 SQL_LIST_AFTER = " AND (created_us < :c OR (created_us = :c AND id < :i))"
 SQL_LIST_ORDER = " ORDER BY created_us DESC, id DESC LIMIT :limit"
 
@@ -58,31 +63,57 @@ SQL_EXPIRED = (
 
 
 class FullText(NamedTuple):
-    """How a dialect indexes a file's words and finds files by them: the only SQL here the
-    dialects cannot share."""
+    """How a dialect indexes a file's words and finds files by them, and compares names
+    byte-wise: the only SQL here the dialects cannot share."""
 
-    insert: str  # stores `:doc` as the words of file `:id`
-    match: str  # the ids of the files whose words match `:q`
-    query: Callable[[list[str]], str]  # the `:q` for words that must all match
+    insert: str  # stores `:doc` as the words of file `:id` of tenant `:t`
+    match: str  # the ids of tenant `:t`'s files whose words match `:q`
+    query: Callable[[str, list[str]], str]  # the `:q` for a tenant and words that must all match
+    # Names from `:prefix` (included) to `:prefix_end` (excluded), byte-wise (UTF-8 order is
+    # code point order): a range on an index, rare prefix or common (migration 14).
+    prefix: str
 
 
-def _fts5_query(terms: list[str]) -> str:
-    """Every term must match, each quoted so FTS5 reads no operator in it."""
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+def tenant_token(tenant_id: str) -> str:
+    """The tenant as one FTS5 token (hex: no tokenizer splits it, no tenant matches another)."""
+    return "t" + tenant_id.encode().hex()
+
+
+def _fts5_query(tenant_id: str, terms: list[str]) -> str:
+    """The tenant's files whose every term matches, each quoted so FTS5 reads no operator."""
+    words = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return f"tenant : {tenant_token(tenant_id)} AND doc : ({words})"
 
 
 FULL_TEXT = {
+    # GIN (tenant_id, doc) (btree_gin): a rare word is a few index entries of this tenant; a
+    # common one is a walk of the tenant's files newest first (the planner picks).
     "postgresql": FullText(
-        insert="INSERT INTO file_search (file_id, doc) VALUES (:id, to_tsvector('simple', :doc))",
-        match="SELECT file_id FROM file_search WHERE doc @@ plainto_tsquery('simple', :q)",
-        query=" ".join,
+        insert="INSERT INTO file_search (file_id, tenant_id, doc)"
+        " VALUES (:id, :t, to_tsvector('simple', :doc))",
+        match="SELECT file_id FROM file_search"
+        " WHERE tenant_id = :t AND doc @@ plainto_tsquery('simple', :q)",
+        query=lambda _tenant, terms: " ".join(terms),
+        prefix=' AND name COLLATE "C" >= :prefix AND name COLLATE "C" < :prefix_end',
     ),
     "sqlite": FullText(
-        insert="INSERT INTO file_search (file_id, doc) VALUES (:id, :doc)",
+        insert="INSERT INTO file_search (file_id, tenant, doc) VALUES (:id, :token, :doc)",
         match="SELECT file_id FROM file_search WHERE file_search MATCH :q",
         query=_fts5_query,
+        prefix=" AND name >= :prefix AND name < :prefix_end",  # BINARY: byte-wise already
     ),
 }
+
+
+def prefix_end(prefix: str) -> str:
+    """A string after every name that starts with `prefix`, and before every other name after
+    `prefix`: the next code point after its last (U+10FFFF is the last: a longer name wins)."""
+    chars = list(prefix.rstrip(chr(0x10FFFF)))
+    if not chars:
+        return chr(0x10FFFF) * (MAX_NAME + 1)
+    following = ord(chars[-1]) + 1
+    chars[-1] = chr(0xE000 if 0xD800 <= following <= 0xDFFF else following)
+    return "".join(chars)
 
 
 def repository() -> FileRepository:
@@ -115,14 +146,25 @@ class FileRepository:
     def add(self, meta: FileMeta, text: str) -> None:
         """The row and its words; IntegrityError if the id, or the name in the tenant, is taken."""
         self.db.execute(SQL_INSERT, **meta.fields())
-        self.db.execute(self.full_text.insert, id=meta.id, doc=text)
+        self._index(meta.tenant_id, meta.id, text)
+        self.count(meta.tenant_id, 1, meta.size)
+
+    def _index(self, tenant_id: str, file_id: str, text: str) -> None:
+        token = tenant_token(tenant_id)
+        self.db.execute(self.full_text.insert, id=file_id, t=tenant_id, token=token, doc=text)
+
+    def count(self, tenant_id: str, files: int, size: int) -> None:
+        """Add to the tenant's stored files and bytes (its row is locked till the end)."""
+        if files or size:
+            self.db.execute(SQL_COUNT, t=tenant_id, n=files, b=size)
 
     def switch_body(self, old: FileMeta, new: FileMeta, text: str) -> bool:
         """Give the row `new`'s body, if it still is at `old`'s version; whether it was."""
         changed = self.db.execute(SQL_REPLACE, **new.fields(), old_version=old.version)
         if changed:
             self.db.execute(SQL_SEARCH_DELETE, id=old.id)
-            self.db.execute(self.full_text.insert, id=old.id, doc=text)
+            self._index(old.tenant_id, old.id, text)
+            self.count(old.tenant_id, 0, new.size - old.size)
         return bool(changed)
 
     def rename(self, tenant_id: str, file_id: str, name: str, now: int) -> FileMeta | None:
@@ -134,7 +176,8 @@ class FileRepository:
     def remove(self, tenant_id: str, file_id: str) -> None:
         """The row and its words (SQLite's full-text table has no cascade)."""
         self.db.execute(SQL_SEARCH_DELETE, id=file_id)
-        self.db.execute(SQL_DELETE, id=file_id, t=tenant_id)
+        for row in self.db.query(SQL_DELETE, id=file_id, t=tenant_id):
+            self.count(tenant_id, -1, -int(row["size"]))
 
     def free_name(self, tenant_id: str, name: str, now: int) -> list[str]:
         """Remove the expired file that still holds `name`, if any: the bodies it pointed at."""
@@ -161,14 +204,14 @@ class FileRepository:
         sql = SQL_LIST
         params: dict[str, Any] = {"t": tenant_id, "now": now, "limit": limit}
         if prefix:
-            sql += SQL_LIST_PREFIX
-            params["prefix"] = prefix
+            sql += self.full_text.prefix
+            params["prefix"], params["prefix_end"] = prefix, prefix_end(prefix)
         if after is not None:
             sql += SQL_LIST_AFTER
             params["c"], params["i"] = after
         if terms is not None:
             sql += f" AND id IN ({self.full_text.match})"
-            params["q"] = self.full_text.query(terms)
+            params["q"] = self.full_text.query(tenant_id, terms)
         rows = self.db.query(sql + SQL_LIST_ORDER, **params)
         return [FileMeta.of(row) for row in rows]
 
@@ -195,8 +238,15 @@ class FileRepository:
         """Those files' rows and words, if they are still expired."""
         placeholders, params = in_list("i", file_ids)
         self.db.execute(f"DELETE FROM file_search WHERE file_id IN {placeholders}", **params)
-        sql = f"DELETE FROM files WHERE expires_us <= :now AND id IN {placeholders}"
-        self.db.execute(sql, now=now, **params)
+        sql = (
+            f"DELETE FROM files WHERE expires_us <= :now AND id IN {placeholders}"
+            " RETURNING tenant_id, size"
+        )
+        freed: dict[str, list[int]] = {}
+        for row in self.db.query(sql, now=now, **params):
+            freed.setdefault(str(row["tenant_id"]), []).append(int(row["size"]))
+        for tenant_id in sorted(freed):  # one order of row locks for every purge
+            self.count(tenant_id, -len(freed[tenant_id]), -sum(freed[tenant_id]))
 
     def needed_bodies(self, file_ids: list[str], keys: list[str]) -> set[str]:
         """Of the bodies `keys` (of the files `file_ids`), those a file row or a pending upload

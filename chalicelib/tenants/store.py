@@ -23,10 +23,17 @@ SQL_LOOKUP = (
 )
 SQL_KEY_HASHES = "SELECT key_hash FROM api_keys WHERE tenant_id = :t"
 SQL_LOCK = "UPDATE tenants SET id = id WHERE id = :t"
-SQL_STORED = (
-    "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files"
-    " WHERE tenant_id = :t AND expires_us > :now"
+# The tenant's stored files and bytes: counters kept by every write (chalicelib/files/store.py)
+# and reconciled by the daily purge. A file counts until the purge deletes it.
+SQL_LOCK_STORED = (
+    "UPDATE tenants SET id = id WHERE id = :t RETURNING files_count AS files, files_bytes AS bytes"
 )
+SQL_STORED = "SELECT files_count AS files, files_bytes AS bytes FROM tenants WHERE id = :t"
+SQL_TENANTS_AFTER = "SELECT id FROM tenants WHERE id > :after ORDER BY id LIMIT :limit"
+SQL_RECOUNT = (
+    "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files WHERE tenant_id = :t"
+)
+SQL_SET_STORED = "UPDATE tenants SET files_count = :files, files_bytes = :bytes WHERE id = :t"
 # Uploads not yet completed that may still be (their link, plus one lifetime for a transfer
 # that began in time): their declared size is reserved.
 SQL_PENDING = (
@@ -83,10 +90,38 @@ def lock(tenant_id: str) -> None:
     _db().execute(SQL_LOCK, t=tenant_id)
 
 
-def stored(tenant_id: str, now: int) -> tuple[int, int]:
-    """The tenant's live files and their bytes."""
-    row = _db().query(SQL_STORED, t=tenant_id, now=now)[0]
-    return int(row["files"]), int(row["bytes"])
+def _pair(rows: list[dict[str, Any]]) -> tuple[int, int]:
+    return (int(rows[0]["files"]), int(rows[0]["bytes"])) if rows else (0, 0)
+
+
+def stored(tenant_id: str) -> tuple[int, int]:
+    """The tenant's stored files and their bytes (one row read: O(1) in the tenant's size)."""
+    return _pair(_db().query(SQL_STORED, t=tenant_id))
+
+
+def lock_stored(tenant_id: str) -> tuple[int, int]:
+    """Serialise the tenant's writers until the transaction ends; its stored files and bytes."""
+    return _pair(_db().query(SQL_LOCK_STORED, t=tenant_id))
+
+
+def tenants_after(after: str, limit: int) -> list[str]:
+    """The next `limit` tenant ids after `after`."""
+    return [str(row["id"]) for row in _db().query(SQL_TENANTS_AFTER, after=after, limit=limit)]
+
+
+def reconcile(
+    tenant_id: str, db: Database | None = None
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Count the tenant's files and bytes again, its row locked (exact under concurrency: a
+    writer changes its counters under the same lock); (counters, recount) if they differed."""
+    db = db or _db()
+    with db.transaction():
+        kept = _pair(db.query(SQL_LOCK_STORED, t=tenant_id))
+        actual = _pair(db.query(SQL_RECOUNT, t=tenant_id))
+        if actual == kept:
+            return None
+        db.execute(SQL_SET_STORED, t=tenant_id, files=actual[0], bytes=actual[1])
+    return kept, actual
 
 
 def pending_bytes(tenant_id: str, after: int) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import clock, config
+from chalicelib import config
 from chalicelib.tenants import limits, store
 from chalicelib.tenants.apikeys import Tenant
 
@@ -19,7 +19,7 @@ def report(tenant: Tenant, rate_headers: dict[str, str]) -> dict[str, Any]:
     `rate_headers` are the RateLimit-* headers this request was given (empty when the cache
     is down and the limit is not enforced: then the whole window is shown as remaining).
     """
-    files, stored = store.stored(tenant.id, clock.now_us())
+    files, stored = store.stored(tenant.id)
     running = store.running_tasks(tenant.id)
     rate_limit = limits.limit(tenant.overrides, "rate_limit")
     remaining = int(rate_headers.get("RateLimit-Remaining", rate_limit))

@@ -5,6 +5,8 @@ Phases, in order (the checkpoint says which, and where in the bucket the scan is
 - files:   expired rows, oldest first: in one transaction the rows go and their bodies are
            recorded as garbage, due at once;
 - garbage: the collector (chalicelib/files/orphans.py): every due body no row references;
+- counters: each tenant's stored files and bytes counted again, its row locked, a batch of
+           tenants per step; a counter that had drifted is fixed and logged (a warning);
 - uploads: upload reservations that can no longer be completed;
 - orphans: one page of the bucket listing under `tenants/`: a file body that no file row, no
            pending upload and no garbage record points at, older than a day
@@ -24,8 +26,10 @@ from chalicelib.files import bookkeeping, orphans, store
 from chalicelib.tasks import Task
 from chalicelib.tasks import store as tasks_store
 from chalicelib.tasks.model import Kind, Step, TaskContext, register
+from chalicelib.tenants import store as tenants_store
 
-PHASES = ("files", "garbage", "uploads", "orphans", "tasks")
+PHASES = ("files", "garbage", "counters", "uploads", "orphans", "tasks")
+COUNTER_BATCH = 100  # tenants per step: each is one aggregate over the tenant's rows
 
 
 def start() -> Task:
@@ -43,6 +47,8 @@ def step(ctx: TaskContext) -> Step:
         removed, more = _files()
     elif phase == "garbage":
         removed, more = _garbage()
+    elif phase == "counters":
+        removed, more = _counters(cp)
     elif phase == "uploads":
         removed, more = _uploads()
     elif phase == "orphans":
@@ -79,6 +85,29 @@ def _garbage() -> tuple[int, bool]:
     limit = config.purge_batch()
     looked_at = orphans.collect(limit)
     return looked_at, looked_at == limit
+
+
+def _counters(cp: dict[str, Any]) -> tuple[int, bool]:
+    """Reconcile a batch of tenants' counters; the number fixed (the drift is logged)."""
+    limit = min(COUNTER_BATCH, config.purge_batch())
+    tenants = tenants_store.tenants_after(cp.get("tenant_after", ""), limit)
+    fixed = 0
+    for tenant_id in tenants:
+        drift = tenants_store.reconcile(tenant_id)
+        if drift is not None:
+            (files, size), (actual_files, actual_size) = drift
+            logs.warning(
+                "usage counters had drifted; fixed",
+                tenant=tenant_id,
+                files=files,
+                actual_files=actual_files,
+                bytes=size,
+                actual_bytes=actual_size,
+            )
+            fixed += 1
+    if tenants:
+        cp["tenant_after"] = tenants[-1]
+    return fixed, len(tenants) == limit
 
 
 def _uploads() -> tuple[int, bool]:

@@ -1,0 +1,160 @@
+"""Migrations 12-14 (the scale issue): the tenants' counters, the tenant in the search index,
+indexes for prefixes and search. On PostgreSQL 13 and 14 run online: outside a transaction,
+indexes built CONCURRENTLY and rows backfilled in short batches, so that writes of a big
+tenant wait a moment at most (docs/scale.md has their timings on 1M files).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from chalicelib import clock, logs
+from chalicelib.db.base import Database
+
+Step = str | Callable[[Database], None]
+Statements = list[Step] | dict[str, list[Step]]
+
+# Held by whoever runs an online migration (a session lock: no transaction spans it).
+ONLINE_LOCK = 7438202
+BATCH = 5000
+
+SQL_TENANTS_AFTER = "SELECT id FROM tenants WHERE id > :after ORDER BY id LIMIT :limit"
+SQL_LOCK_TENANT = "UPDATE tenants SET id = id WHERE id = :t"
+SQL_RECOUNT = (
+    "UPDATE tenants SET files_count = c.files, files_bytes = c.bytes FROM"
+    " (SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files"
+    " WHERE tenant_id = :t) AS c WHERE id = :t"
+)
+SQL_SEARCH_UPPER = (
+    "SELECT MAX(file_id) AS upper FROM (SELECT file_id FROM file_search"
+    " WHERE file_id > :after ORDER BY file_id LIMIT :limit) AS batch"
+)
+SQL_SEARCH_TENANTS = (
+    "UPDATE file_search s SET tenant_id = f.tenant_id FROM files f WHERE f.id = s.file_id"
+    " AND s.file_id > :after AND s.file_id <= :upper AND s.tenant_id IS NULL"
+)
+SQL_INVALID_INDEX = (
+    "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+    " WHERE c.relname = :name AND NOT i.indisvalid"
+)
+
+
+def _timed(what: str, started: float) -> None:
+    logs.info("online migration step", step=what, seconds=round(time.monotonic() - started, 2))
+
+
+def backfill_counters(db: Database) -> None:
+    """Each tenant's counters from its rows, one short transaction per tenant, its row locked:
+    exact even while it writes (a writer changes the counters under the same lock)."""
+    started, after = time.monotonic(), ""
+    while tenants := [r["id"] for r in db.query(SQL_TENANTS_AFTER, after=after, limit=BATCH)]:
+        for tenant_id in tenants:
+            with db.transaction():
+                db.execute(SQL_LOCK_TENANT, t=tenant_id)
+                db.execute(SQL_RECOUNT, t=tenant_id)
+        after = tenants[-1]
+    _timed("backfill counters", started)
+
+
+def backfill_search_tenants(db: Database) -> None:
+    """The tenant of every indexed file, BATCH rows per statement (each its own transaction)."""
+    started, after = time.monotonic(), ""
+    while upper := db.query(SQL_SEARCH_UPPER, after=after, limit=BATCH)[0]["upper"]:
+        db.execute(SQL_SEARCH_TENANTS, after=after, upper=upper)
+        after = upper
+    _timed("backfill search tenants", started)
+
+
+def concurrently(name: str, ddl: str) -> Callable[[Database], None]:
+    """CREATE INDEX CONCURRENTLY `name`: writes go on meanwhile. A build that failed leaves an
+    invalid index behind; it is dropped first, so the step can run again."""
+
+    def build(db: Database) -> None:
+        started = time.monotonic()
+        if db.query(SQL_INVALID_INDEX, name=name):
+            db.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        db.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {ddl}")
+        _timed(f"index {name}", started)
+
+    return build
+
+
+def run_online(db: Database, version: int, steps: list[Step]) -> bool:
+    """Run one migration outside a transaction, if nobody else is (False: somebody is; the
+    app works meanwhile, on the schema before it). Statements may take minutes: no timeout."""
+    if not db.query("SELECT pg_try_advisory_lock(:k) AS ok", k=ONLINE_LOCK)[0]["ok"]:
+        return False
+    try:
+        db.execute("SET statement_timeout = 0")
+        done = db.query("SELECT 1 FROM schema_migrations WHERE version = :v", v=version)
+        for step in [] if done else steps:
+            step(db) if callable(step) else db.execute(step)
+        db.execute(
+            "INSERT INTO schema_migrations (version, applied_us) VALUES (:v, :t)"
+            " ON CONFLICT (version) DO NOTHING",
+            v=version,
+            t=clock.now_us(),
+        )
+    finally:
+        db.execute("RESET statement_timeout")
+        db.query("SELECT pg_advisory_unlock(:k) AS ok", k=ONLINE_LOCK)
+    return True
+
+
+SQLITE_SEARCH = [
+    # FTS5 tables take no new column: a new one, with the tenant as one token per row.
+    """CREATE VIRTUAL TABLE file_search_new USING fts5(
+        file_id UNINDEXED, tenant, doc, tokenize = 'unicode61 remove_diacritics 0'
+    )""",
+    "INSERT INTO file_search_new (file_id, tenant, doc) SELECT s.file_id,"
+    " 't' || lower(hex(f.tenant_id)), s.doc FROM file_search s JOIN files f ON f.id = s.file_id",
+    "DROP TABLE file_search",
+    "ALTER TABLE file_search_new RENAME TO file_search",
+]
+
+MIGRATIONS: list[tuple[int, Statements]] = [
+    (
+        12,
+        {
+            # Instant on PostgreSQL 11+ (a constant default rewrites nothing).
+            "postgresql": [
+                "ALTER TABLE tenants ADD COLUMN files_count BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE tenants ADD COLUMN files_bytes BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE file_search ADD COLUMN tenant_id VARCHAR(64)",
+                "CREATE EXTENSION IF NOT EXISTS btree_gin",
+            ],
+            "sqlite": [
+                "ALTER TABLE tenants ADD COLUMN files_count BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE tenants ADD COLUMN files_bytes BIGINT NOT NULL DEFAULT 0",
+                *SQLITE_SEARCH,
+            ],
+        },
+    ),
+    (
+        13,
+        {
+            "postgresql": [backfill_counters, backfill_search_tenants],
+            "sqlite": [
+                "UPDATE tenants SET"
+                " files_count = (SELECT COUNT(*) FROM files WHERE tenant_id = tenants.id),"
+                " files_bytes = (SELECT COALESCE(SUM(size), 0) FROM files"
+                " WHERE tenant_id = tenants.id)",
+            ],
+        },
+    ),
+    (
+        14,
+        {
+            "postgresql": [
+                # A name range compared byte-wise (the column's collation may not be C).
+                concurrently("files_tenant_name_c", 'files (tenant_id, name COLLATE "C")'),
+                # A tenant's words: btree_gin puts the tenant in the same GIN index.
+                concurrently("file_search_tenant_doc", "file_search USING GIN (tenant_id, doc)"),
+                "DROP INDEX CONCURRENTLY IF EXISTS file_search_doc",
+            ],
+            "sqlite": [],  # the unique (tenant_id, name) index compares byte-wise already
+        },
+    ),
+]
+ONLINE = {13, 14}
