@@ -37,6 +37,11 @@ class Database(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]: ...
 
+    def unbounded(self) -> AbstractContextManager[None]:
+        """Statements without a time limit inside the block (an online migration's index build
+        or backfill, outside a transaction); the usual limits again after it."""
+        ...
+
     def settle(self, outcome: OutcomeUnknown) -> bool:
         """Wait (briefly) until the session that ran an ambiguous COMMIT has ended, so that a
         read now shows its outcome. False: it may still be running; nothing can be known."""

@@ -86,18 +86,17 @@ def run_online(db: Database, version: int, steps: list[Step]) -> bool:
     if not db.query("SELECT pg_try_advisory_lock(:k) AS ok", k=ONLINE_LOCK)[0]["ok"]:
         return False
     try:
-        db.execute("SET statement_timeout = 0")
-        done = db.query("SELECT 1 FROM schema_migrations WHERE version = :v", v=version)
-        for step in [] if done else steps:
-            step(db) if callable(step) else db.execute(step)
-        db.execute(
-            "INSERT INTO schema_migrations (version, applied_us) VALUES (:v, :t)"
-            " ON CONFLICT (version) DO NOTHING",
-            v=version,
-            t=clock.now_us(),
-        )
+        with db.unbounded():
+            done = db.query("SELECT 1 FROM schema_migrations WHERE version = :v", v=version)
+            for step in [] if done else steps:
+                step(db) if callable(step) else db.execute(step)
+            db.execute(
+                "INSERT INTO schema_migrations (version, applied_us) VALUES (:v, :t)"
+                " ON CONFLICT (version) DO NOTHING",
+                v=version,
+                t=clock.now_us(),
+            )
     finally:
-        db.execute("RESET statement_timeout")
         db.query("SELECT pg_advisory_unlock(:k) AS ok", k=ONLINE_LOCK)
     return True
 

@@ -7,7 +7,7 @@ import select
 import ssl
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pg8000.native
@@ -186,6 +186,23 @@ class PostgresDatabase(Transactions):
             self._conn.run("ROLLBACK")
         except Exception:  # noqa: BLE001 - a broken connection rolls back by itself
             self._drop()
+
+    @contextlib.contextmanager
+    def unbounded(self) -> Iterator[None]:
+        """No server statement timeout and no socket timeout in the block (one connection,
+        held); both as before after it."""
+        with self._lock:
+            self._run("SET statement_timeout = 0", {}, count=False)
+            assert self._conn is not None
+            sock = self._conn._usock
+            previous = sock.gettimeout()
+            sock.settimeout(None)
+            try:
+                yield
+            finally:
+                if self._conn is not None and self._conn._usock is sock:
+                    sock.settimeout(previous)
+                    self._run("RESET statement_timeout", {}, count=False)
 
     def settle(self, outcome: OutcomeUnknown) -> bool:
         """The COMMIT's server session is done with it once it has exited or sits idle

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,11 @@ class SqliteDatabase(Transactions):
 
     def _rollback(self) -> None:
         self._conn.execute("ROLLBACK")
+
+    @contextmanager
+    def unbounded(self) -> Iterator[None]:
+        """No statement of SQLite's has a time limit."""
+        yield
 
     def settle(self, outcome: OutcomeUnknown) -> bool:
         """In-process: a COMMIT that returned (even with an error) is over."""
