@@ -32,6 +32,7 @@ __all__ = [
     "database",
     "fresh_settings",
     "postgres_settings",
+    "proxy_settings",
 ]
 
 
@@ -49,8 +50,32 @@ def postgres_settings(url: str) -> PostgresSettings:
     )
 
 
+def proxy_settings() -> PostgresSettings | None:
+    """RDS Proxy with IAM authentication, when DATABASE_PROXY_ENDPOINT is set: TLS verified,
+    a token per connection, no secret to read."""
+    endpoint = config.get("DATABASE_PROXY_ENDPOINT")
+    if not endpoint:
+        return None
+    host, _, port = endpoint.partition(":")
+    region = config.get("AWS_REGION") or config.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise config.MissingSetting("DATABASE_PROXY_ENDPOINT needs AWS_REGION")
+    return PostgresSettings(
+        host=host,
+        port=int(port or 5432),
+        user=config.get("DATABASE_IAM_USER"),
+        password="",
+        database=config.get("DATABASE_NAME"),
+        sslmode="verify-full",
+        iam_region=region,
+    )
+
+
 def connection_settings(fresh: bool = False) -> PostgresSettings | None:
     """Where the database is; None means the embedded SQLite file."""
+    proxy = proxy_settings()
+    if proxy is not None:
+        return proxy
     url = secrets.database_url(fresh=fresh)
     return postgres_settings(url) if url else None
 
@@ -94,7 +119,11 @@ def _postgres(settings: PostgresSettings) -> Database:
 def _open() -> Database:
     """With the credentials in Secrets Manager (always PostgreSQL), the secret is read in a
     thread while this one imports the driver (pg8000: about 30 ms of CPU), which hides the
-    read's network wait. Its modules are loaded first: the threads never import one module."""
+    read's network wait. Its modules are loaded first: the threads never import one module.
+    Behind RDS Proxy (IAM tokens) there is no secret to read."""
+    proxy = proxy_settings()
+    if proxy is not None:
+        return _postgres(proxy)
     if secrets.load_reader(secrets.DATABASE):
         reading = _Reading()
         reading.start()

@@ -101,3 +101,6 @@ class PostgresSettings(NamedTuple):
     password: str
     database: str
     sslmode: str = "prefer"
+    # RDS Proxy with IAM authentication: each connection logs in with a fresh token signed
+    # for this region (chalicelib/aws/rds_token.py); the password is unused.
+    iam_region: str = ""

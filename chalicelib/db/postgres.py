@@ -96,7 +96,7 @@ class PostgresDatabase(Transactions):
                 # right after the TLS handshake, then waited ~40 ms on every new connection.
                 sock=tcp.connect((s.host, s.port), connect_s, keepalive=True),
                 database=s.database,
-                password=s.password or None,
+                password=_password(s),
                 ssl_context=_ssl_context(s.sslmode),
                 timeout=connect_s,
                 application_name="textfiles",
@@ -222,6 +222,16 @@ class PostgresDatabase(Transactions):
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+
+def _password(s: PostgresSettings) -> str | None:
+    """The settings' password, or a fresh IAM token (RDS Proxy): one per connection, as a
+    token is good for 15 minutes."""
+    if not s.iam_region:
+        return s.password or None
+    from chalicelib.aws import rds_token
+
+    return rds_token.auth_token(s.host, s.port, s.user, s.iam_region, rds_token.credentials())
 
 
 def _rerunnable(sql: str) -> bool:

@@ -283,11 +283,24 @@ def test_database_and_cache_are_reachable_only_from_the_functions(
     packaged: dict[str, Any],
 ) -> None:
     infra = packaged["infra"]
-    for group, port in (("DatabaseSecurityGroup", 5432), ("CacheSecurityGroup", 11211)):
-        (rule,) = _ingress(infra, group)
-        assert rule["SourceSecurityGroupId"] == {"Ref": "FunctionSecurityGroup"}
-        assert rule["FromPort"] == rule["ToPort"] == port
-        assert "CidrIp" not in rule
+    sources = {
+        "DatabaseSecurityGroup": [
+            {"Ref": "FunctionSecurityGroup"},
+            {"Ref": "DatabaseProxySecurityGroup"},
+        ],
+        "DatabaseProxySecurityGroup": [{"Ref": "FunctionSecurityGroup"}],
+        "CacheSecurityGroup": [{"Ref": "FunctionSecurityGroup"}],
+    }
+    for group, port in (
+        ("DatabaseSecurityGroup", 5432),
+        ("DatabaseProxySecurityGroup", 5432),
+        ("CacheSecurityGroup", 11211),
+    ):
+        rules = _ingress(infra, group)
+        assert [rule["SourceSecurityGroupId"] for rule in rules] == sources[group], group
+        for rule in rules:
+            assert rule["FromPort"] == rule["ToPort"] == port
+            assert "CidrIp" not in rule
     db = infra["Resources"]["Database"]["Properties"]
     assert db["PubliclyAccessible"] is False and db["StorageEncrypted"] is True
     assert db["VPCSecurityGroups"] == [{"Ref": "DatabaseSecurityGroup"}]
@@ -367,6 +380,39 @@ def test_render_refuses_a_missing_output(tmp_path: Path) -> None:
 def test_terraform_packaging_status_is_documented() -> None:
     text = (ROOT / "docs" / "deploy.md").read_text()
     assert "--pkg-format terraform" in text and "UnsupportedFeatureError" in text
+
+
+def test_the_functions_reach_the_database_through_rds_proxy_with_iam_and_tls(
+    packaged: dict[str, Any],
+) -> None:
+    """The proxy requires TLS and IAM tokens, logs in to PostgreSQL with the application
+    role's secret, and pools at most 75% of the instance's connections: whatever the API's
+    reserved concurrency, a burst waits for the pool instead of exhausting the database."""
+    infra = packaged["infra"]
+    proxy = infra["Resources"]["DatabaseProxy"]["Properties"]
+    assert proxy["RequireTLS"] is True and proxy["EngineFamily"] == "POSTGRESQL"
+    assert proxy["VpcSecurityGroupIds"] == [{"Ref": "DatabaseProxySecurityGroup"}]
+    (auth,) = proxy["Auth"]
+    assert auth["IAMAuth"] == "REQUIRED"
+    assert auth["SecretArn"] == {"Ref": "AppDatabaseSecret"}
+    role = infra["Resources"]["DatabaseProxyRole"]["Properties"]
+    (policy,) = role["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == {"Ref": "AppDatabaseSecret"}
+    targets = infra["Resources"]["DatabaseProxyTargets"]["Properties"]
+    assert targets["DBInstanceIdentifiers"] == [{"Ref": "Database"}]
+    pool = targets["ConnectionPoolConfigurationInfo"]
+    assert pool["MaxConnectionsPercent"] <= 75  # the rest: admin, rotation, RDS itself
+    assert pool["ConnectionBorrowTimeout"] <= 10  # a wait shorter than the API's timeout
+    egress = infra["Resources"]["DatabaseProxySecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert [rule["DestinationSecurityGroupId"] for rule in egress] == [
+        {"Ref": "DatabaseSecurityGroup"}
+    ]
+    for name in ("api_handler", "task_worker", "daily_purge"):
+        env = packaged["config"]["stages"][STAGE]["lambda_functions"][name]["environment_variables"]
+        assert env["DATABASE_PROXY_ENDPOINT"], name
+    admin = packaged["config"]["stages"][STAGE]["lambda_functions"]["admin"]
+    assert "DATABASE_PROXY_ENDPOINT" not in admin["environment_variables"]  # the owner, direct
 
 
 def test_every_concurrency_bound_is_the_stage_setting(packaged: dict[str, Any]) -> None:

@@ -53,6 +53,7 @@ VPC_ACTIONS = {
     "ec2:UnassignPrivateIpAddresses",
 }
 SQS_EVENT_SOURCE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+PROXY_LOGIN_ACTIONS = {"rds-db:connect"}
 # The only actions allowed on Resource "*": neither supports resource-level permissions.
 STAR_ALLOWED = XRAY_ACTIONS | VPC_ACTIONS
 
@@ -461,6 +462,8 @@ def platform_actions(rendered: dict[str, Any], function: str) -> set[str]:
 
     if any(s.name == function and type(s).__name__ == "SQSEventConfig" for s in app.event_sources):
         actions |= SQS_EVENT_SOURCE_ACTIONS
+    if settings.get("environment_variables", {}).get("DATABASE_PROXY_ENDPOINT"):
+        actions |= PROXY_LOGIN_ACTIONS  # RDS Proxy: an IAM token per connection (rds_token.py)
     return actions
 
 
@@ -504,6 +507,7 @@ def test_policy_resources_are_the_stages_own(rendered: dict[str, Any], function:
         outputs["DeadLetterQueueArn"],
         outputs["DatabaseSecretArn"],
         outputs["AppDatabaseSecretArn"],
+        outputs["DatabaseProxyUserArn"],
         outputs["AlertApiKeySecretArn"],
         outputs["HealthcheckApiKeySecretArn"],
         f"arn:aws:logs:{outputs['Region']}:{outputs['AccountId']}:log-group:"
@@ -532,3 +536,17 @@ def test_policies_are_valid_json_documents() -> None:
     for path in (ROOT / ".chalice").glob("policy-*.json"):
         document = json.loads(path.read_text())
         assert document["Version"] == "2012-10-17"
+
+
+def test_the_proxy_login_is_granted_for_the_proxy_user_only(rendered: dict[str, Any]) -> None:
+    """rds-db:connect names the stage's proxy and the application user, nothing wider."""
+    user_arn = rendered["outputs"]["DatabaseProxyUserArn"]
+    assert user_arn.endswith(":dbuser:prx-0123456789abcdef0/textfiles_app"), user_arn
+    granted_to = set()
+    for function in entry_points():
+        for statement in statements(policy_of(rendered, function)):
+            if "rds-db:connect" in _as_list(statement["Action"]):
+                assert _as_list(statement["Action"]) == ["rds-db:connect"]
+                assert _as_list(statement["Resource"]) == [user_arn]
+                granted_to.add(function)
+    assert granted_to == {"api_handler", "task_worker", "daily_purge"}
