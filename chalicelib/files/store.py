@@ -86,13 +86,15 @@ def _fts5_query(tenant_id: str, terms: list[str]) -> str:
 
 
 FULL_TEXT = {
-    # GIN (tenant_id, doc) (btree_gin): a rare word is a few index entries of this tenant; a
-    # common one is a walk of the tenant's files newest first (the planner picks).
+    # The words are the tenant's own lexemes (`t<hex>_word`, chalicelib/db/online.py) in the
+    # GIN index: a rare word is a few entries of this tenant's, whatever other tenants store;
+    # a common one is a walk of the tenant's newest files (the planner picks, by the tenant's
+    # own statistics of that word).
     "postgresql": FullText(
-        insert="INSERT INTO file_search (file_id, tenant_id, doc)"
-        " VALUES (:id, :t, to_tsvector('simple', :doc))",
+        insert="INSERT INTO file_search (file_id, tenant_id, doc) VALUES (:id, :t,"
+        " textfiles_tenant_words(CAST(:token AS TEXT) || '_', to_tsvector('simple', :doc)))",
         match="SELECT file_id FROM file_search"
-        " WHERE tenant_id = :t AND doc @@ plainto_tsquery('simple', :q)",
+        " WHERE doc @@ textfiles_tenant_query(CAST(:token AS TEXT) || '_', :q)",
         query=lambda _tenant, terms: " ".join(terms),
         prefix=' AND name COLLATE "C" >= :prefix AND name COLLATE "C" < :prefix_end',
     ),
@@ -212,6 +214,7 @@ class FileRepository:
         if terms is not None:
             sql += f" AND id IN ({self.full_text.match})"
             params["q"] = self.full_text.query(tenant_id, terms)
+            params["token"] = tenant_token(tenant_id)
         rows = self.db.query(sql + SQL_LIST_ORDER, **params)
         return [FileMeta.of(row) for row in rows]
 
