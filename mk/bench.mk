@@ -27,3 +27,11 @@ clean: clean-bench
 .PHONY: load
 load: deps services
 	$(PY) bench/load.py
+
+# `make bench-scale`: every API operation for one tenant of 10k, 100k and 1M files plus a
+# neighbour, loaded straight into a throwaway PostgreSQL (bench/scale.py, docs/scale.md); the
+# scale migrations timed on that data. BENCH_SCALE_SIZES (10000,100000,1000000) and
+# BENCH_SCALE_REPEAT (15). A few minutes on 2 cores. Not in make test.
+.PHONY: bench-scale
+bench-scale: deps
+	$(PY) bench/scale.py

@@ -283,7 +283,9 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/usage",
         "getUsage",
-        "The tenant's files, bytes and running tasks against its quotas; the rate-limit window.",
+        "The tenant's files, bytes and running tasks against its quotas; the rate-limit window."
+        " Files and bytes count until the daily purge deletes them: an expired file still"
+        " counts for up to a day, and pending uploads' declared sizes count as bytes.",
         {"200": Reply("Usage and limits.", "Usage")},
     ),
 )
