@@ -53,7 +53,7 @@ def read_body(api: Api, file_id: str) -> bytes:
     return reply.body
 
 
-def _start(api: Api, name: str, size: int = 4) -> dict[str, Any]:
+def _start(api: Api, name: str, size: int | str = 4) -> dict[str, Any]:
     reply = api.call("POST", f"/files/uploads?name={name}&size={size}")
     assert reply.status == 201, reply.body
     upload: dict[str, Any] = reply.json
@@ -239,3 +239,13 @@ def test_two_completions_held_together_then_released_file_one_file(
     assert sorted(r.status for r in replies) == [200, 201]
     assert replies[0].json == replies[1].json
     assert read_body(api, replies[0].json["id"]) == body
+
+
+def test_a_size_of_any_length_is_answered_never_a_500(api: Api, backend: str) -> None:
+    """Issue #22, 6: 4,301 digits or more passed Python's int-digits limit: a 500."""
+    huge = api.call("POST", "/files/uploads?name=huge.txt&size=" + "9" * 5000)
+    assert huge.status == 413, huge.body
+    assert huge.json["Code"] == "PayloadTooLarge"
+    assert len(huge.body) < 500, "the answer does not echo the digits"
+    padded = _start(api, "padded.txt", "0" * 5000 + "7")
+    assert padded["size"] == 7
