@@ -27,7 +27,7 @@ _BACKEND: _Rows = {
     "DATABASE_SSLMODE": ("require", "TLS mode for a database given by an RDS secret"),
     "APP_DATABASE_URL": ("", "the application role's login, set by `admin migrate`"),
     "APP_DATABASE_SECRET_ARN": ("", "Lambda: the secret holding the application role's login"),
-    "MEMCACHED_SERVERS": ("", "memcached `host:port[,host:port...]`; unset: in-process cache"),
+    "MEMCACHED_SERVERS": ("", "memcached `host:port` (one server); unset: in-process cache"),
     "FILES_BUCKET": ("", "the S3 bucket of file bodies; unset: files under DATA_DIR/blobs"),
     "QUEUE_URL": ("", "the SQS task queue; unset: the in-process queue"),
     "DATA_DIR": (".data", "where the embedded drivers keep their data"),
