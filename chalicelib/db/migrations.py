@@ -180,6 +180,14 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             "CREATE INDEX uploads_tenant ON uploads (tenant_id, expires_us)",
         ],
     ),
+    (
+        10,
+        [
+            # Integrity (issue 22): the cache check reads the oldest missed writes a batch
+            # per request (chalicelib/files/filecache.py): by index, not by a scan.
+            "CREATE INDEX cache_dirty_created ON cache_dirty (created_us)",
+        ],
+    ),
 ]
 
 _LOCK = {
