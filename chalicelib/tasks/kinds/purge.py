@@ -5,7 +5,8 @@ Phases, in order (the checkpoint says which, and where in the bucket the scan is
 - files:   expired rows, oldest first: in one transaction the rows go and their bodies are
            recorded as garbage, due at once;
 - garbage: the collector (chalicelib/files/orphans.py): every due body no row references;
-- uploads: upload reservations that can no longer be completed;
+- uploads: upload rows that can no longer be completed, once their staging objects are gone
+           (those are garbage from the upload's start, due when its link can no longer write);
 - orphans: one page of the bucket listing under `tenants/`: a file body that no file row, no
            pending upload and no garbage record points at, older than a day
            (`PURGE_ORPHAN_GRACE_SECONDS`: a write may be under way, or its outcome may have
@@ -82,7 +83,8 @@ def _garbage() -> tuple[int, bool]:
 
 
 def _uploads() -> tuple[int, bool]:
-    """Reservations past their link's lifetime twice over; their bodies become orphans."""
+    """Upload rows past their link's lifetime twice over whose staging objects the garbage
+    phase has deleted (the reservation ends with the object, chalicelib/tenants/store.py)."""
     limit = config.purge_batch()
     cutoff = clock.now_us() - config.upload_url_seconds() * 1_000_000
     ids = bookkeeping.stale_uploads(cutoff, limit)
