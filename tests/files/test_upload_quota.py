@@ -11,6 +11,7 @@ from test_uploads import _put, _start
 
 from conftest import FakeClock
 from support.api import Api
+from support.purge import run_purge
 from support.threads import join_threads
 
 LIFETIME = 900  # UPLOAD_URL_SECONDS's default
@@ -40,15 +41,6 @@ def counted(api: Api) -> int:
     assert reply.status == 200, reply.body
     used: int = reply.json["bytes"]["used"]
     return used
-
-
-def run_purge() -> None:
-    from chalicelib.tasks import TaskContext
-    from chalicelib.tasks.kinds import purge
-
-    ctx = TaskContext("purge", None, {}, 0, None)
-    while (step := purge.step(ctx)).result is None:
-        ctx = TaskContext("purge", None, step.checkpoint, step.done, step.total)
 
 
 @pytest.fixture
