@@ -115,7 +115,10 @@ _TASK: _Rows = {
     "EXPORT_BATCH_BYTES": (16 * _MIB, "bytes an export step bundles"),
     "EXPORT_PART_BYTES": (8 * _MIB, "target size of an archive part (S3 needs 5 MiB)"),
     "EXPORT_URL_SECONDS": (3600, "lifetime of an export's download link"),
-    "EXPORT_RETENTION_DAYS": (7, "an export's archive is kept this long after the export succeeded"),
+    "EXPORT_RETENTION_DAYS": (
+        7,
+        "an archive is kept this long after its export succeeded",
+    ),
     "EXPORT_FETCH_THREADS": (8, "bodies an export fetches at once"),
     "PURGE_BATCH": (500, "rows the purge task handles per step"),
     "PURGE_ORPHAN_GRACE_SECONDS": (86_400, "a body without a row is removed once this old"),
