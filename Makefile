@@ -37,9 +37,7 @@ $(VENV)/.cli-installed: cli/pyproject.toml | $(VENV)/.installed
 cli: $(VENV)/.cli-installed
 
 run: deps
-	$(PY) -m chalicelib.edge.admin migrate
-	@$(PY) -m chalicelib.edge.admin dev-banner --port $(PORT)
-	exec $(VENV)/bin/chalice local --stage local --no-autoreload --host 127.0.0.1 --port $(PORT)
+	@exec $(PY) -m tools.local_server --host 127.0.0.1 --port $(PORT)
 
 # STAGE given (command line or environment): the deployed stage's admin function
 # (mk/operator.mk); without it, the local database.

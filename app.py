@@ -14,7 +14,7 @@ if config.in_lambda():
 
 from chalice.app import Chalice, Response  # after the pause, on purpose
 
-from chalicelib.edge import http
+from chalicelib.edge import cors, http
 from chalicelib.edge.blob_routes import bp as local_blobs
 from chalicelib.edge.health_routes import ops
 from chalicelib.edge.page import bp as ui
@@ -31,7 +31,7 @@ app.register_blueprint(ui)  # the web page, the API reference, /openapi.json, GE
 app.register_blueprint(local_blobs)  # the local folder driver's links (never used with S3)
 
 
-@app.route("/files", methods=["POST"], content_types=["text/plain"])
+@app.route("/files", methods=["POST"], content_types=[*http.BODY_TYPES])
 @http.guarded
 def create_file() -> Response:
     from chalicelib.files import writes
@@ -84,7 +84,7 @@ def read_metadata(file_id: str) -> Response:
     return http.json_response(meta.public(), headers={"ETag": meta.etag})
 
 
-@app.route("/files/{file_id}", methods=["PUT"], content_types=["text/plain"])
+@app.route("/files/{file_id}", methods=["PUT"], content_types=[*http.BODY_TYPES])
 @http.guarded
 def replace_file(file_id: str) -> Response:
     from chalicelib.files import writes
@@ -136,6 +136,10 @@ def complete_upload(upload_id: str) -> Response:
     meta, created = uploads.complete(tenant, upload_id)
     headers = {"Location": f"/files/{meta.id}", "ETag": meta.etag}
     return http.json_response(meta.public(), 201 if created else 200, headers)
+
+
+# Last, once every route is registered: a browser's CORS preflight on every path.
+cors.add_preflights(app)
 
 
 @app.lambda_function(name="admin")

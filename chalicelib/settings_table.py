@@ -1,7 +1,7 @@
 """Every environment variable the app reads, with its default and what it means.
 
-chalicelib/config.py reads them on use; the README's settings table lists them; a test checks
-that no module reads a variable declared nowhere here.
+chalicelib/config.py reads them on use; the settings table of docs/backends.md lists them; a
+test checks that no module reads a variable declared nowhere here.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ _APP: _Rows = {
     "RETRY_AFTER_SECONDS": (5, "the Retry-After of a 503"),
     "UPLOAD_URL_SECONDS": (900, "lifetime of an upload link"),
     "READ_URL_SECONDS": (300, "lifetime of the link a GET of a large body redirects to"),
+    "CORS_ALLOWED_ORIGINS": ("", "origins whose browser apps may call the API (`,`; `*` any)"),
 }
 
 # AWS: the variables botocore reads, honoured by the botocore-free read path too.

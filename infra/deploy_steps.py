@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import gateway_responses  # noqa: E402  (infra/gateway_responses.py)
 import stage as stage_mod  # noqa: E402  (infra/stage.py, standard library only)
 
 UNRESERVED_MINIMUM = 100
@@ -165,14 +166,16 @@ def tune_api(outputs: dict[str, str], project: Path, stage: str) -> None:
     (api,) = _resources(project, stage, "rest_api")
     stage_name = _config(project, stage).get("api_gateway_stage", "api")
     client = boto3.client("apigateway")
-    if outputs.get("DomainName"):  # takes effect with the next deployment of the stage
+    gateway_responses.put_all(client, api["rest_api_id"])
+    if outputs.get("DomainName"):
         client.update_rest_api(
             restApiId=api["rest_api_id"],
             patchOperations=[
                 {"op": "replace", "path": "/disableExecuteApiEndpoint", "value": "True"}
             ],
         )
-        client.create_deployment(restApiId=api["rest_api_id"], stageName=stage_name)
+    # The gateway responses and the endpoint setting take effect with a deployment.
+    client.create_deployment(restApiId=api["rest_api_id"], stageName=stage_name)
     client.update_stage(
         restApiId=api["rest_api_id"],
         stageName=stage_name,

@@ -1,15 +1,10 @@
-"""Turn the infra stack's outputs into a deployable Chalice project for one stage.
-
-    python infra/stage.py render --stage prod --outputs build/prod/infra-outputs.json \
-        --out build/prod
-    python infra/stage.py output --outputs build/prod/infra-outputs.json DeployStateBucketName
-
-`render` writes OUT/project/ (app.py, chalicelib/, requirements.txt and a .chalice/ whose
-config.json and policy-*.json have every ``${infra:Name}`` replaced by the stack output
-Name, ``${stage}`` by the stage and ``${function_name}`` by the deployed function's name)
-and OUT/merge.json, the template merged into `chalice package --merge-template`.
-
-Standard library only: it runs in CI before anything else is installed.
+"""Turn the infra stack's outputs into a deployable Chalice project for one stage:
+`python infra/stage.py render --stage prod --outputs build/prod/infra-outputs.json --out
+build/prod` writes OUT/project/ (app.py, chalicelib/, requirements.txt and a .chalice/ whose
+config.json and policy-*.json have every ``${infra:Name}`` replaced by the stack output Name,
+``${stage}`` by the stage and ``${function_name}`` by the deployed function's name) and
+OUT/merge.json, the template merged into `chalice package --merge-template`; `output
+--outputs FILE NAME` prints one output. Standard library only: it runs in CI first.
 """
 
 from __future__ import annotations
@@ -23,6 +18,9 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by path
+import gateway_responses
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(r"\$\{(infra:[A-Za-z0-9]+|stage|function_name)\}")
@@ -222,7 +220,10 @@ def render(stage: str, outputs: dict[str, str], out: Path, root: Path = ROOT) ->
         config["app_name"], stage, functions, stage_limits(stage, root), sqs,
         domain_stage if settings.get("api_gateway_custom_domain") else None,
     )  # fmt: skip
-    _write(out / "merge.json", merge(template, architectures(functions)))
+    template = merge(template, architectures(functions))
+    if API_HANDLER in functions:
+        template["Resources"].update(gateway_responses.template_resources())
+    _write(out / "merge.json", template)
     return project
 
 

@@ -183,7 +183,7 @@ def load_and_check(port: int, key: str, log: Callable[[str], None]) -> int:
         f" 503s {tally.unavailable}"
     )
     backlog = chaos_backlog.measure(Api(port, key, Tally()), log)
-    log("cache ring: not run (a MEMCACHED_SERVERS list of several is refused: README)")
+    log("cache ring: not run (a MEMCACHED_SERVERS list of several is refused: docs/backends.md)")
     print(
         f"acked {tally.acked}, lost {lost}, stale {stale}, 500s {tally.server_errors},"
         f" 503 without Retry-After {tally.no_retry_after},"

@@ -22,7 +22,7 @@ def _server(spec: str) -> tuple[str, int]:
     if len(items) != 1:
         raise config.MissingSetting(
             f"MEMCACHED_SERVERS names {len(items)} servers; textfiles uses one memcached server"
-            " (a ring can serve entries older than acknowledged writes: README, Backends)"
+            " (a ring can serve entries older than acknowledged writes: docs/backends.md)"
         )
     host, _, port = items[0].rpartition(":")
     return host or items[0], int(port or 11211)

@@ -106,19 +106,6 @@ def _migrate(args: argparse.Namespace) -> None:
     print(f"role {APP_ROLE}: login set from the application secret", file=args.out)
 
 
-def _dev_banner(args: argparse.Namespace) -> None:
-    key = apikeys.create_key(args.tenant, "make run")
-    base = f"http://127.0.0.1:{args.port}"
-    print(
-        f"textfiles on {base}  (tenant {args.tenant!r}; more keys: make key TENANT=name)\n"
-        f"development API key: {key}\n"
-        f"try:\n"
-        f"  curl -s -X POST '{base}/files?name=hello.txt' -H 'Authorization: Bearer {key}'"
-        f" -H 'Content-Type: text/plain' --data-binary 'Hello, world'\n"
-        f"  curl -s '{base}/files' -H 'Authorization: Bearer {key}'"
-    )
-
-
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="textfiles-admin")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,10 +130,6 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     ):
         lim.add_argument(flag, help=what)
     lim.set_defaults(run=_limits)
-    banner = sub.add_parser("dev-banner", help="a development key and a curl example")
-    banner.add_argument("--tenant", default="dev")
-    banner.add_argument("--port", default="8000")
-    banner.set_defaults(run=_dev_banner)
     args = parser.parse_args(argv)
     args.out = out or sys.stdout
     try:

@@ -14,18 +14,25 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Response
 
+# The answers' building blocks, named here for the handlers too (http.json_response, ...).
+from chalicelib.edge.responses import JSON as JSON
+from chalicelib.edge.responses import PROBLEM as PROBLEM
+from chalicelib.edge.responses import TEXT as TEXT
+from chalicelib.edge.responses import json_response as json_response
+from chalicelib.edge.responses import response as response
+from chalicelib.edge.responses import wants_problem
+
+# What a file's body may be sent as: text, or bytes (the body is checked either way).
+BODY_TYPES = ("text/plain", "application/octet-stream")
+
 if TYPE_CHECKING:
     from chalicelib.edge.gate import Caller
-    from chalicelib.errors import DomainError
     from chalicelib.files.reading import BodyAnswer
 
 # The rest of chalicelib is imported inside the functions that use it: `import app` loads
 # this module and Chalice, nothing more (docs/bench.md, target 1). On the paths every request
 # takes, as `import chalicelib.x as x`: once loaded that is a lookup in sys.modules, where
 # `from chalicelib import x` runs importlib's _handle_fromlist (Python) each time.
-
-JSON = "application/json"
-TEXT = "text/plain; charset=utf-8"
 
 
 def current(app: Chalice | Blueprint) -> Request:
@@ -115,14 +122,6 @@ def retry_after(healthy: bool) -> dict[str, str]:
     return {} if healthy else {"Retry-After": str(config.retry_after_seconds())}
 
 
-def response(
-    body: str | bytes, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    """Every body leaves as bytes: Chalice base64-encodes it for API Gateway (see install)."""
-    raw = body.encode("utf-8") if isinstance(body, str) else body
-    return Response(body=raw, status_code=status, headers=dict(headers or {}))
-
-
 def content_type(filename: str) -> str:
     return "application/zip" if filename.endswith(".zip") else TEXT
 
@@ -155,26 +154,6 @@ def body_answer(answer: BodyAnswer) -> Response:
     return response(answer.body, 200, {"Content-Type": TEXT, **headers})
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return response(
-        json.dumps(data, separators=(",", ":")), status, {"Content-Type": JSON, **(headers or {})}
-    )
-
-
-def error_response(exc: DomainError) -> Response:
-    from chalicelib import config
-    from chalicelib.errors import BackendUnavailable, RateLimited
-
-    headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited):
-        headers.update(exc.headers)
-        headers["Retry-After"] = str(exc.retry_after)
-    elif isinstance(exc, BackendUnavailable):
-        headers["Retry-After"] = str(config.retry_after_seconds())
-    body = {"Code": exc.code, "Message": exc.message, **exc.extra}
-    return json_response(body, exc.status, headers)
-
-
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     """Map the core's exceptions to their HTTP answers; anything else stays a 500 (a bug)."""
 
@@ -182,26 +161,12 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
             return view(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - _answer re-raises what is not ours
-            return _answer(exc)
+        except Exception as exc:  # noqa: BLE001 - answer() re-raises what is not ours
+            import chalicelib.edge.failures as failures
+
+            return failures.answer(exc)
 
     return wrapper
-
-
-def _answer(exc: Exception) -> Response:
-    """The HTTP answer to one of the core's exceptions; any other is re-raised (a 500)."""
-    from chalicelib import logs
-    from chalicelib.config import MissingSetting
-    from chalicelib.errors import BackendUnavailable, DomainError
-
-    if isinstance(exc, MissingSetting):
-        logs.error("configuration incomplete", error=str(exc))
-        return error_response(BackendUnavailable("service configuration"))
-    if not isinstance(exc, DomainError):
-        raise exc
-    if isinstance(exc, BackendUnavailable):
-        logs.error("backend unavailable", component=exc.component, error=exc.detail)
-    return error_response(exc)
 
 
 class _JsonLines(logging.Handler):
@@ -260,9 +225,37 @@ def _new_id() -> str:
     return ids.new_id()
 
 
+def _finished(event: Request, response: Response, request_id: str) -> Response:
+    """What every answer carries: the rate headers, the request id, CORS; 405 in our words."""
+    if response.status_code in (405, 415) and isinstance(response.body, dict):  # Chalice's own
+        import chalicelib.edge.failures as failures
+
+        response = failures.in_our_words(event, response, _taken_types(event))
+    for name, value in _rate.get().items():
+        response.headers.setdefault(name, value)
+    response.headers["X-Request-Id"] = request_id  # the id every log line of it carries
+    if "origin" in event.headers:
+        import chalicelib.edge.cors as cors
+
+        cors.add_headers(event, response)
+    return response
+
+
+# The app install() set up: its routes say what media types each takes (Chalice's own 415
+# names only what was sent).
+_INSTALLED: list[Chalice] = []
+
+
+def _taken_types(event: Request) -> list[str]:
+    path = (event.context or {}).get("resourcePath", "")
+    entry = _INSTALLED[0].routes.get(path, {}).get(event.method) if _INSTALLED else None
+    return list(entry.content_types) if entry is not None else []
+
+
 def install(app: Chalice) -> None:
     """Bodies as bytes both ways; one JSON log line per request (id, tenant, route, status)."""
     app.api.binary_types = list(BINARY_TYPES)
+    _INSTALLED[:] = [app]
     app.log.handlers[:] = [_JsonLines()]
     app.log.propagate = False
 
@@ -276,19 +269,16 @@ def install(app: Chalice) -> None:
         started = time.perf_counter()
         _accept_anything_by_default(event)
         context = event.context or {}
-        logs.reset(
-            request_id=context.get("requestId") or _new_id(),
-            method=event.method,
-            route=context.get("resourcePath"),
-        )
+        request_id = context.get("requestId") or _new_id()
+        logs.reset(request_id=request_id, method=event.method, route=context.get("resourcePath"))
         _rate.set({})
+        wants_problem(PROBLEM in event.headers.get("accept", ""))
         try:
             response = get_response(event)
         finally:
             if not gc.isenabled():
                 _resume_collection()  # the first answer of a cold start is out
-        for name, value in _rate.get().items():
-            response.headers.setdefault(name, value)
+        response = _finished(event, response, request_id)
         logs.info(
             "request",
             status=response.status_code,

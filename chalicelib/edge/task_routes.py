@@ -44,7 +44,8 @@ def cancel_task(task_id: str) -> Response:
     from chalicelib import tasks
 
     tenant = http.authenticate(http.current(bp)).tenant
-    return http.json_response(tasks.cancel(tenant.id, task_id).public())
+    task = tasks.cancel(tenant.id, task_id)
+    return http.response("", 204) if task is None else http.json_response(task.public())
 
 
 @bp.on_sqs_message(queue="textfiles-tasks", batch_size=1)

@@ -90,12 +90,17 @@ def active(kind: str, tenant_id: str | None = None) -> list[Task]:
     return store.active(kind, tenant_id)
 
 
-def cancel(tenant_id: str, task_id: str) -> Task:
-    """Mark the task cancelled; a worker running it stops after its current step."""
+def cancel(tenant_id: str, task_id: str) -> Task | None:
+    """Mark the task cancelled; a worker running it stops after its current step. A succeeded
+    task is deleted with what it keeps (an export's archive): None."""
     task = get_for(tenant_id, task_id)
     changed = store.cancel(task_id, tenant_id)
     task = get_for(tenant_id, task_id)
-    if not changed and task.state in ("succeeded", "failed"):
+    if not changed and task.state == "succeeded":
+        kind_of(task.kind).discard(task.result or {})  # first: a failure keeps the task
+        store.delete(task_id, tenant_id)
+        return None
+    if not changed and task.state == "failed":
         raise Conflict(f"Task {task_id} already {task.state}.", state=task.state)
     if changed and not (task.lease_until and task.lease_until > clock.now_us()):
         store.clean_up(task, task.checkpoint)  # nobody is running it: clean up now

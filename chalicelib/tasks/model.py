@@ -95,14 +95,20 @@ def _as_is(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _nothing_kept(result: dict[str, Any]) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Kind:
     """A task kind. `step` must be idempotent: run twice from one checkpoint, same effect.
-    `cleanup` (idempotent too) undoes a cancelled or failed task's leftovers."""
+    `cleanup` (idempotent too) undoes a cancelled or failed task's leftovers; `discard`
+    (idempotent) deletes what a succeeded task keeps for its tenant (an export's archive)."""
 
     step: Callable[[TaskContext], Step]
     cleanup: Callable[[TaskContext], None] = field(default=_no_cleanup)
     public_result: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_as_is)
+    discard: Callable[[dict[str, Any]], None] = field(default=_nothing_kept)
 
 
 class TaskFailed(Exception):

@@ -60,6 +60,7 @@ SQL_CANCEL = (
     "UPDATE tasks SET state = 'cancelled', message = 'cancelled', send_us = NULL,"
     " updated_us = :now WHERE id = :id AND tenant_id = :t AND state IN ('queued', 'running')"
 )
+SQL_DELETE = "DELETE FROM tasks WHERE id = :id AND tenant_id = :t"
 SQL_FINISHED_BEFORE = (
     "SELECT id FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled')"
     " AND updated_us < :cutoff LIMIT :limit"
@@ -179,6 +180,10 @@ def fail(task_id: str, token: str, attempts: int, error: str) -> bool:
             SQL_FAILED, attempts=attempts, error=error, now=clock.now_us(), id=task_id, token=token
         )
     )
+
+
+def delete(task_id: str, tenant_id: str) -> None:
+    database().execute(SQL_DELETE, id=task_id, t=tenant_id)
 
 
 def cancel(task_id: str, tenant_id: str) -> bool:

@@ -208,6 +208,12 @@ def check_tasks(tenant_id: str, overrides: dict[str, int | None]) -> None:
         )
 
 
+def exports_used(tenant_id: str) -> tuple[int, int]:
+    """The tenant's live export archives (and exports under way) and how many it may keep."""
+    since = clock.now_us() - config.export_retention_days() * clock.DAY_US
+    return store.live_exports(tenant_id, since), config.get_int("QUOTA_MAX_EXPORTS")
+
+
 def check_exports(tenant_id: str) -> None:
     """Refuse a new export past the live-archives quota (QUOTA_MAX_EXPORTS).
 
@@ -216,9 +222,7 @@ def check_exports(tenant_id: str) -> None:
     read, no lock: requests at the same instant may both pass, as many as the running-tasks
     quota lets start at once.
     """
-    since = clock.now_us() - config.export_retention_days() * clock.DAY_US
-    live = store.live_exports(tenant_id, since)
-    allowed = config.get_int("QUOTA_MAX_EXPORTS")
+    live, allowed = exports_used(tenant_id)
     if live + 1 > allowed:
         raise QuotaExceeded(
             f"Quota exceeded: export archives ({live} of {allowed} kept; an archive is kept"

@@ -14,7 +14,7 @@ def _meter(used: int, limit: int) -> dict[str, int]:
 
 
 def report(tenant: Tenant, rate_headers: dict[str, str]) -> dict[str, Any]:
-    """Read-only: two counts in the database, the limits, and this request's rate state.
+    """Read-only: four counts in the database, the limits, and this request's rate state.
 
     `rate_headers` are the RateLimit-* headers this request was given (empty when the cache
     is down and the limit is not enforced: then the whole window is shown as remaining).
@@ -30,6 +30,7 @@ def report(tenant: Tenant, rate_headers: dict[str, str]) -> dict[str, Any]:
             limits.limit(tenant.overrides, "max_bytes"),
         ),
         "running_tasks": _meter(running, limits.limit(tenant.overrides, "max_running_tasks")),
+        "exports": _meter(*limits.exports_used(tenant.id)),
         "rate": {
             "used": rate_limit - remaining,
             "limit": rate_limit,

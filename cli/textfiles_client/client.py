@@ -1,19 +1,25 @@
-"""A typed client of the textfiles API: one method per operation of /openapi.json."""
+"""A typed client of the textfiles API: one method per operation of /openapi.json.
+
+Every POST that creates or starts something carries an Idempotency-Key made once per call
+(one logical operation, whatever its retries): the server ignores it today and replays the
+first answer once issue 24 is in (then `replays_keys` lets the transport retry such POSTs).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import urllib.error
+import re
+import secrets
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
 
+from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
 from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
 
-TEXT = "text/plain; charset=utf-8"
+__all__ = ["TEXT", "ApiError", "Client", "ProgressFn"]
 F = TypeVar("F", bound=Callable[..., Any])
-ProgressFn = Callable[[int, int], None]
 
 
 def operation(operation_id: str) -> Callable[[F], F]:
@@ -26,103 +32,31 @@ def operation(operation_id: str) -> Callable[[F], F]:
     return mark
 
 
-class ApiError(Exception):
-    """An answer of the API that is not a success: its status, Code and Message."""
-
-    def __init__(self, status: int, code: str, message: str, body: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.body = status, code, message, body
+def new_key() -> str:
+    """An Idempotency-Key: one per logical operation."""
+    return secrets.token_hex(16)
 
 
-class _Redirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects (a large body answers with a presigned link), never taking the key
-    to another host."""
-
-    def redirect_request(
-        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
-    ) -> Any:
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and urllib.parse.urlsplit(newurl).netloc != req.host:
-            for name in ("Authorization", "X-api-key"):
-                new.remove_header(name)
-        return new
-
-
-class _Reader:
-    """A body that reports how much of it was sent."""
-
-    def __init__(self, data: bytes, progress: ProgressFn | None) -> None:
-        self.data, self.sent, self.progress = data, 0, progress
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self.data) if size < 0 else self.sent + size
-        chunk = self.data[self.sent : end]
-        self.sent += len(chunk)
-        if self.progress:
-            self.progress(self.sent, len(self.data))
-        return chunk
-
-
-def _error(status: int, raw: bytes) -> ApiError:
-    try:
-        body = json.loads(raw)
-        return ApiError(status, str(body.get("Code")), str(body.get("Message")), body)
-    except (ValueError, AttributeError):
-        text = raw.decode("utf-8", "replace").strip()[:500]
-        return ApiError(status, "HttpError", text or f"HTTP {status}")
-
-
-class Client:
+class Client(Transport):
     """The API at `base_url` with an API key. Every method raises ApiError on failure."""
-
-    def __init__(self, base_url: str, key: str | None = None, timeout: float = 60) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.key = key
-        self.timeout = timeout
-        self._opener = urllib.request.build_opener(_Redirects())
 
     # ---- transport -------------------------------------------------------------------
 
-    def url(self, path: str, **query: Any) -> str:
-        params = {k: str(v) for k, v in query.items() if v is not None}
-        tail = "?" + urllib.parse.urlencode(params) if params else ""
-        return path if path.startswith("http") else f"{self.base_url}{path}{tail}"
-
-    def send(
+    def call(
         self,
         method: str,
-        url: str,
-        body: bytes | None = None,
+        path: str,
+        body: Any = None,
         headers: dict[str, str] | None = None,
-        progress: ProgressFn | None = None,
-        auth: bool = True,
-        sink: IO[bytes] | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """One request; its status, headers and body (or the body written to `sink`)."""
-        all_headers = dict(headers or {})
-        if auth and self.key:
-            all_headers["Authorization"] = f"Bearer {self.key}"
-        data: Any = None
-        if body is not None:
-            data = _Reader(body, progress)
-            all_headers["Content-Length"] = str(len(body))
-        request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                return response.status, dict(response.headers), _read(response, sink, progress)
-        except urllib.error.HTTPError as exc:
-            if exc.code == 304:
-                return 304, dict(exc.headers), b""
-            raise _error(exc.code, exc.read()) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ApiError(0, "ConnectionError", f"Cannot reach {url}: {reason}") from None
-
-    def call(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
+        retries: int | None = None,
+        **query: Any,
+    ) -> Any:
         """A request with a JSON answer (and a JSON body, if any)."""
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data is not None else {}
-        _, _, raw = self.send(method, self.url(path, **query), data, headers)
+        sent = dict(headers or {})
+        if data is not None:
+            sent["Content-Type"] = "application/json"
+        _, _, raw = self.send(method, self.url(path, **query), data, sent, retries=retries)
         return json.loads(raw) if raw else None
 
     def text_call(
@@ -142,8 +76,15 @@ class Client:
     # ---- files -----------------------------------------------------------------------
 
     @operation("createFile")
-    def create_file(self, name: str, body: bytes, progress: ProgressFn | None = None) -> File:
-        return cast(File, self.text_call("POST", "/files", body, progress, name=name))
+    def create_file(
+        self,
+        name: str,
+        body: bytes,
+        progress: ProgressFn | None = None,
+        idempotency_key: str | None = None,
+    ) -> File:
+        headers = dict[str, str | None](_keyed(idempotency_key))
+        return cast(File, self.text_call("POST", "/files", body, progress, headers, name=name))
 
     @operation("listFiles")
     def list_files(
@@ -174,9 +115,25 @@ class Client:
         return cast(File, self.call("GET", f"/files/{_q(file_id)}/metadata"))
 
     @operation("replaceFile")
-    def replace_file(self, file_id: str, body: bytes, if_match: str | None = None) -> File:
+    def replace_file(
+        self,
+        file_id: str,
+        body: bytes,
+        if_match: str | None = None,
+        progress: ProgressFn | None = None,
+    ) -> File:
+        """A retried PUT whose first try landed meets its own If-Match as stale: when the file
+        now holds exactly this body, that 412 is the success it hides."""
         headers = {"If-Match": if_match}
-        return cast(File, self.text_call("PUT", f"/files/{_q(file_id)}", body, headers=headers))
+        path = f"/files/{_q(file_id)}"
+        try:
+            return cast(File, self.text_call("PUT", path, body, progress, headers))
+        except ApiError as exc:
+            if exc.status == 412 and exc.retried:
+                meta = self.read_metadata(file_id)
+                if meta["sha256"] == hashlib.sha256(body).hexdigest():
+                    return meta
+            raise
 
     @operation("renameFile")
     def rename_file(self, file_id: str, name: str) -> File:
@@ -184,18 +141,40 @@ class Client:
 
     @operation("deleteFile")
     def delete_file(self, file_id: str) -> None:
-        self.send("DELETE", self.url(f"/files/{_q(file_id)}"))
+        """A retried DELETE whose first try landed answers 404: the file is gone either way."""
+        try:
+            self.send("DELETE", self.url(f"/files/{_q(file_id)}"))
+        except ApiError as exc:
+            if not (exc.status == 404 and exc.retried):
+                raise
 
     # ---- uploads ---------------------------------------------------------------------
 
     @operation("startUpload")
-    def start_upload(self, name: str, size: int) -> Upload:
+    def start_upload(self, name: str, size: int, idempotency_key: str | None = None) -> Upload:
         """A link signed for exactly `size` bytes, reserved against the byte quota."""
-        return cast(Upload, self.call("POST", "/files/uploads", name=name, size=str(size)))
+        headers = _keyed(idempotency_key)
+        found = self.call("POST", "/files/uploads", None, headers, name=name, size=str(size))
+        return cast(Upload, found)
 
     @operation("completeUpload")
-    def complete_upload(self, upload_id: str) -> File:
-        return cast(File, self.call("POST", f"/files/uploads/{_q(upload_id)}/complete"))
+    def complete_upload(self, upload_id: str, idempotency_key: str | None = None) -> File:
+        path = f"/files/uploads/{_q(upload_id)}/complete"
+        return cast(File, self.call("POST", path, None, _keyed(idempotency_key)))
+
+    def start_replace_upload(
+        self,
+        file_id: str,
+        size: int,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Upload:
+        """POST /files/{id}/uploads (issue 24): a link to replace a body of any size. Not in
+        the server's document yet (mark it @operation then); `Client.offers` tells whether
+        a server has it."""
+        headers = {**_keyed(idempotency_key), **({"If-Match": if_match} if if_match else {})}
+        path = f"/files/{_q(file_id)}/uploads"
+        return cast(Upload, self.call("POST", path, None, headers, size=str(size)))
 
     @operation("putLocalBlob")
     def put_local_blob(self, token: str, body: bytes) -> None:
@@ -207,9 +186,23 @@ class Client:
 
     def upload(self, name: str, body: bytes, progress: ProgressFn | None = None) -> File:
         """A body of any size up to the upload limit: to the presigned link, then completed."""
-        link = self.start_upload(name, len(body))
+        return self.finish_upload(self.start_upload(name, len(body)), body, progress)
+
+    def finish_upload(self, link: Upload, body: bytes, progress: ProgressFn | None) -> File:
+        """The body to an upload link (a new file's or a replacement's), then completed."""
         self.send(link["method"], link["url"], body, link["headers"], progress, auth=False)
-        return self.complete_upload(link["upload_id"])
+        completed = self.call("POST", link["complete_url"], None, _keyed(None))
+        return cast(File, completed)
+
+    def offers(self, method: str, path: str) -> bool:
+        """Whether this server's OpenAPI document has the operation (path parameters by any
+        name): how a route added by a later server version is found."""
+        shape = re.sub(r"\{[^}/]+\}", "{}", path)
+        paths = self.openapi().get("paths", {})
+        return any(
+            re.sub(r"\{[^}/]+\}", "{}", known) == shape and method.lower() in ops
+            for known, ops in paths.items()
+        )
 
     def download(self, url: str, sink: IO[bytes], progress: ProgressFn | None = None) -> None:
         """A download link (an export's): no key is sent with it."""
@@ -219,8 +212,8 @@ class Client:
     # ---- tasks, usage, service -------------------------------------------------------
 
     @operation("startExport")
-    def start_export(self) -> Task:
-        return cast(Task, self.call("POST", "/exports"))
+    def start_export(self, idempotency_key: str | None = None) -> Task:
+        return cast(Task, self.call("POST", "/exports", None, _keyed(idempotency_key)))
 
     @operation("getTask")
     def get_task(self, task_id: str) -> Task:
@@ -238,7 +231,7 @@ class Client:
     def health(self) -> Health:
         """200 or 503, both with the report."""
         try:
-            return cast(Health, self.call("GET", "/health"))
+            return cast(Health, self.call("GET", "/health", retries=0))
         except ApiError as exc:
             if exc.status == 503 and isinstance(exc.body, dict) and "checks" in exc.body:
                 return cast(Health, exc.body)
@@ -265,16 +258,5 @@ def _q(part: str) -> str:
     return urllib.parse.quote(part, safe="")
 
 
-def _read(response: Any, sink: IO[bytes] | None, progress: ProgressFn | None) -> bytes:
-    total = int(response.headers.get("Content-Length") or 0)
-    chunks: list[bytes] = []
-    done = 0
-    while chunk := response.read(65536):
-        done += len(chunk)
-        if sink is not None:
-            sink.write(chunk)
-        else:
-            chunks.append(chunk)
-        if progress:
-            progress(done, max(total, done))
-    return b"".join(chunks)
+def _keyed(idempotency_key: str | None) -> dict[str, str]:
+    return {"Idempotency-Key": idempotency_key or new_key()}

@@ -72,6 +72,7 @@ class Usage(TypedDict):
     files: Meter
     bytes: Meter
     running_tasks: Meter
+    exports: Meter
     rate: Rate
     max_inline_bytes: int
     max_upload_bytes: int
@@ -88,3 +89,4 @@ class Error(TypedDict, total=False):
     quota: str
     used: int
     limit: int
+    state: str

@@ -1,5 +1,5 @@
 """Every environment variable the app reads is declared once (chalicelib/settings_table.py),
-read through chalicelib/config.py only, and listed in the README's settings table."""
+read through chalicelib/config.py only, and listed in the settings table of docs/backends.md."""
 
 from __future__ import annotations
 
@@ -114,8 +114,8 @@ def test_an_undeclared_name_is_an_error_and_a_declared_one_has_its_default(
 
 
 def readme_table_names() -> set[str]:
-    """The settings named in the first cell of a table row of the README's settings section."""
-    text = (ROOT / "README.md").read_text()
+    """The settings named in the first cell of a table row of docs/backends.md's settings."""
+    text = (ROOT / "docs" / "backends.md").read_text()
     section = text.split("\n## Backends and settings\n", 1)[1].split("\n## ", 1)[0]
     rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
     return {name for cell in rows for name in re.findall(r"`([A-Z][A-Z0-9_]*)`", cell)}
@@ -123,6 +123,6 @@ def readme_table_names() -> set[str]:
 
 def test_every_setting_is_in_the_readme_table() -> None:
     missing = sorted(set(SETTINGS) - readme_table_names())
-    assert not missing, f"add rows to the README's settings table: {missing}"
+    assert not missing, f"add rows to the settings table of docs/backends.md: {missing}"
     unknown = sorted(readme_table_names() - set(SETTINGS))
-    assert not unknown, f"the README's settings table names settings the app never reads: {unknown}"
+    assert not unknown, f"docs/backends.md's settings table names settings never read: {unknown}"

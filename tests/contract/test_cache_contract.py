@@ -195,7 +195,7 @@ def test_a_ring_of_two_servers_is_refused_with_a_clear_error(ring: str) -> None:
     """Issue #22, 3: with two servers pymemcache's HashClient sent a timed-out node's keys to
     the other one, and the node came back serving entries older than acknowledged writes.
     The cache protocol (chalicelib/files/filecache.py) is proved for one server: a ring is a
-    configuration error, not a silent risk (README, "Backends and settings")."""
+    configuration error, not a silent risk (docs/backends.md, "One memcached server")."""
     from chalicelib.cache.memcached import MemcachedDriver
     from chalicelib.config import MissingSetting
 

@@ -630,3 +630,16 @@ def test_make_package_offline_says_what_to_do(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "INFRA_OUTPUTS=infra/example-outputs.json" in result.stdout
     assert "You must specify a region" not in result.stdout + result.stderr
+
+
+def test_a_route_the_api_lacks_is_a_404_that_never_echoes_the_key(
+    packaged: dict[str, Any],
+) -> None:
+    answers = resources(packaged["sam"], "AWS::ApiGateway::GatewayResponse")
+    kinds = {a["Properties"]["ResponseType"]: a["Properties"] for a in answers.values()}
+    assert set(kinds) == {"MISSING_AUTHENTICATION_TOKEN", "INCOMPLETE_SIGNATURE"}
+    for answer in kinds.values():
+        assert answer["StatusCode"] == "404"
+        assert answer["RestApiId"] == {"Ref": "RestAPI"}
+        body = answer["ResponseTemplates"]["application/json"]
+        assert '"Code": "NotFound"' in body and "$context.error" not in body

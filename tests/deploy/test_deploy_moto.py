@@ -316,3 +316,16 @@ def test_the_alias_record_gets_the_domains_regional_target(
         f"ApiTargetDomainName={domain['regionalDomainName']}",
         f"ApiTargetHostedZoneId={domain['regionalHostedZoneId']}",
     ]
+
+
+def test_a_route_the_api_lacks_is_a_404_in_our_shape(
+    moto: MotoServer, deployed: dict[str, Any]
+) -> None:
+    gateway = client(moto, "apigateway")
+    (api,) = gateway.get_rest_apis()["items"]
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "INCOMPLETE_SIGNATURE"):
+        answer = gateway.get_gateway_response(restApiId=api["id"], responseType=kind)
+        assert answer["statusCode"] == "404"
+        template = answer["responseTemplates"]["application/json"]
+        assert '"Code": "NotFound"' in template
+        assert "$context.error" not in template  # API Gateway's message echoes the header

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +17,8 @@ import pytest
 from support.chalice_local import ChaliceLocal
 from support.local_site import make_key
 from support.net import ServerUnavailable, unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -105,3 +109,48 @@ def test_bad_bytes_and_bad_keys_over_http(server: tuple[str, dict[str, str]]) ->
     assert status == 201
     status, _, _ = _call("GET", f"{base}/files/{json.loads(body)['id']}", other)
     assert status == 404
+
+
+def test_an_unknown_route_is_a_404_in_our_shape_and_never_echoes_the_key(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    base, env = server
+    key = make_key(env, "lost")
+    for method, path in (("GET", "/nothing/here"), ("POST", "/files/x/y/z")):
+        status, _, body = _call(method, f"{base}{path}", key)
+        assert status == 404, (method, path)
+        assert json.loads(body)["Code"] == "NotFound"
+        assert key.encode() not in body
+
+
+def test_a_busy_port_is_one_line_before_any_key_is_made(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "DATA_DIR": str(tmp_path)}
+        run = subprocess.run(
+            [sys.executable, "-m", "tools.local_server", "--port", str(port)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr == f"port {port} is busy: stop what uses it, or PORT=9000 make run\n"
+    assert not (tmp_path / "textfiles.sqlite3").exists()  # no key was made
+
+
+def test_answers_without_a_body_name_no_body_type(server: tuple[str, dict[str, str]]) -> None:
+    base, env = server
+    key = make_key(env, "bodiless")
+    status, _, _ = _call(
+        "POST", f"{base}/files?name=b.txt", key, b"x", {"Content-Type": "text/plain"}
+    )
+    meta = json.loads(_call("GET", f"{base}/files", key)[2])["items"][0]
+    fresh = _call("GET", f"{base}/files/{meta['id']}", key, headers={"If-None-Match": meta["etag"]})
+    gone = _call("DELETE", f"{base}/files/{meta['id']}", key)
+    assert (status, fresh[0], gone[0]) == (201, 304, 204)
+    for answer in (fresh, gone):
+        assert "Content-Type" not in answer[1]
+        assert answer[1]["X-Request-Id"]

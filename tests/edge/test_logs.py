@@ -108,3 +108,73 @@ def test_a_bug_is_a_500_logged_as_json(
     assert error["route"] == "/files"
     assert str(api.key) not in json.dumps(lines)
     assert lines[-1]["status"] == 500
+
+
+def test_every_answer_carries_the_request_id_its_log_line_carries(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    meta = api.created("quoted.txt", "x")
+    replies = [
+        api.get(f"/files/{meta['id']}"),
+        api.get(f"/files/{meta['id']}", {"if-none-match": meta["etag"]}),
+        api.get("/files/" + "0" * 32),
+        Api(api.client, None).get("/files"),
+        api.delete(meta["id"]),
+    ]
+    assert [r.status for r in replies] == [200, 304, 404, 401, 204]
+    logged = [line["request_id"] for line in _lines(capsys.readouterr().out)][1:]
+    sent = [r.headers.get("X-Request-Id") for r in replies]
+    assert sent == logged
+    assert len(set(sent)) == len(sent)
+
+
+def test_problem_details_when_the_client_asks_for_them(api: Api) -> None:
+    plain = api.get("/files/" + "0" * 32)
+    assert plain.headers["Content-Type"] == "application/json"
+    assert set(plain.json) == {"Code", "Message"}
+    asked = api.get("/files/" + "0" * 32, {"accept": "application/problem+json"})
+    assert asked.status == 404
+    assert asked.headers["Content-Type"] == "application/problem+json"
+    assert asked.json == {
+        "type": "about:blank",
+        "title": "NotFound",
+        "status": 404,
+        "detail": plain.json["Message"],
+        "Code": "NotFound",
+        "Message": plain.json["Message"],
+    }
+
+
+def test_a_method_the_path_lacks_is_a_405_in_our_shape_with_allow(api: Api) -> None:
+    reply = api.call("PUT", "/usage")
+    assert reply.status == 405
+    assert reply.headers["Allow"] == "GET, OPTIONS"
+    assert reply.json == {
+        "Code": "MethodNotAllowed",
+        "Message": "PUT is not allowed on /usage: use GET.",
+    }
+
+
+def test_a_body_of_the_wrong_type_is_a_415_that_says_what_to_send(api: Api) -> None:
+    form = api.call(
+        "POST", "/files?name=a.txt", "x=1", {"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert form.status == 415
+    assert form.json["Code"] == "UnsupportedMediaType"
+    assert "text/plain" in form.json["Message"]
+    assert "application/x-www-form-urlencoded" in form.json["Message"]
+    untyped = api.call("PATCH", "/files/" + "0" * 32, "{}", {"content-type": "text/csv"})
+    assert untyped.status == 415
+    assert untyped.json["Message"].startswith("This route takes a application/json body")
+
+
+def test_bytes_sent_as_octet_stream_are_a_file_like_text(api: Api) -> None:
+    octets = {"content-type": "application/octet-stream"}
+    created = api.call("POST", "/files?name=bin.txt", "café\n".encode(), octets)
+    assert created.status == 201
+    replaced = api.call("PUT", f"/files/{created.json['id']}", b"two\n", octets)
+    assert replaced.status == 200
+    assert api.get(f"/files/{created.json['id']}").body == b"two\n"
+    refused = api.call("POST", "/files?name=nul.txt", b"a\x00b", octets)
+    assert refused.status == 415  # still plaintext only

@@ -252,11 +252,26 @@ def api_reference(s: Session) -> None:
     usage.locator("button.send").click()
     s.expect("details#getUsage form pre").to_contain_text("200 OK")
     s.expect("details#getUsage form pre").to_contain_text('"running_tasks"')
+    s.expect(usage.locator("pre.schema").first).to_contain_text('"exports"')  # the answer's schema
+    curl = f"curl -s '{s.base}/usage' -H \"Authorization: Bearer $TEXTFILES_KEY\""
+    s.expect(usage.locator("pre.curl")).to_have_text(curl)
+    read = s.page.locator("details#readFile")
+    read.locator("summary").click()
+    read.locator("button.send").click()  # with no file_id: refused here, nothing sent
+    s.expect(read.locator("form pre")).to_have_text("file_id is required: fill it in first.")
     s.shot("docs")
+    other = s.page.context.new_page()  # another tab: no key until this one shares it
+    other.goto(f"{s.base}/docs")
+    other.wait_for_function("document.getElementById('status').textContent.includes('operations')")
+    assert other.input_value("#key") == ""
+    s.page.check("#share")
+    other.wait_for_function(f"document.getElementById('key').value === {s.key!r}")
+    other.close()
 
 
 def _operation_count() -> int:
-    return sum(len(methods) for methods in app.routes.values())
+    # every route but the CORS preflights, which the document leaves out
+    return sum(len(set(methods) - {"OPTIONS"}) for methods in app.routes.values())
 
 
 def test_a_session_in_the_browser(

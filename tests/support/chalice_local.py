@@ -37,10 +37,10 @@ class ChaliceLocal(Running):
         return self._log.read()[-size:].decode(errors="replace")
 
     def start(self) -> None:
-        chalice = Path(sys.executable).parent / "chalice"
         root = Path(__file__).resolve().parents[2]
-        command = [str(chalice), "local", "--stage", "local", "--no-autoreload"]
-        command += ["--host", HOST, "--port", str(self.port)]
+        # What `make run` serves: Chalice's local server as tools/local_server.py sets it up.
+        command = [sys.executable, "-m", "tools.local_server", "--host", HOST]
+        command += ["--port", str(self.port)]
         self._proc = subprocess.Popen(
             command, cwd=root, env=self.env, stdout=self._log, stderr=self._log
         )

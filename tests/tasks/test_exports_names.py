@@ -73,7 +73,7 @@ def test_every_name_has_its_own_entry_and_decodes_back(api: Api, backend: str) -
 def test_archive_names_and_quota_are_documented() -> None:
     from pathlib import Path
 
-    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    readme = Path(__file__).resolve().parents[2].joinpath("docs", "tasks.md").read_text()
     assert "unquote" in readme and "QUOTA_MAX_EXPORTS" in readme
 
 
@@ -94,6 +94,7 @@ def test_export_archives_have_a_quota(
         2,
         2,
     )
+    assert api.get("/usage").json["exports"] == {"used": 2, "limit": 2}  # seen coming
     assert other_api.call("POST", "/exports").status == 202  # per tenant
     clock.advance(7 * 86_400 + 60)  # the archives' retention is over: room again
     assert api.call("POST", "/exports").status == 202

@@ -381,12 +381,24 @@ def test_cancel_stops_the_worker_and_cleans_up(api: Api, other_api: Api, sqs: Sq
     assert sqs.messages(sqs.dlq_url) == []
 
 
-def test_cancel_a_finished_task_is_a_conflict(api: Api, sqs: Sqs) -> None:
+def test_delete_a_succeeded_export_deletes_its_archive(api: Api, other_api: Api, sqs: Sqs) -> None:
+    from chalicelib.blobkeys import export_archive
+    from chalicelib.blobs import BlobMissing, blobs
+
+    make_files(api, 2)
     task_id = api.call("POST", "/exports").json["id"]
     run_until_done(sqs, api, task_id, start_ms=60_000)
+    key = export_archive(tenant_of(api), task_id)
+    assert blobs().head(key).size > 0
+    assert api.get("/usage").json["exports"]["used"] == 1
+    assert other_api.call("DELETE", f"/tasks/{task_id}").status == 404  # not theirs
     reply = api.call("DELETE", f"/tasks/{task_id}")
-    assert reply.status == 409
-    assert reply.json["Code"] == "Conflict"
+    assert (reply.status, reply.body) == (204, b"")
+    with pytest.raises(BlobMissing):
+        blobs().head(key)
+    assert api.get(f"/tasks/{task_id}").status == 404
+    assert api.get("/usage").json["exports"]["used"] == 0
+    assert api.call("DELETE", f"/tasks/{task_id}").status == 404
     assert api.get("/tasks/nope").status == 404
 
 

@@ -16,6 +16,12 @@ TEXT: Schema = {"type": "string"}
 AUTHENTICATED: tuple[type[DomainError], ...] = (Unauthorized, RateLimited, BackendUnavailable)
 
 
+class Setting(NamedTuple):
+    """A schema value the deployment sets (a number setting): read when the document renders."""
+
+    name: str
+
+
 class Param(NamedTuple):
     name: str
     where: str  # "path", "query" or "header"
@@ -28,6 +34,7 @@ class Body(NamedTuple):
     schema: str | Schema  # a component's name, or a schema
     media: str = JSON
     description: str = ""
+    binary: tuple[str, ...] = ()  # further media types of the same bytes (format: binary)
 
 
 class Reply(NamedTuple):

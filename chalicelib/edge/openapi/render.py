@@ -8,12 +8,31 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.edge.openapi import schemas as extra
-from chalicelib.edge.openapi.entries import Body, Param, Reply, Route, Schema
+from chalicelib.edge.openapi.entries import Body, Param, Reply, Route, Schema, Setting
 from chalicelib.edge.openapi.table import ROUTES
 from chalicelib.errors import BackendUnavailable, DomainError, RateLimited
 
 RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
-HEADERS = ("Location", "ETag", "Last-Modified", "Retry-After", *RATE_HEADERS)
+HEADERS = ("Location", "ETag", "Last-Modified", "Retry-After", "X-Request-Id", *RATE_HEADERS)
+# Operations grouped by the first part of their path (the reference's sections).
+TAGS = {
+    "files": "Files: create, list, search, read, replace, rename, delete.",
+    "uploads": "Bodies larger than the inline limit, through a presigned link.",
+    "tasks": "Background tasks: exports, their progress, cancelling.",
+    "usage": "What the tenant uses against its quotas.",
+    "service": "Health, this document, the web page and the local links.",
+}
+_SECTIONS = {"files": "files", "uploads": "uploads", "exports": "tasks", "tasks": "tasks"}
+_SECTIONS["usage"] = "usage"
+
+
+def tag(path: str) -> str:
+    parts = path.strip("/").split("/")
+    if parts[:2] == ["files", "uploads"]:
+        return "uploads"
+    return _SECTIONS.get(parts[0], "service")
+
+
 # The errors whose answer says when to try again.
 RETRY: tuple[type[DomainError], ...] = (RateLimited, BackendUnavailable)
 
@@ -60,12 +79,19 @@ def errors(classes: Iterable[type[DomainError]]) -> dict[str, Any]:
     return {status: error_reply(group) for status, group in sorted(by_status.items())}
 
 
+def _settled(schema: Schema) -> Schema:
+    """The schema with the deployment's settings filled in."""
+    from chalicelib import config
+
+    return {k: config.get_int(v.name) if isinstance(v, Setting) else v for k, v in schema.items()}
+
+
 def _param(param: Param) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": param.name,
         "in": param.where,
         "required": param.required or param.where == "path",
-        "schema": param.schema,
+        "schema": _settled(param.schema),
     }
     if param.description:
         out["description"] = param.description
@@ -77,6 +103,8 @@ def _body(body: Body, example: Any) -> dict[str, Any]:
         "required": True,
         "content": _content(body.schema, [body.media], example),
     }
+    binary: Schema = {"type": "string", "format": "binary"}
+    out["content"].update(_content(binary, body.binary, None))
     if body.description:
         out["description"] = body.description
     return out
@@ -87,7 +115,11 @@ def operation(route: Route) -> dict[str, Any]:
     responses = {s: _reply(r, examples.get(s)) for s, r in route.replies.items()}
     responses.update(errors(route.all_errors()))
     op: dict[str, Any] = {"operationId": route.op_id, "summary": route.summary}
-    op["responses"] = responses
+    op.update(description=route.summary, tags=[tag(route.path)], responses=responses)
+    for status, response in responses.items():  # every answer: the id its log line carries
+        response["headers"] = {**response.get("headers", {}), **_headers(["X-Request-Id"])}
+        if status in extra.LINKS.get(route.op_id, {}):
+            response["links"] = extra.LINKS[route.op_id][status]
     if route.params:
         op["parameters"] = [_param(p) for p in route.params]
     if route.body:
@@ -116,7 +148,11 @@ def document() -> dict[str, Any]:
             "title": "textfiles",
             "version": "1.0.0",
             "description": "A CRUD API for a collection of plaintext files.",
+            "contact": {"name": "The operators of this deployment"},
         },
+        # The document is served by the API it describes: paths are relative to it.
+        "servers": [{"url": "/", "description": "this deployment"}],
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths(),
         "components": {
             "schemas": dict(extra.SCHEMAS),

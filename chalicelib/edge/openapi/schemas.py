@@ -48,6 +48,7 @@ _DONE = {
 _UPLOAD = {
     "upload_id": "7e6d5c4b3a291807f6e5d4c3b2a19080",
     "name": "big.txt",
+    "size": 7340032,
     "url": "https://textfiles-prod.s3.amazonaws.com/tenants/acme/files/...&X-Amz-Signature=...",
     "method": "PUT",
     "headers": {"Content-Type": "text/plain; charset=utf-8"},
@@ -59,6 +60,7 @@ USAGE = {
     "files": {"used": 42, "limit": 10000},
     "bytes": {"used": 1843200, "limit": 1073741824},
     "running_tasks": {"used": 1, "limit": 2},
+    "exports": {"used": 3, "limit": 10},
     "rate": {"used": 17, "limit": 600, "remaining": 583, "window_seconds": 60, "reset_seconds": 38},
     "max_inline_bytes": 5242880,
     "max_upload_bytes": 104857600,
@@ -96,6 +98,30 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "webPage": ({"200": _HTML}, None),
     "apiReference": ({"200": _HTML}, None),
     "staticAsset": ({"200": '"use strict";\n...'}, None),
+}
+# operationId -> status -> the operations its answer leads to (OpenAPI links), each given
+# the path parameter it needs from the answer.
+_FILE_LINKS = {
+    op: {"operationId": op, "parameters": {"file_id": "$response.body#/id"}}
+    for op in ("readFile", "readMetadata", "replaceFile", "renameFile", "deleteFile")
+}
+LINKS: dict[str, dict[str, dict[str, Any]]] = {
+    "createFile": {"201": _FILE_LINKS},
+    "completeUpload": {"201": _FILE_LINKS},
+    "startUpload": {
+        "201": {
+            "completeUpload": {
+                "operationId": "completeUpload",
+                "parameters": {"upload_id": "$response.body#/upload_id"},
+            }
+        }
+    },
+    "startExport": {
+        "202": {
+            op: {"operationId": op, "parameters": {"task_id": "$response.body#/id"}}
+            for op in ("getTask", "cancelTask")
+        }
+    },
 }
 # An error's code -> the message of its example.
 ERRORS = {
@@ -177,6 +203,11 @@ _USAGE_FIELDS: dict[str, Schema] = {
     "files": _METER,
     "bytes": {**_METER, "description": "Bytes stored."},
     "running_tasks": {**_METER, "description": "Queued or running tasks."},
+    "exports": {
+        **_METER,
+        "description": "Export archives kept (and exports under way); DELETE /tasks/{id}"
+        " of a succeeded export frees one.",
+    },
     "rate": _object(
         dict.fromkeys(_RATE, _COUNT),
         description="This rate-limit window, counting this request.",
@@ -188,6 +219,7 @@ _ERROR_FIELDS: dict[str, Schema] = {
     "Code": TEXT,
     "Message": TEXT,
     "quota": {**TEXT, "description": "QuotaExceeded: files, bytes, tasks or exports."},
+    "state": {**TEXT, "description": "Conflict on a task: the state it is already in."},
     "used": {"type": "integer"},
     "limit": {"type": "integer"},
 }
@@ -196,11 +228,12 @@ _HEALTH_FIELDS: dict[str, Schema] = {
     "checks": {"type": "object", "additionalProperties": {"type": "object"}},
 }
 SCHEMAS: dict[str, Schema] = {
-    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit"),
-    "File": _object(_FILE_FIELDS),
+    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state"),
+    # Not "File": generated clients name their own binary-body type File.
+    "FileMetadata": _object(_FILE_FIELDS),
     "FileList": _object(
         {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/FileMetadata"}},
             "next_cursor": {"type": "string", "nullable": True},
         }
     ),

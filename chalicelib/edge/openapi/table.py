@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema
+from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -35,10 +35,12 @@ TOKEN = Param("token", "path", description="The signed link token.")
 TEXT_BODY = Body(
     TEXT,
     "text/plain",
-    "The file body: valid UTF-8 without NUL bytes, at most MAX_INLINE_BYTES.",
+    "The file body: valid UTF-8 without NUL bytes, at most MAX_INLINE_BYTES (larger: an"
+    " upload). application/octet-stream is taken too, for clients that send bytes as such.",
+    binary=("application/octet-stream",),
 )
-FILE_OK = Reply("The file's metadata.", "File", headers=("ETag",))
-CREATED = Reply("Created.", "File", headers=("Location", "ETag"))
+FILE_OK = Reply("The file's metadata.", "FileMetadata", headers=("ETag",))
+CREATED = Reply("Created.", "FileMetadata", headers=("Location", "ETag"))
 
 
 def _page(
@@ -83,9 +85,25 @@ ROUTES: tuple[Route, ...] = (
                 {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
                 "Page size.",
             ),
-            Param("cursor", "query", description="next_cursor of the previous page."),
-            Param("prefix", "query", description="Only names starting with this."),
-            Param("q", "query", description="Full-text search: every word must occur in the body."),
+            Param(
+                "cursor",
+                "query",
+                {"type": "string", "maxLength": 100},
+                "next_cursor of the previous page.",
+            ),
+            Param(
+                "prefix",
+                "query",
+                {"type": "string", "maxLength": 255, "pattern": NAME_SCHEMA["pattern"]},
+                "Only names starting with this (compared byte for byte).",
+            ),
+            Param(
+                "q",
+                "query",
+                {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": "\\w"},
+                "Full-text search: every word (at least one, at most 32) must occur in the"
+                " first SEARCH_INDEX_BYTES of the body.",
+            ),
         ),
     ),
     Route(
@@ -158,7 +176,7 @@ ROUTES: tuple[Route, ...] = (
             Param(
                 "size",
                 "query",
-                {"type": "integer", "minimum": 0},
+                {"type": "integer", "minimum": 0, "maximum": Setting("MAX_UPLOAD_BYTES")},
                 "The body's length in bytes (at most MAX_UPLOAD_BYTES): the link is"
                 " signed for it and it counts against the byte quota until completed.",
                 required=True,
@@ -172,7 +190,7 @@ ROUTES: tuple[Route, ...] = (
         "Validate the uploaded body and create the file.",
         {
             "201": CREATED,
-            "200": Reply("Already completed: the same file.", "File", headers=("ETag",)),
+            "200": Reply("Already completed: the same file.", "FileMetadata", headers=("ETag",)),
         },
         errors=(QuotaExceeded, NotFound, Conflict, TooLarge, NotPlaintext),
         params=(Param("upload_id", "path", description="From POST /files/uploads."),),
@@ -241,8 +259,12 @@ ROUTES: tuple[Route, ...] = (
         "DELETE",
         "/tasks/{task_id}",
         "cancelTask",
-        "Cancel a task; its worker stops after the current step.",
-        {"200": Reply("Cancelled (or already cancelled).", "Task")},
+        "Cancel a running task (its worker stops after the current step), or delete a"
+        " succeeded export with its archive now.",
+        {
+            "200": Reply("Cancelled (or already cancelled).", "Task"),
+            "204": Reply("The succeeded task and its archive are deleted."),
+        },
         errors=(NotFound, Conflict),
         params=(TASK_ID,),
     ),

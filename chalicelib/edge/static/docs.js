@@ -1,5 +1,7 @@
-// The API reference: /openapi.json rendered as text (never as HTML), with a "Try it" form
-// per operation that calls this API with the key of this tab.
+// The API reference: /openapi.json rendered as text (never as HTML): each operation's
+// parameters, request body, responses with their schemas, a curl line, and a "Try it" form
+// that calls this API with the key of this tab. The key reaches other open tabs of this site
+// only when the person ticks "share" (BroadcastChannel: nothing is written to disk).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -43,11 +45,25 @@ function parameterList(doc, params) {
   return section("Parameters", list);
 }
 
+function expand(doc, schema, depth = 0) {
+  // The schema with its references written out (a few levels: ours nest at most twice).
+  const node = resolve(doc, schema);
+  if (depth > 4 || node === null || typeof node !== "object") return node;
+  if (Array.isArray(node)) return node.map((item) => expand(doc, item, depth + 1));
+  const out = {};
+  for (const [k, v] of Object.entries(node)) out[k] = expand(doc, v, depth + 1);
+  return out;
+}
+
 function responseList(doc, responses) {
   const box = section("Responses");
   for (const [code, raw] of Object.entries(responses)) {
     const response = resolve(doc, raw);
     box.append(el("p", `${code}: ${response.description}`));
+    const media = Object.entries(response.content || {})[0];
+    if (media && media[1].schema) {
+      box.append(el("pre", `schema\n${pretty(expand(doc, media[1].schema))}`, "schema"));
+    }
     for (const [type, example] of examplesOf(response.content)) {
       box.append(el("pre", `${type}\n${pretty(example)}`));
     }
@@ -59,6 +75,22 @@ function field(labelText, input) {
   const label = el("label");
   label.append(el("span", labelText), input);
   return label;
+}
+
+function curlLine(path, method, op, params) {
+  // The operation as a curl command, the key from the environment (never this page's).
+  const query = params.filter((p) => p.in === "query" && p.required)
+    .map((p) => `${p.name}=${p.name.toUpperCase()}`).join("&");
+  const url = `${location.origin}${path}${query ? "?" + query : ""}`;
+  const parts = ["curl -s"];
+  if (method !== "get") parts.push(`-X ${method.toUpperCase()}`);
+  parts.push(`'${url}'`);
+  if (!(op.security && !op.security.length)) parts.push(`-H "Authorization: Bearer $TEXTFILES_KEY"`);
+  if (op.requestBody) {
+    const media = Object.keys(op.requestBody.content)[0];
+    parts.push(`-H 'Content-Type: ${media === "*/*" ? "text/plain" : media}'`, "--data-binary @FILE");
+  }
+  return section("curl", el("pre", parts.join(" "), "curl"));
 }
 
 function tryForm(path, method, op, params) {
@@ -83,6 +115,8 @@ function tryForm(path, method, op, params) {
   form.append(send, output);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    const empty = inputs.find((i) => i.dataset.in === "path" && !i.value.trim());
+    if (empty) { output.textContent = `${empty.dataset.name} is required: fill it in first.`; return; }
     call(path, method, inputs, media, body.value).then(
       (text) => { output.textContent = text; },
       (error) => { output.textContent = String(error); },
@@ -138,13 +172,30 @@ function operation(doc, path, method, op) {
     for (const [type, example] of examplesOf(content)) req.append(el("pre", `${type}\n${pretty(example)}`));
     body.append(req);
   }
-  body.append(responseList(doc, op.responses), tryForm(path, method, op, params));
+  body.append(responseList(doc, op.responses), curlLine(path, method, op, params),
+    tryForm(path, method, op, params));
   box.append(summary, body);
   return box;
 }
 
+function shareKey() {
+  // Other open tabs of this site get the key only while "share" is ticked here.
+  if (!("BroadcastChannel" in window)) return;
+  const channel = new BroadcastChannel(KEY);
+  channel.onmessage = (event) => {
+    const message = event.data || {};
+    if (message.ask && $("share").checked && $("key").value) channel.postMessage({ key: $("key").value });
+    if (message.key && !$("key").value) { $("key").value = message.key; sessionStorage.setItem(KEY, message.key); }
+  };
+  $("share").addEventListener("change", () => {
+    if ($("share").checked && $("key").value) channel.postMessage({ key: $("key").value });
+  });
+  channel.postMessage({ ask: true });
+}
+
 async function main() {
   $("key").value = sessionStorage.getItem(KEY) || "";
+  shareKey();
   const doc = await (await fetch("openapi.json", { cache: "no-store" })).json();
   $("description").textContent = `${doc.info.title} ${doc.info.version}: ${doc.info.description}`;
   const list = [];

@@ -222,4 +222,12 @@ def _tenant(ctx: TaskContext) -> str:
     return ctx.tenant_id
 
 
-EXPORT = register("export", Kind(step=step, cleanup=cleanup, public_result=public_result))
+def discard(result: dict[str, Any]) -> None:
+    """DELETE /tasks/{id} of a succeeded export: its archive goes now (deleting is idempotent)."""
+    if result.get("key"):
+        blobs().delete(result["key"])
+
+
+EXPORT = register(
+    "export", Kind(step=step, cleanup=cleanup, public_result=public_result, discard=discard)
+)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
-import shutil
-import subprocess
 import sys
 import typing
 import zipfile
@@ -18,11 +15,13 @@ from typing import Any
 
 import pytest
 
-from support.local_site import INLINE_LIMIT, ROOT, running
+from support.cli import Cli, started_cli
+from support.local_site import INLINE_LIMIT, ROOT
 
 sys.path.insert(0, str(ROOT / "cli"))
 
 from textfiles_client import client as client_module
+from textfiles_client import exits
 from textfiles_client import types as client_types
 
 
@@ -71,13 +70,17 @@ def test_every_operation_has_a_client_method_and_back(embedded_env: Path) -> Non
             if p.get("required")
         }
         assert must <= required, operation_id
-        assert not (optional - expected) - {"progress", "sink"}, operation_id
+        # Idempotency-Key: every POST sends one, which the document declares with issue 24.
+        extras = {"progress", "sink", "idempotency_key"}
+        assert not (optional - expected) - extras, operation_id
 
 
 def test_client_types_are_the_documents_schemas(embedded_env: Path) -> None:
     schemas = _document(embedded_env)["components"]["schemas"]
-    for name in ("File", "FileList", "Upload", "Rename", "Task", "Usage", "Health", "Error"):
-        declared = typing.get_type_hints(getattr(client_types, name))
+    pairs = {name: name for name in ("FileList", "Upload", "Rename", "Task", "Usage", "Health")}
+    pairs.update(FileMetadata="File", Error="Error")
+    for name, ours in pairs.items():
+        declared = typing.get_type_hints(getattr(client_types, ours))
         assert set(declared) == set(schemas[name]["properties"]), name
     assert set(typing.get_type_hints(client_types.Rate)) == set(
         schemas["Usage"]["properties"]["rate"]["properties"]
@@ -87,46 +90,11 @@ def test_client_types_are_the_documents_schemas(embedded_env: Path) -> None:
 # ---- end to end ------------------------------------------------------------------------
 
 
-class Cli:
-    """`textfiles` as a person runs it: settings from the environment, in a folder."""
-
-    def __init__(self, base: str, key: str, folder: Path) -> None:
-        self.folder = folder
-        self.env = {**os.environ, "TEXTFILES_URL": base, "TEXTFILES_KEY": key}
-        self.env["PYTHONPATH"] = str(ROOT / "cli")
-        self.env.pop("TEXTFILES_CONFIG", None)
-
-    def command(self) -> list[str]:
-        installed = shutil.which("textfiles", path=str(Path(sys.executable).parent))
-        return [installed] if installed else [sys.executable, "-m", "textfiles_client"]
-
-    def run(
-        self, *args: str, ok: bool = True, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [*self.command(), *args],
-            cwd=self.folder,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert (done.returncode == 0) == ok, (args, done.returncode, done.stdout, done.stderr)
-        return done
-
-
 @pytest.fixture(params=["embedded", "real"])
 def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cli]:
     settings = request.getfixturevalue("real_settings") if request.param == "real" else None
-    with running(tmp_path / "data", settings, f"cli-{request.param}") as (base, key):
-        yield Cli(base, key, tmp_path)
-
-
-@pytest.fixture
-def embedded_cli(tmp_path: Path) -> Iterator[Cli]:
-    """Errors and settings do not depend on the backends: the embedded drivers suffice."""
-    with running(tmp_path / "data", None, "cli-errors") as (base, key):
-        yield Cli(base, key, tmp_path)
+    with started_cli(tmp_path / "data", settings, tmp_path) as cli:
+        yield cli
 
 
 def test_a_session_on_the_command_line(cli: Cli) -> None:
@@ -138,26 +106,32 @@ def test_a_session_on_the_command_line(cli: Cli) -> None:
 
     assert re.search(r"files\s+0 of 10000", cli.run("usage").stdout)
     assert cli.run("put", "notes.txt").stdout.startswith("created ")
-    done = cli.run("put", "big.txt", "--name", "large.txt")
-    assert "100%" in done.stderr and "large.txt" in done.stdout
+    done = cli.run("put", "large.txt", "big.txt")
+    assert done.stdout.startswith("created ") and "large.txt" in done.stdout
+    assert done.stderr == ""  # no progress bar: stderr is not a terminal
     assert cli.run("get", "notes.txt").stdout == "milk and eggs\n"
     cli.run("get", "large.txt", "-o", "copy.txt")
     assert (cli.folder / "copy.txt").read_bytes() == big.read_bytes()
 
-    listed = json.loads(cli.run("--json", "ls").stdout)
+    listed = json.loads(cli.run("ls", "--json").stdout)
     assert [f["name"] for f in listed] == ["large.txt", "notes.txt"]
     assert cli.run("ls", "--prefix", "no").stdout.strip().endswith("notes.txt")
     assert "large.txt" not in cli.run("ls", "-q", "eggs milk").stdout
     assert cli.run("get", listed[1]["id"]).stdout == "milk and eggs\n"
 
+    small.write_text("milk, eggs and bread\n")
+    replaced = json.loads(cli.run("put", "notes.txt", "--json").stdout)
+    assert (replaced["id"], replaced["version"]) == (listed[1]["id"], 2)
+    assert cli.run("get", "notes.txt").stdout == "milk, eggs and bread\n"
+
     cli.run("mv", "notes.txt", "shopping.txt")
-    gone = cli.run("get", "notes.txt", ok=False)
-    assert "No file with the id or name 'notes.txt'" in gone.stderr
-    taken = cli.run("put", "notes.txt", "--name", "large.txt", ok=False)
-    assert taken.stderr == "textfiles: A file named 'large.txt' already exists.\n"
+    gone = cli.run("get", "notes.txt", code=exits.NOT_FOUND)
+    assert gone.stderr == "textfiles: No file with the id or name 'notes.txt'.\n"
+    taken = cli.run("put", "--new", "large.txt", "notes.txt", code=exits.CONFLICT)
+    assert taken.stderr == "textfiles: A file named 'large.txt' already exists (--new).\n"
 
     exported = cli.run("export", "--wait", "-o", "all.zip")
-    assert "export [" in exported.stderr and "100%" in exported.stderr
+    assert exported.stderr == "" and exported.stdout.startswith("exported 2 files")
     with zipfile.ZipFile(cli.folder / "all.zip") as archive:
         assert sorted(n.rsplit("/", 1)[-1] for n in archive.namelist()) == [
             "large.txt",
@@ -166,22 +140,6 @@ def test_a_session_on_the_command_line(cli: Cli) -> None:
     assert cli.run("rm", "shopping.txt").stdout == "deleted shopping.txt\n"
     usage = json.loads(cli.run("--json", "usage").stdout)
     assert usage["files"] == {"used": 1, "limit": 10000}
-
-
-def test_errors_and_settings(embedded_cli: Cli) -> None:
-    cli = embedded_cli
-    wrong = cli.run("ls", ok=False, env={"TEXTFILES_KEY": "tf_wrong"})
-    assert wrong.stderr.startswith("textfiles: ") and "key" in wrong.stderr.lower()
-    as_json = cli.run("--json", "get", "nothing.txt", ok=False)
-    assert json.loads(as_json.stdout)["status"] == 404
-    config = cli.folder / "config.json"
-    config.write_text(
-        json.dumps({"url": cli.env["TEXTFILES_URL"], "key": cli.env["TEXTFILES_KEY"]})
-    )
-    settings = {"TEXTFILES_URL": "", "TEXTFILES_KEY": "", "TEXTFILES_CONFIG": str(config)}
-    assert "running tasks" in cli.run("usage", env=settings).stdout
-    down = cli.run("usage", ok=False, env={"TEXTFILES_URL": "http://127.0.0.1:9"})
-    assert "Cannot reach" in down.stderr
 
 
 def test_a_redirected_body_is_followed_without_the_key() -> None:

@@ -1,0 +1,66 @@
+"""Cross-origin requests (CORS): a browser app on another origin may call the API when its
+origin is listed in CORS_ALLOWED_ORIGINS (per stage; empty: none, `*`: any). Every path
+answers a preflight (OPTIONS); every answer to a listed origin says so. The key still
+authorizes each request: CORS only lets the browser read the answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import Chalice, Request, Response
+
+# What a browser app may send and read (RFC 9110 conditions, the rate and request headers).
+ALLOW_HEADERS = "Authorization, X-Api-Key, Content-Type, If-Match, If-None-Match, Idempotency-Key"
+EXPOSE_HEADERS = (
+    "ETag, Last-Modified, Location, Retry-After, X-Request-Id,"
+    " RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
+)
+MAX_AGE_S = "600"
+
+
+def allowed_origin(origin: str | None) -> str | None:
+    """The origin to allow in an answer to `origin`, if the stage lists it."""
+    from chalicelib import config
+
+    listed = [o.strip().rstrip("/") for o in config.get("CORS_ALLOWED_ORIGINS").split(",")]
+    if not origin or not any(listed):
+        return None
+    return origin if origin in listed or "*" in listed else None
+
+
+def add_headers(request: Request, response: Response) -> None:
+    """An answer to a listed origin: the browser may read it, and these headers."""
+    origin = allowed_origin(request.headers.get("origin"))
+    response.headers["Vary"] = "Origin"
+    if origin is not None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+
+
+def _preflight(app: Chalice, methods: list[str]) -> Callable[..., Response]:
+    def preflight(**_path: Any) -> Response:
+        request = app.current_request
+        assert request is not None
+        asked = request.headers.get("access-control-request-method", "")
+        if allowed_origin(request.headers.get("origin")) is None or asked not in methods:
+            refused: dict[str, str | list[str]] = {"Allow": ", ".join(methods)}
+            return Response(body=b"", status_code=403, headers=refused)
+        headers: dict[str, str | list[str]] = {
+            "Access-Control-Allow-Methods": ", ".join(methods),
+            "Access-Control-Allow-Headers": ALLOW_HEADERS,
+            "Access-Control-Max-Age": MAX_AGE_S,
+            "Allow": ", ".join(methods),
+        }
+        return Response(body=b"", status_code=204, headers=headers)
+
+    return preflight
+
+
+def add_preflights(app: Chalice) -> None:
+    """An OPTIONS route beside every path's routes (call it once every route is registered)."""
+    for number, (path, entries) in enumerate(sorted(app.routes.items())):
+        if "OPTIONS" not in entries:
+            view = _preflight(app, sorted(entries))
+            view.__name__ = f"preflight_{number}"
+            app.route(path, methods=["OPTIONS"])(view)
