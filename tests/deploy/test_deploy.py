@@ -293,6 +293,8 @@ def test_database_and_cache_are_reachable_only_from_the_functions(
     assert db["VPCSecurityGroups"] == [{"Ref": "DatabaseSecurityGroup"}]
     params = infra["Resources"]["DatabaseParameters"]["Properties"]["Parameters"]
     assert params["rds.force_ssl"] == "1"
+    # slow or failing statements are logged without their parameters (file bodies)
+    assert params["log_parameter_max_length"] == params["log_parameter_max_length_on_error"] == "0"
     cache = infra["Resources"]["Cache"]["Properties"]
     assert cache["VpcSecurityGroupIds"] == [{"Ref": "CacheSecurityGroup"}]
     # no route to the internet: no internet gateway, no public subnet
