@@ -1,6 +1,17 @@
 # textfiles: `make run` serves the API locally, `make test` runs every test. Both set up what they need.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The Lambda runtime of every function (python3.13: docs/deploy.md, "Runtime"). One interpreter
+# for all of it: .venv is made with this Python, so `chalice package`/`chalice deploy` name this
+# runtime, the zip's bytecode is compiled by it and the tests run on it. tools/find_python.sh
+# finds it on PATH or in pyenv; PYTHON=/path/to/python3.13 names one.
+LAMBDA_PYTHON := 3.13
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell sh tools/find_python.sh $(LAMBDA_PYTHON))
+endif
+PYTHON_VERSION := $(if $(PYTHON),$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null))
+NO_PYTHON := Python $(LAMBDA_PYTHON) (the Lambda runtime python$(LAMBDA_PYTHON)) not found: install it
+NO_PYTHON += (pyenv install $(LAMBDA_PYTHON), or your system's python$(LAMBDA_PYTHON) package)
+NO_PYTHON += or name it: make PYTHON=/path/to/python$(LAMBDA_PYTHON)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
@@ -8,13 +19,26 @@ DATA_DIR ?= $(CURDIR)/.data
 TENANT ?= dev
 export DATA_DIR PORT
 
-.PHONY: run key schedule test check format clean deps services cli
+.PHONY: run key schedule test check format clean deps run-deps services cli runtime-python
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+# .venv made afresh when the interpreter changes (its stamp names the version).
+$(VENV)/.python-$(PYTHON_VERSION):
+	@test -n "$(PYTHON_VERSION)" || { echo "$(NO_PYTHON)"; exit 2; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	touch $@
+
+# What serving needs (make run): the runtime and Chalice, nothing else.
+$(VENV)/.run-installed: requirements.txt requirements-run.txt $(VENV)/.python-$(PYTHON_VERSION)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-run.txt
+	touch $@
+
+# Everything else (make test, make check, the deploy tools): on top of it.
+$(VENV)/.installed: requirements-dev.txt $(VENV)/.run-installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+run-deps: $(VENV)/.run-installed
 deps: $(VENV)/.installed
 
 services:
@@ -29,6 +53,14 @@ services:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: install it (apt-get install chromium)"; fi; }
 
+# What ships and what tests it run on the Lambda runtime's Python only, never on another
+# version: checked before .venv is (re)made with it.
+runtime-python:
+	@test -n "$(PYTHON_VERSION)" || { echo "$(NO_PYTHON)"; exit 2; }
+	@test "$(PYTHON_VERSION)" = $(LAMBDA_PYTHON) || { echo "PYTHON=$(PYTHON) is Python $(PYTHON_VERSION):" \
+	  "make $(or $(MAKECMDGOALS),test) runs on Python $(LAMBDA_PYTHON) only (the Lambda runtime python$(LAMBDA_PYTHON));" \
+	  "drop PYTHON= or name a python$(LAMBDA_PYTHON)"; exit 2; }
+
 # The command-line client (cli/, its own package): `textfiles` in .venv/bin, editable.
 $(VENV)/.cli-installed: cli/pyproject.toml | $(VENV)/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ./cli
@@ -36,7 +68,9 @@ $(VENV)/.cli-installed: cli/pyproject.toml | $(VENV)/.installed
 
 cli: $(VENV)/.cli-installed
 
-run: deps
+run: run-deps
+	@echo "make run: Python $$($(PY) -c 'import sys; print(sys.version.split()[0], sys.base_prefix)');" \
+	  "Lambda runs python$(LAMBDA_PYTHON)$(if $(filter $(LAMBDA_PYTHON),$(PYTHON_VERSION)),,: make test and make package use that)"
 	@exec $(PY) -m tools.local_server --host 127.0.0.1 --port $(PORT)
 
 # STAGE given (command line or environment): the deployed stage's admin function
@@ -49,13 +83,14 @@ NAME ?= daily_purge
 schedule: deps
 	$(PY) -m tools.local_triggers run-schedule $(NAME)
 
-test: deps services cli
+test: runtime-python deps services cli
 	$(PY) -m pytest -q
 
 check: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --python-version 3.10 cli/textfiles_client  # the client's own floor (cli/pyproject.toml)
 
 format: deps
 	$(VENV)/bin/ruff format .

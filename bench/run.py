@@ -10,7 +10,8 @@ Settings (environment): BENCH_RUNS (cold runs per variant, default 15), BENCH_WA
 (cached GETs timed in one process, default 2000), BENCH_POST_RUNS (default 200),
 BENCH_EXPORT_FILES (default 1000), BENCH_EXPORT_RUNS (default 2), BENCH_RIE_RUNS (fresh
 Lambda emulators, default 5; 0 skips them), BENCH_REF_PYTHON (the FastAPI reference's
-interpreter, default .venv-bench-ref/bin/python).
+interpreter, default .venv-bench-ref/bin/python), BENCH_PYTHONS (other interpreters, e.g.
+"3.11 3.12": rows 1-4 under each, beside the runtime's, bench/pythons.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench"), str(ROOT / "tools")]
 
+import pythons  # noqa: E402
 import rie  # noqa: E402
 import targets  # noqa: E402
 from backends import Backends, prepare, start_backends  # noqa: E402
@@ -51,6 +53,7 @@ def cold_starts(backends: Backends, data: dict[str, str], results: dict[str, Any
     """Every variant RUNS times, round-robin, after one unmeasured run each (OS file cache)."""
     env = backends.env
     variants = make_variants(backends, data, results["package"])
+    variants.update(pythons.variants(backends, data, results["package"]))
     for variant in variants.values():
         variant.run(env)
     log(f"cold starts: {len(variants)} variants x {RUNS} runs, interleaved")
@@ -104,9 +107,13 @@ def main() -> int:
     rows = [row for figure in targets.FIGURES for row in figure(results)]
     results["table"] = [r.cells() for r in rows]
     results["table_markdown"] = markdown(rows)
+    results["pythons_markdown"] = pythons.table(results)
     results["seconds"] = time.perf_counter() - started
     (BENCH / "results.json").write_text(json.dumps(results, indent=2, default=str))
     print(table(rows))
+    if results["pythons_markdown"]:
+        print("\nRows 1-4 by interpreter, in the same run (BENCH_PYTHONS):\n")
+        print(results["pythons_markdown"])
     print(f"\n{len(rows)} rows in {results['seconds']:.0f} s; details in bench/results.json")
     return 0
 

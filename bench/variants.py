@@ -100,6 +100,8 @@ class Variant:
             "loaded_runs": _loaded_runs(self.samples),
             "modules": last["modules"],
             "counters": last["counters"],
+            "samples_cold_ms": [round(s["cold_ms"], 2) for s in self.samples],
+            "samples_import_ms": [round(s["import_ms"], 2) for s in self.samples],
         }
 
 

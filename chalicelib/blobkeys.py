@@ -25,6 +25,14 @@ def export_work(tenant_id: str, task_id: str, seq: int, ext: str) -> str:
     return f"{ROOT}{tenant_id}/exports/{task_id}.work/{seq:08d}.{ext}"
 
 
+def export_task(key: str) -> str:
+    """The id of the export task whose archive or work object `key` is ('' for another key)."""
+    parts = key.split("/")
+    if kind(key) != "exports":
+        return ""
+    return parts[3].split(".")[0]
+
+
 def kind(key: str) -> str:
     """`files` for a file body, `exports` for an export's archive or work, else ''."""
     parts = key.split("/")

@@ -1,24 +1,42 @@
 # `make bench`: cold start, memory, warm latency, round trips, package size and export
 # throughput against baselines measured in the same run (docs/bench.md). Never part of
 # `make test`. Knobs: BENCH_RUNS, BENCH_WARM_RUNS, BENCH_POST_RUNS, BENCH_EXPORT_FILES,
-# BENCH_EXPORT_RUNS (environment variables, see bench/run.py).
+# BENCH_EXPORT_RUNS (environment variables, see bench/run.py), and BENCH_PYTHONS: other
+# interpreters (e.g. "3.11 3.12") whose rows 1-4 are measured beside the runtime's in the same
+# run, each in its own virtualenv .venv-bench-pyX.Y (found by tools/find_python.sh).
 BENCH_REF_VENV := .venv-bench-ref
+BENCH_PYTHONS ?=
+export BENCH_PYTHONS
 
 .PHONY: bench bench-ref clean-bench
 
-# The FastAPI + Mangum reference lives in its own virtualenv: our dependencies stay clean.
-$(BENCH_REF_VENV)/.installed: bench/requirements-ref.txt
-	test -x $(BENCH_REF_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_REF_VENV)
+# The FastAPI + Mangum reference lives in its own virtualenv: our dependencies stay clean. Same
+# interpreter as .venv (made afresh when it changes), so the ratios compare like with like.
+$(BENCH_REF_VENV)/.python-$(PYTHON_VERSION): | deps
+	rm -rf $(BENCH_REF_VENV)
+	$(PYTHON) -m venv $(BENCH_REF_VENV)
+	touch $@
+
+$(BENCH_REF_VENV)/.installed: bench/requirements-ref.txt $(BENCH_REF_VENV)/.python-$(PYTHON_VERSION)
 	$(BENCH_REF_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
 bench-ref: $(BENCH_REF_VENV)/.installed
 
-bench: deps services bench-ref lambda-tools
+# Another interpreter for BENCH_PYTHONS: the app's runtime dependencies, Chalice (for the hello
+# baseline and the import row) and the FastAPI reference, all in one virtualenv.
+.venv-bench-py%/.installed: requirements.txt requirements-dev.txt bench/requirements-ref.txt
+	@other=$$(sh tools/find_python.sh $*) || { echo "BENCH_PYTHONS: Python $* not found (pyenv install $*)"; exit 2; }; \
+	  rm -rf $(@D) && $$other -m venv $(@D)
+	$(@D)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt \
+	  -r bench/requirements-ref.txt "$$(grep '^chalice==' requirements-dev.txt)"
+	touch $@
+
+bench: deps services bench-ref lambda-tools $(foreach v,$(BENCH_PYTHONS),.venv-bench-py$(v)/.installed)
 	$(PY) bench/run.py
 
 clean-bench:
-	rm -rf $(BENCH_REF_VENV) bench/results.json bench/load.json
+	rm -rf $(BENCH_REF_VENV) .venv-bench-py* bench/results.json bench/load.json
 
 clean: clean-bench
 

@@ -34,17 +34,18 @@ checkov-venv: $(CHECKOV_VENV)/.installed
 test: checkov-venv
 
 # The deployable artifacts: build/STAGE/app/{sam.json,deployment.zip} (the Chalice stack,
-# merged with build/STAGE/merge.json; the zip precompiled for Python 3.11, without tzdata,
+# merged with build/STAGE/merge.json; every function on python$(LAMBDA_PYTHON), as Chalice names the
+# interpreter that runs it; the zip precompiled by that same Python, without tzdata,
 # which no code of ours needs, and with libraries as bytecode only: docs/bench.md), build/STAGE/infra.yaml, and build/STAGE/project
 # (the rendered Chalice project that `make deploy` runs `chalice deploy` in).
 # Offline: make package STAGE=prod INFRA_OUTPUTS=infra/example-outputs.json
-package: deps $(INFRA_OUTPUTS) render
+package: runtime-python deps $(INFRA_OUTPUTS) render
 	rm -rf $(BUILD)/app
 	cd $(BUILD)/project && AWS_DEFAULT_REGION=$$($(CURDIR)/$(PY) $(CURDIR)/infra/stage.py output \
 	  --outputs $(abspath $(INFRA_OUTPUTS)) Region) $(CURDIR)/$(VENV)/bin/chalice package --stage $(STAGE) \
 	  --merge-template ../merge.json ../app
 	$(PY) tools/precompile_zip.py $(BUILD)/app/deployment.zip --exclude tzdata/ --exclude tzdata- \
-	  --sourceless-deps
+	  --sourceless-deps --expect-tag cpython-$(subst .,,$(LAMBDA_PYTHON))
 	cp infra/infra.yaml $(BUILD)/infra.yaml
 	$(VENV)/bin/cfn-lint $(BUILD)/infra.yaml $(BUILD)/app/sam.json
 
@@ -97,7 +98,7 @@ STEPS = $(PY) infra/deploy_steps.py --stage $(STAGE) --project $(BUILD)/project 
 render: deps $(INFRA_OUTPUTS)
 	$(PY) infra/stage.py render --stage $(STAGE) --outputs $(INFRA_OUTPUTS) --out $(BUILD)
 
-app-deploy: deps $(INFRA_OUTPUTS) render
+app-deploy: runtime-python deps $(INFRA_OUTPUTS) render
 	$(STEPS) preflight
 	$(STEPS) chalice-deploy
 	$(STEPS) finish

@@ -1,7 +1,8 @@
 # The Lambda runtime on this machine, for tests/deploy/test_lambda_runtime.py: the Runtime
-# Interface Emulator (shipped inside the aws-sam-cli wheel) and a Python 3.11 virtualenv
-# holding only what Lambda's python3.11 runtime provides (awslambdaric, boto3, botocore).
-# Fetched once into .tools/ (ignored by git); a second `make test` fetches nothing.
+# Interface Emulator (shipped inside the aws-sam-cli wheel) and a virtualenv of the runtime's
+# Python (LAMBDA_PYTHON, the Makefile) holding only what Lambda's python$(LAMBDA_PYTHON) runtime
+# provides (awslambdaric, boto3, botocore). Fetched once into .tools/ (ignored by git); a second
+# `make test` fetches nothing; the virtualenv is made afresh when LAMBDA_PYTHON changes.
 TOOLS := .tools
 RIE := $(TOOLS)/aws-lambda-rie-x86_64
 LAMBDA_VENV := $(TOOLS)/lambda-runtime
@@ -18,8 +19,12 @@ $(RIE):
 	chmod +x $@
 	rm -rf $(TOOLS)/download
 
-$(LAMBDA_VENV)/.installed: tests/requirements-lambda.txt
-	test -x $(LAMBDA_VENV)/bin/python || $(PYTHON) -m venv $(LAMBDA_VENV)
+$(LAMBDA_VENV)/.python-$(LAMBDA_PYTHON): | runtime-python
+	rm -rf $(LAMBDA_VENV)
+	$(PYTHON) -m venv $(LAMBDA_VENV)
+	touch $@
+
+$(LAMBDA_VENV)/.installed: tests/requirements-lambda.txt $(LAMBDA_VENV)/.python-$(LAMBDA_PYTHON)
 	$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 

@@ -221,3 +221,13 @@ def limited(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> FakeClock:
     window = clock.now // 60_000_000 + random.randrange(1, 10**6)
     clock.now = window * 60_000_000 + 15_000_000
     return clock
+
+
+@pytest.fixture
+def database_outage(backend: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The app's database, to cut off and restore (tests/support/outage.py)."""
+    from support.outage import outage_of
+
+    outage = outage_of(backend, request)
+    yield outage
+    outage.restore()

@@ -42,6 +42,7 @@ class Tally:
     server_errors: int = 0  # 5xx other than 503
     unavailable: int = 0  # 503
     no_retry_after: int = 0
+    key_refused: int = 0  # 401 or 429 with a valid key (the rate limit is lifted): a bug
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, **counts: int) -> None:
@@ -77,6 +78,8 @@ class Api:
             self.tally.add(unavailable=1, no_retry_after=int(not reply.getheader("Retry-After")))
         elif reply.status >= 500:
             self.tally.add(server_errors=1)
+        elif reply.status in (401, 429):
+            self.tally.add(key_refused=1)
         return reply.status, data
 
 

@@ -4,8 +4,9 @@ code it imports, every time).
 
     .venv/bin/python tools/precompile_zip.py build/dev/app/deployment.zip [-o OUT.zip]
 
-Each `x.py` gains `__pycache__/x.cpython-311.pyc` (the tag of the running interpreter, which
-must be the Lambda runtime's Python version: `--expect-tag` checks it). The .py files stay,
+Each `x.py` gains `__pycache__/x.cpython-313.pyc` (the tag of the running interpreter, which
+must be the Lambda runtime's Python version: `--expect-tag` checks it; `make package` passes
+the tag of LAMBDA_PYTHON, the Makefile's runtime). The .py files stay,
 for tracebacks and for an emergency edit in the Lambda console.
 
 Invalidation: third-party code gets *unchecked-hash* pycs (never compared with the source:
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--expect-tag",
-        default="cpython-311",
+        default="cpython-313",
         help="refuse to run unless this interpreter's cache tag is this (the Lambda runtime)",
     )
     parser.add_argument("--exclude", action="append", default=[], metavar="PREFIX")

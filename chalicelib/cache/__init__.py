@@ -123,10 +123,11 @@ class Cache:
             expire = ttl or config.cache_ttl_seconds()
             self._call("set", lambda: self.driver.set_many(items, expire), None)
 
-    def add(self, key: str, value: bytes, ttl: int | None = None) -> None:
-        """Store only if absent, so a slow reader never overwrites a newer write."""
+    def add(self, key: str, value: bytes, ttl: int | None = None) -> bool:
+        """Store only if absent, so a slow reader never overwrites a newer write; whether it
+        was stored (False too when the cache could not be reached)."""
         expire = ttl or config.cache_ttl_seconds()
-        self._call("add", lambda: self.driver.add(key, value, expire), False)
+        return self._call("add", lambda: self.driver.add(key, value, expire), False)
 
     def set_forward(
         self, key: str, value: bytes, newer: Callable[[bytes], bool], ttl: int | None = None

@@ -1,4 +1,10 @@
-"""The memcached driver (pymemcache): one server, or keys hashed across several."""
+"""The memcached driver (pymemcache): one server.
+
+A ring of several servers is refused (a configuration error): pymemcache's HashClient sends
+a timed-out node's keys to another node, where writes succeed unrecorded, and the node comes
+back later with entries older than acknowledged writes. The cache protocol
+(chalicelib/files/filecache.py) is proved for one server; the deployment runs one node.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +16,25 @@ import chalicelib.cache.wire as wire  # a sibling: the package is loaded already
 from chalicelib import config, tcp
 
 
-def _servers(spec: str) -> list[tuple[str, int]]:
-    servers = []
-    for item in spec.split(","):
-        host, _, port = item.strip().rpartition(":")
-        servers.append((host or item.strip(), int(port or 11211)))
-    return servers
+def _server(spec: str) -> tuple[str, int]:
+    """The one `host:port` of MEMCACHED_SERVERS; a list of several is an error."""
+    items = [item.strip() for item in spec.split(",") if item.strip()]
+    if len(items) != 1:
+        raise config.MissingSetting(
+            f"MEMCACHED_SERVERS names {len(items)} servers; textfiles uses one memcached server"
+            " (a ring can serve entries older than acknowledged writes: docs/backends.md)"
+        )
+    host, _, port = items[0].rpartition(":")
+    return host or items[0], int(port or 11211)
 
 
 class MemcachedDriver:
-    """pymemcache for every command, built on first use, except what a cached read sends to
-    a single server: gets and counts (chalicelib/cache/wire.py), on sockets of our own."""
+    """pymemcache for every command, built on first use, except what a cached read sends:
+    gets and counts (chalicelib/cache/wire.py), on sockets of our own."""
 
     def __init__(self, spec: str) -> None:
         self.timeout = config.get_float("MEMCACHED_TIMEOUT_SECONDS")
-        self.servers = _servers(spec)
-        self.single = self.servers[0] if len(self.servers) == 1 else None
+        self.server = _server(spec)
         self._client: Any = None
         self._idle: list[socket.socket] = []  # the exchange's connections, one per request
         self._lock = threading.Lock()
@@ -38,26 +47,18 @@ class MemcachedDriver:
             return self._client
 
     def _pymemcache(self) -> Any:
-        common: dict[str, Any] = {
-            "connect_timeout": self.timeout,
-            "timeout": self.timeout,
-            "no_delay": True,
+        from pymemcache.client.base import PooledClient
+
+        return PooledClient(
+            self.server,
+            connect_timeout=self.timeout,
+            timeout=self.timeout,
+            no_delay=True,
             # No cap: a connection per request in flight. Lambda runs one at a time; a
             # threaded local server runs many, and a capped pool would refuse one of them
             # ("Too many objects"), which the port would take for a cache outage.
-            "max_pool_size": None,
-        }
-        if self.single is not None:
-            # One server needs no key hashing (pure Python, a quarter of a cached GET).
-            from pymemcache.client.base import PooledClient
-
-            return PooledClient(self.single, **common)
-        from pymemcache.client.hash import HashClient
-
-        return HashClient(
-            self.servers, retry_attempts=1, retry_timeout=1, dead_timeout=5,
-            ignore_exc=False, use_pooling=True, **common,
-        )  # fmt: skip
+            max_pool_size=None,
+        )
 
     def close(self) -> None:
         self.discard_connections()
@@ -74,10 +75,7 @@ class MemcachedDriver:
             client.close()  # its pools empty; the next command connects afresh
 
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
-        if self.single is not None:
-            return self._exchange(self.single, keys, None)[0]
-        found = self.client.get_many(keys)
-        return {k: v for k, v in found.items() if v is not None}
+        return self._exchange(self.server, keys, None)[0]
 
     def set_many(self, items: dict[str, bytes], ttl: int) -> None:
         failed = self.client.set_many(items, expire=ttl, noreply=False)
@@ -89,8 +87,6 @@ class MemcachedDriver:
 
     def gets(self, key: str) -> tuple[bytes | None, bytes | None]:
         value, token = self.client.gets(key)
-        if value is False:  # HashClient with every server dead
-            raise ConnectionError("no memcached server answered")
         return value, token
 
     def cas(self, key: str, value: bytes, token: bytes, ttl: int) -> bool | None:
@@ -109,10 +105,7 @@ class MemcachedDriver:
         if delta < 0:
             left = self.client.decr(key, -delta, noreply=False)
             return int(left or 0)
-        if self.single is not None:
-            value: Any = self._exchange(self.single, [], key, delta)[1]
-        else:
-            value = self.client.incr(key, delta, noreply=False)
+        value = self._exchange(self.server, [], key, delta)[1]
         if value is None:  # NOT_FOUND: create it, then count
             return self._create_and_count(key, delta, ttl)
         return _count(value)
@@ -124,9 +117,7 @@ class MemcachedDriver:
     def get_many_incr(
         self, keys: list[str], counter: str, ttl: int
     ) -> tuple[dict[str, bytes], int, int]:
-        if self.single is None:  # several servers: the keys may live on different ones
-            return self.get_many(keys), self.incr(counter, 1, ttl), 2
-        found, count = self._exchange(self.single, keys, counter)
+        found, count = self._exchange(self.server, keys, counter)
         if count is None:  # the window's first request: create the counter
             return found, self._create_and_count(counter, 1, ttl), 3
         return found, count, 1
@@ -149,14 +140,10 @@ class MemcachedDriver:
         return answer
 
     def ping(self) -> None:
-        servers = getattr(self.client, "clients", None)
-        for server in servers.values() if servers is not None else [self.client]:
-            server.version()
-        if servers is not None and not servers:
-            raise ConnectionError("no memcached server configured")
+        self.client.version()
 
 
 def _count(value: Any) -> int:
-    if value is None or value is False:  # False: HashClient with every server dead
+    if value is None:
         raise ConnectionError("the counter could not be incremented")
     return int(value)

@@ -183,6 +183,19 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             "CREATE INDEX uploads_tenant ON uploads (tenant_id, expires_us)",
         ],
     ),
+    (
+        10,
+        [
+            # Integrity (issue 22): the cache check reads the oldest missed writes a batch
+            # per request (chalicelib/files/filecache.py): by index, not by a scan.
+            "CREATE INDEX cache_dirty_created ON cache_dirty (created_us)",
+            # An upload's staging object is garbage from its start, due when its link can
+            # no longer write it (expiry + one lifetime); its reservation lasts as long.
+            "INSERT INTO garbage (blob_key, due_us)"
+            " SELECT blob_key, 2 * expires_us - created_us FROM uploads WHERE 1 = 1"
+            " ON CONFLICT (blob_key) DO NOTHING",
+        ],
+    ),
     *SCALE_MIGRATIONS,
 ]
 

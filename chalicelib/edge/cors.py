@@ -5,7 +5,6 @@ authorizes each request: CORS only lets the browser read the answers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
@@ -38,29 +37,34 @@ def add_headers(request: Request, response: Response) -> None:
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
 
 
-def _preflight(app: Chalice, methods: list[str]) -> Callable[..., Response]:
-    def preflight(**_path: Any) -> Response:
-        request = app.current_request
-        assert request is not None
-        asked = request.headers.get("access-control-request-method", "")
-        if allowed_origin(request.headers.get("origin")) is None or asked not in methods:
-            refused: dict[str, str | list[str]] = {"Allow": ", ".join(methods)}
-            return Response(body=b"", status_code=403, headers=refused)
-        headers: dict[str, str | list[str]] = {
-            "Access-Control-Allow-Methods": ", ".join(methods),
-            "Access-Control-Allow-Headers": ALLOW_HEADERS,
-            "Access-Control-Max-Age": MAX_AGE_S,
-            "Allow": ", ".join(methods),
-        }
-        return Response(body=b"", status_code=204, headers=headers)
+# The app add_preflights() gave routes to: a preflight reads the methods of its path there.
+_APP: list[Chalice] = []
 
-    return preflight
+
+def preflight(**_path: Any) -> Response:
+    """OPTIONS on any path: 204 with what a listed origin may send; 403 for any other."""
+    app = _APP[0]
+    request = app.current_request
+    assert request is not None
+    path = (request.context or {}).get("resourcePath", "")
+    methods = sorted(m for m in app.routes.get(path, {}) if m != "OPTIONS")
+    allow = ", ".join([*methods, "OPTIONS"])
+    asked = request.headers.get("access-control-request-method", "")
+    if allowed_origin(request.headers.get("origin")) is None or asked not in methods:
+        refused: dict[str, str | list[str]] = {"Allow": allow}
+        return Response(body=b"", status_code=403, headers=refused)
+    headers: dict[str, str | list[str]] = {
+        "Access-Control-Allow-Methods": ", ".join(methods),
+        "Access-Control-Allow-Headers": ALLOW_HEADERS,
+        "Access-Control-Max-Age": MAX_AGE_S,
+        "Allow": allow,
+    }
+    return Response(body=b"", status_code=204, headers=headers)
 
 
 def add_preflights(app: Chalice) -> None:
     """An OPTIONS route beside every path's routes (call it once every route is registered)."""
+    _APP[:] = [app]
     for number, (path, entries) in enumerate(sorted(app.routes.items())):
         if "OPTIONS" not in entries:
-            view = _preflight(app, sorted(entries))
-            view.__name__ = f"preflight_{number}"
-            app.route(path, methods=["OPTIONS"])(view)
+            app.route(path, methods=["OPTIONS"], name=f"preflight_{number}")(preflight)

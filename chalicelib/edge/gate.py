@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 from chalicelib import logs, racepoints
 from chalicelib.cache import Parsed, cache
-from chalicelib.errors import Unauthorized
+from chalicelib.errors import BackendUnavailable, Unauthorized
 from chalicelib.tenants import apikeys, limits
-from chalicelib.tenants.apikeys import Tenant
+from chalicelib.tenants.apikeys import CachedKey, Tenant
 from chalicelib.tenants.limits import RateState, Window
 
 
@@ -45,19 +45,21 @@ _KNOWN_MAX = 10_000
 _known: dict[str, str] = {}
 
 
-_tenants: Parsed[Tenant | None] = Parsed(apikeys.cached, _KNOWN_MAX)
+_entries: Parsed[CachedKey | None] = Parsed(apikeys.cached, _KNOWN_MAX)
 
 
 def reset_state() -> None:
     _known.clear()
-    _tenants.clear()
+    _entries.clear()
 
 
-def _tenant_of(entry: bytes | None) -> Tenant | None:
-    """auth.cached(entry), parsed once per distinct entry; each request gets its own copy
+def _cached(entry: bytes | None) -> CachedKey | None:
+    """apikeys.cached(entry), parsed once per distinct entry; each request gets its own copy
     of the overrides."""
-    tenant = _tenants(entry) if entry is not None else None
-    return None if tenant is None else Tenant(tenant.id, dict(tenant.overrides))
+    found = _entries(entry) if entry is not None else None
+    if found is None:
+        return None
+    return found._replace(tenant=Tenant(found.tenant.id, dict(found.tenant.overrides)))
 
 
 def admit(key: str | None, source: str, prefetch: Sequence[str] = ()) -> Caller:
@@ -68,8 +70,7 @@ def admit(key: str | None, source: str, prefetch: Sequence[str] = ()) -> Caller:
     key_hash = apikeys.hash_key(key or "")
     hint = _known.get(key_hash) if key else None
     trip = _fetch(key_hash, source, current, prefetch, hint)
-    limits.check_auth_failures(trip.failures, current)
-    tenant = _resolve(key, key_hash, trip.entry, source, current)
+    tenant = _resolve(key, key_hash, trip, source, current)
     logs.bind(tenant=tenant.id)
     if len(_known) >= _KNOWN_MAX:
         _known.clear()
@@ -93,23 +94,36 @@ def _fetch(
     return _Trip(entry, int(failures or 0), hits, counted)
 
 
-def _resolve(
-    key: str | None, key_hash: str, entry: bytes | None, source: str, current: Window
-) -> Tenant:
-    """The key's tenant, from its cache entry or the database. A lookup is counted as a
-    failed key before it runs and refunded when the key is valid, so a parallel burst
-    cannot try more keys than the limit."""
-    tenant = _tenant_of(entry) if key else None
-    if tenant is not None:
-        return tenant
-    limits.count_auth_failure(source, current)
+def _resolve(key: str | None, key_hash: str, trip: _Trip, source: str, current: Window) -> Tenant:
+    """The key's tenant: from its fresh cache entry, else from the database.
+
+    A key whose entry is stale but still there authenticated lately: it is looked up whatever
+    its address did (NAT, shared egress). Any other lookup is a failed key until it succeeds:
+    refused past the address's limit, counted before it runs (a parallel burst cannot try more
+    keys than the limit), and refunded when the key is valid or the database did not answer
+    (an outage is a 503, never a failed key).
+    """
+    known = _cached(trip.entry) if key else None
+    if known is not None and known.fresh():
+        return known.tenant
+    if known is None:
+        limits.check_auth_failures(trip.failures, current)
+        limits.count_auth_failure(source, current)
     if not key:
         raise Unauthorized("An API key is required: 'Authorization: Bearer <key>'.")
-    found = None if entry == apikeys.REVOKED else apikeys.lookup(key_hash)
+    try:
+        found = None if trip.entry == apikeys.REVOKED else apikeys.lookup(key_hash)
+    except BackendUnavailable:
+        if known is None:
+            limits.refund_auth_failure(source, current)
+        raise
     if found is None:
         _known.pop(key_hash, None)  # revoked: it no longer names anyone's counter
+        if known is not None:
+            apikeys.forget(key_hash)
         raise Unauthorized("The API key is not valid.")
-    limits.refund_auth_failure(source, current)
+    if known is None:
+        limits.refund_auth_failure(source, current)
     racepoints.point("tenants.key_looked_up")
-    apikeys.cache_lookup(key_hash, found)
+    apikeys.cache_lookup(key_hash, found, stale=None if known is None else trip.entry)
     return found

@@ -21,13 +21,20 @@ SQL_UPLOAD_DELETE = "DELETE FROM uploads WHERE id = :id"
 SQL_UPLOAD_COMPLETED = (
     "UPDATE uploads SET completed_us = :now WHERE id = :id AND completed_us IS NULL"
 )
-SQL_UPLOADS_STALE = "SELECT id FROM uploads WHERE expires_us < :cutoff LIMIT :limit"
+SQL_UPLOADS_STALE = (
+    "SELECT id FROM uploads u WHERE expires_us < :cutoff"
+    " AND NOT EXISTS (SELECT 1 FROM garbage g WHERE g.blob_key = u.blob_key) LIMIT :limit"
+)
 SQL_GARBAGE_RECORD = (
     "INSERT INTO garbage (blob_key, due_us) VALUES (:k, :due) ON CONFLICT (blob_key) DO NOTHING"
 )
 SQL_GARBAGE_RECORDED = "SELECT blob_key FROM garbage WHERE blob_key = :k"
 SQL_GARBAGE_DUE = "SELECT blob_key FROM garbage WHERE due_us <= :now ORDER BY due_us LIMIT :limit"
 SQL_GARBAGE_FORGET = "DELETE FROM garbage WHERE blob_key = :k"
+SQL_STAGING_DUE = (
+    "SELECT g.blob_key FROM garbage g JOIN uploads u ON u.blob_key = g.blob_key"
+    " WHERE u.tenant_id = :t AND g.due_us <= :now ORDER BY g.due_us LIMIT :limit"
+)
 SQL_REFERENCED = "SELECT id FROM files WHERE blob_key = :k"
 SQL_DIRTY_MARK = (
     "INSERT INTO cache_dirty (file_id, version, created_us) VALUES (:id, :v, :now)"
@@ -65,7 +72,8 @@ def upload_completed(upload_id: str, now: int) -> None:
 
 
 def stale_uploads(cutoff: int, limit: int) -> list[str]:
-    """Uploads whose links expired before `cutoff`."""
+    """Uploads whose links expired before `cutoff` and whose staging objects the collector
+    has deleted (until then they are reserved, chalicelib/tenants/store.py)."""
     return [str(row["id"]) for row in _db().query(SQL_UPLOADS_STALE, cutoff=cutoff, limit=limit)]
 
 
@@ -89,6 +97,12 @@ def referenced(key: str) -> bool:
 
 def due_garbage(now: int, limit: int) -> list[str]:
     return [str(r["blob_key"]) for r in _db().query(SQL_GARBAGE_DUE, now=now, limit=limit)]
+
+
+def due_staging(tenant_id: str, now: int, limit: int) -> list[str]:
+    """The tenant's upload staging objects due for collection (their links can write no more)."""
+    rows = _db().query(SQL_STAGING_DUE, t=tenant_id, now=now, limit=limit)
+    return [str(r["blob_key"]) for r in rows]
 
 
 def forget_garbage(key: str) -> None:

@@ -21,6 +21,10 @@ marker (or a tombstone) forward for each recorded write, then forgets the record
 shares its result as `tf:clean` (the wall-clock time until which entries may be trusted):
 a process fetches it with the entries it reads, so a cold process serves a cached read
 without asking the database while some process checked less than CACHE_CHECK_SECONDS ago.
+
+A check is one process's at a time (`tf:replaying`, taken with `add`) and replays at most
+REPLAY_BATCH records per request: after an outage a backlog drains a bounded batch per
+request, and meanwhile every reader goes to the database (nothing unchecked is served).
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from chalicelib.files.rules import FileMeta
 TOMBSTONE = b"-"
 CLEAN_KEY = "tf:clean"
 DELETED = 2**62  # the order of a tombstone: newer than every version
-REPLAY_BATCH = 500
+CHECK_LEASE = "tf:replaying"  # held by the one process checking (`add`); see `check`
+CHECK_LEASE_SECONDS = 5  # a holder that died is replaced after this
+REPLAY_BATCH = 20  # recorded writes one request replays at most
 
 Entry = FileMeta | Literal["deleted"] | None
 
@@ -173,8 +179,8 @@ def usable(hits: dict[str, bytes] | None = None) -> bool:
 
     They may within CACHE_CHECK_SECONDS of a check by this process, or of one by any process
     (`tf:clean`, fetched with the entries). Otherwise this answers False (the entries in hand
-    were fetched before the check) and checks: replays what the database records as missed,
-    then trusts the cache. A bypassed cache is not checked until it answers again.
+    were fetched before the check) and takes a bounded step of the check, unless another
+    process is at it. A bypassed cache is not checked until it answers again.
     """
     store = cache()
     if time.monotonic() < store.trusted_until:
@@ -184,7 +190,7 @@ def usable(hits: dict[str, bytes] | None = None) -> bool:
         store.trusted_until = time.monotonic() + left
         return True
     if not store.bypassed():
-        replay(store)
+        check(store)
     return False
 
 
@@ -205,29 +211,38 @@ def _check_seconds() -> float:
     return config.get_float("CACHE_CHECK_SECONDS")
 
 
+def check(store: Cache | None = None) -> bool:
+    """One step of the check, by one process at a time: replay up to REPLAY_BATCH recorded
+    writes; True when none was left, so the cache is trusted now (and says so, `tf:clean`).
+    False at once while another process holds the lease: its readers use the database."""
+    store = store or cache()
+    if not store.add(CHECK_LEASE, b"1", CHECK_LEASE_SECONDS):
+        return False
+    try:
+        return replay(store)
+    finally:
+        store.delete_many([CHECK_LEASE])
+
+
 def replay(store: Cache | None = None) -> bool:
-    """Deliver every recorded write the cache missed; True if the cache is trusted now."""
+    """Deliver up to REPLAY_BATCH recorded writes the cache missed; True if none is left and
+    the cache is trusted now."""
     store = store or cache()
     started, started_us, errors = time.monotonic(), clock.now_us(), store.errors
     from chalicelib.files import bookkeeping
 
     try:
-        for _batch in range(10):
-            rows = bookkeeping.dirty(REPLAY_BATCH)
-            for file_id, version in rows:
-                raw = TOMBSTONE if version >= DELETED else b"~%d" % version
-                if not _forward(file_id, raw):
-                    return False
-                bookkeeping.dirty_done(file_id, version)
-            if len(rows) < REPLAY_BATCH:
-                break
-        else:
-            return False  # still more: the next check goes on
+        rows = bookkeeping.dirty(REPLAY_BATCH)
+        for file_id, version in rows:
+            raw = TOMBSTONE if version >= DELETED else b"~%d" % version
+            if not _forward(file_id, raw):
+                return False
+            bookkeeping.dirty_done(file_id, version)
     except BackendUnavailable as exc:
         logs.warning_throttled("cache-replay", "cache check failed", error=exc.detail)
         return False
-    if store.errors != errors:
-        return False
+    if rows or store.errors != errors:
+        return False  # the next step finds the rest (or nothing, then trusts)
     store.trusted_until = started + _check_seconds()
     until_us = started_us + int(_check_seconds() * 1e6)
     store.set_many({CLEAN_KEY: str(until_us).encode()})

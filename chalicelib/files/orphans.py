@@ -36,7 +36,10 @@ def record(keys: list[str], now: int, grace: bool = True) -> None:
 
 def collect(limit: int) -> int:
     """Delete up to `limit` due bodies that no row references; how many were looked at."""
-    keys = bookkeeping.due_garbage(clock.now_us(), limit)
+    return _collect(bookkeeping.due_garbage(clock.now_us(), limit))
+
+
+def _collect(keys: list[str]) -> int:
     store = blobs()
     for key in keys:
         if not bookkeeping.referenced(key):
@@ -45,12 +48,16 @@ def collect(limit: int) -> int:
     return len(keys)
 
 
-def collect_quietly() -> None:
-    """After a write: a few due bodies, never failing the request that already succeeded."""
+def collect_quietly(tenant_id: str | None = None) -> None:
+    """After a write: a few due bodies, never failing the request that already succeeded.
+    With a tenant: its ended uploads' staging objects first (their reservations end with
+    them, chalicelib/tenants/store.py)."""
     limit = config.garbage_batch()
     if not limit:
         return
     try:
+        if tenant_id is not None:
+            _collect(bookkeeping.due_staging(tenant_id, clock.now_us(), limit))
         collect(limit)
     except BackendUnavailable as exc:
         logs.warning("garbage collection skipped", error=exc.detail)

@@ -55,10 +55,13 @@ def parse_size(raw: str | None) -> int:
     limit = config.max_upload_bytes()
     if raw is None or not raw.isascii() or not raw.isdigit():
         raise BadRequest(f"size is required: the body's length in bytes (at most {limit}).")
-    size = int(raw)
-    if size > limit:
-        raise TooLarge(f"Uploads are at most {limit} bytes; this one would be {size}.", limit=limit)
-    return size
+    digits = raw.lstrip("0") or "0"
+    # Compared as text first: int() refuses more than 4,300 digits (a 500, not a 413).
+    if len(digits) > len(str(limit)) or int(digits) > limit:
+        shown = digits if len(digits) <= 20 else f"a {len(digits)}-digit number of"
+        message = f"Uploads are at most {limit} bytes; this one would be {shown} bytes."
+        raise TooLarge(message, limit=limit)
+    return int(digits)
 
 
 def start(tenant: Tenant, name: str, raw_size: str | None) -> Upload:
@@ -73,8 +76,13 @@ def start(tenant: Tenant, name: str, raw_size: str | None) -> Upload:
     now = clock.now_us()
     expires = now + lifetime * 1_000_000
     link = blobs().upload_url(staging_key, lifetime, size)
+    orphans.collect_quietly(tenant.id)  # the staging objects of its ended uploads first
     with store.repository().transaction():
         limits.check_storage(tenant.id, tenant.overrides, files=0, size=size)
+        # The staging object is garbage from the start, due once the link can no longer be
+        # used (plus a lifetime for a transfer under way): the collector deletes it then, and
+        # until it does, the reservation counts (chalicelib/tenants/store.py).
+        bookkeeping.record_garbage([staging_key], expires + lifetime * 1_000_000)
         bookkeeping.add_upload(
             id=upload_id,
             t=tenant.id,
@@ -126,15 +134,14 @@ def _file(tenant: Tenant, row: Row) -> FileMeta:
         rules.validate_body(body, _limit(row))
     except (TooLarge, NotPlaintext):
         if _filed(tenant, row) is None:
-            orphans.drop([row["blob_key"]])
-            bookkeeping.delete_upload(row["id"])
+            orphans.drop([row["blob_key"]])  # the upload stays reserved while its link lives
         raise
     # The file gets its own copy of exactly the bytes validated: the link writes only the
     # staging object, so nothing sent to it from now on can change the file.
-    file_id, reserved = row["file_id"], int(row["size"] or 0)
+    file_id = row["file_id"]
     with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
         racepoints.point("uploads.complete.filing")
-        meta = writes.add_row(tenant, file_id, row["name"], body, blob_key, reserved)
+        meta = writes.add_row(tenant, file_id, row["name"], body, blob_key, row["blob_key"])
     writes.written(meta, body)
     # The upload row stays until the purge removes it, so a retried completion finds the file.
     bookkeeping.upload_completed(row["id"], clock.now_us())

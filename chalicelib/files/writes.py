@@ -77,11 +77,11 @@ def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
 
 
 def add_row(
-    tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str, reserved: int = 0
+    tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str, upload: str | None = None
 ) -> FileMeta:
     """The row of a body stored under `blob_key` (written first: a row never points at a
-    missing body), inside `garbage.new_body`. `reserved`: bytes the quota already counts
-    for this body (a pending upload's)."""
+    missing body), inside `garbage.new_body`. `upload`: the staging key of the upload whose
+    reservation the quota already counts for this body."""
     now = clock.now_us()
     unwritten = FileMeta(file_id, tenant.id, name, 0, "", 0, "", now, now, now)  # version 0
     meta = _with_body(unwritten, body, blob_key, now)
@@ -89,8 +89,7 @@ def add_row(
     try:
         with repo.transaction():
             _free_expired_name(repo, tenant, name, now)
-            growth = meta.size - reserved
-            limits.check_storage(tenant.id, tenant.overrides, files=1, size=growth)
+            limits.check_storage(tenant.id, tenant.overrides, 1, meta.size, reservation=upload)
             repo.add(meta, _text(body))
     except IntegrityError as exc:
         raise _taken(name) from exc

@@ -77,6 +77,15 @@ def get(task_id: str) -> Task | None:
     return from_row(rows[0]) if rows else None
 
 
+def get_many(task_ids: list[str]) -> dict[str, Task]:
+    """The tasks of those ids that exist, by id."""
+    if not task_ids:
+        return {}
+    placeholders, params = in_list("i", task_ids)
+    rows = database().query(f"SELECT {COLUMNS} FROM tasks WHERE id IN {placeholders}", **params)
+    return {str(row["id"]): from_row(row) for row in rows}
+
+
 def insert(task: tuple[str, str | None, str], cp: dict[str, Any], now: int) -> None:
     """The new task (id, tenant, kind), marked "to send" at `now`, in the caller's transaction."""
     task_id, tenant_id, kind = task

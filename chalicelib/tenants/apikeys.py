@@ -17,9 +17,27 @@ REVOKED = b"revoked"
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
+# How long a key's cache entry outlives its KEY_CACHE_SECONDS: while it is there, stale, it
+# vouches that the key authenticated lately, so the key is looked up again even from an
+# address blocked for failed keys (chalicelib/edge/gate.py). Never authentication by itself.
+VOUCH_SECONDS = 86_400
+
+
 class Tenant(NamedTuple):
     id: str
     overrides: dict[str, int | None]
+
+
+class CachedKey(NamedTuple):
+    """A key's cached lookup: its tenant, and until when (wall clock) it may be used without
+    asking the database; None: an entry written before entries carried it (it expires with
+    its TTL)."""
+
+    tenant: Tenant
+    until_us: int | None
+
+    def fresh(self) -> bool:
+        return self.until_us is None or clock.now_us() < self.until_us
 
 
 def hash_key(key: str) -> str:
@@ -69,19 +87,31 @@ def lookup(key_hash: str) -> Tenant | None:
     return Tenant(row["tenant_id"], {name: row[name] for name in limits.OVERRIDES})
 
 
-def cached(entry: bytes | None) -> Tenant | None:
-    """The tenant a key's cache entry names; None for no entry or the revocation mark."""
+def cached(entry: bytes | None) -> CachedKey | None:
+    """The lookup a key's cache entry holds; None for no entry or the revocation mark."""
     if entry is None or entry == REVOKED:
         return None
     data = json.loads(entry)
-    return Tenant(data["tenant"], data["overrides"])
+    return CachedKey(Tenant(data["tenant"], data["overrides"]), data.get("until_us"))
 
 
-def cache_lookup(key_hash: str, tenant: Tenant) -> None:
-    """Keep a lookup for KEY_CACHE_SECONDS. `add`, never `set`: a revocation written while
-    the lookup was in flight stays."""
-    entry = {"tenant": tenant.id, "overrides": tenant.overrides}
-    cache().add(cache_key(key_hash), json.dumps(entry).encode(), key_cache_seconds())
+def cache_lookup(key_hash: str, tenant: Tenant, stale: bytes | None = None) -> None:
+    """Keep a lookup, used for KEY_CACHE_SECONDS and kept VOUCH_SECONDS. `add`, never `set`:
+    a revocation written while the lookup was in flight stays; a `stale` entry found before
+    the lookup is replaced by compare-and-swap, unless a revocation replaced it meanwhile."""
+    until_us = clock.now_us() + key_cache_seconds() * 1_000_000
+    entry = {"tenant": tenant.id, "overrides": tenant.overrides, "until_us": until_us}
+    raw = json.dumps(entry).encode()
+    if stale is None:
+        cache().add(cache_key(key_hash), raw, VOUCH_SECONDS)
+    else:
+        cache().set_forward(cache_key(key_hash), raw, lambda now: now != REVOKED, VOUCH_SECONDS)
+
+
+def forget(key_hash: str) -> None:
+    """A key the database no longer knows (revoked where this cache was not reached): its
+    entry vouches for it no more."""
+    cache().set_many({cache_key(key_hash): REVOKED})
 
 
 def set_limits(tenant_id: str, **overrides: int | None) -> None:

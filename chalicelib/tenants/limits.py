@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from chalicelib import clock, config, logs
 from chalicelib.cache import cache
 from chalicelib.errors import QuotaExceeded, RateLimited
 from chalicelib.tenants import store
-
-if TYPE_CHECKING:
-    pass
 
 OVERRIDES = ("rate_limit", "max_files", "max_bytes", "max_running_tasks")
 
@@ -156,19 +153,30 @@ def refund_auth_failure(source: str, current: Window) -> None:
 
 
 def pending_bytes(tenant_id: str) -> int:
-    """Bytes reserved by the tenant's pending uploads (chalicelib/files/uploads.py)."""
-    return store.pending_bytes(tenant_id, clock.now_us() - config.upload_url_seconds() * 1_000_000)
+    """Bytes reserved by the tenant's uploads (chalicelib/files/uploads.py): counted until
+    their staging objects are deleted."""
+    return store.pending_bytes(tenant_id)
 
 
-def check_storage(tenant_id: str, overrides: dict[str, int | None], files: int, size: int) -> None:
+def check_storage(
+    tenant_id: str,
+    overrides: dict[str, int | None],
+    files: int,
+    size: int,
+    reservation: str | None = None,
+) -> None:
     """Inside the writing transaction: refuse a write that would pass a storage quota.
 
     Locking the tenant's row serialises concurrent writers of one tenant, so two requests
     cannot both take the last free place; the row holds the tenant's counters, so the check
-    costs the same for 1 file or 1,000,000.
+    costs the same for 1 file or 1,000,000. `reservation`: the staging key of the upload this
+    write files; what it still reserves (read after the sum that counted it) is already
+    counted, so only the rest of `size` needs room.
     """
     used_files, used_bytes = store.lock_stored(tenant_id)
     used_bytes += pending_bytes(tenant_id)
+    if reservation is not None:
+        size -= store.reserved_bytes(tenant_id, reservation)
     max_files, max_bytes = limit(overrides, "max_files"), limit(overrides, "max_bytes")
     if files > 0 and used_files + files > max_files:
         raise QuotaExceeded(

@@ -34,12 +34,19 @@ SQL_RECOUNT = (
     "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files WHERE tenant_id = :t"
 )
 SQL_SET_STORED = "UPDATE tenants SET files_count = :files, files_bytes = :bytes WHERE id = :t"
-# Uploads not yet completed that may still be (their link, plus one lifetime for a transfer
-# that began in time): their declared size is reserved.
+# An upload's declared size is reserved while its staging object may exist: from its start
+# until the collector has deleted the object after the link's last use (its `garbage` record,
+# written with the upload, goes with the object), completed or not: the link stays valid
+# after completion, and a PUT to it stores the object again. Bounded by the tenant's uploads
+# (index uploads_tenant), not by its files.
 SQL_PENDING = (
     "SELECT COALESCE(SUM(u.size), 0) AS bytes FROM uploads u"
-    " WHERE u.tenant_id = :t AND u.completed_us IS NULL AND u.expires_us > :after"
-    " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id = u.file_id)"
+    " WHERE u.tenant_id = :t AND EXISTS (SELECT 1 FROM garbage g WHERE g.blob_key = u.blob_key)"
+)
+SQL_RESERVED = (
+    "SELECT COALESCE(SUM(u.size), 0) AS bytes FROM uploads u"
+    " WHERE u.tenant_id = :t AND u.blob_key = :k"
+    " AND EXISTS (SELECT 1 FROM garbage g WHERE g.blob_key = u.blob_key)"
 )
 SQL_RUNNING_TASKS = (
     "SELECT COUNT(*) AS n FROM tasks WHERE tenant_id = :t AND state IN ('queued', 'running')"
@@ -124,9 +131,14 @@ def reconcile(
     return kept, actual
 
 
-def pending_bytes(tenant_id: str, after: int) -> int:
-    """Bytes reserved by the tenant's uploads still pending after `after`."""
-    return int(_db().query(SQL_PENDING, t=tenant_id, after=after)[0]["bytes"])
+def pending_bytes(tenant_id: str) -> int:
+    """Bytes reserved by the tenant's uploads whose staging objects may exist."""
+    return int(_db().query(SQL_PENDING, t=tenant_id)[0]["bytes"])
+
+
+def reserved_bytes(tenant_id: str, staging_key: str) -> int:
+    """Of those, the bytes the upload staged under `staging_key` still reserves (0: none)."""
+    return int(_db().query(SQL_RESERVED, t=tenant_id, k=staging_key)[0]["bytes"])
 
 
 def running_tasks(tenant_id: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 
 from textfiles_client import exits, settings
@@ -25,6 +26,16 @@ def _fail(as_json: bool, code: int, message: str, error: str, status: int = 0) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:  # before or after the command's own handling
+        print("textfiles: interrupted", file=sys.stderr)
+        code = exits.INTERRUPTED
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: a late Ctrl-C changes nothing
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     top = parser()
     args = top.parse_args(argv)
     if args.command is None:

@@ -180,3 +180,38 @@ def test_the_cache_is_used_again_after_the_retry_time(
     assert dead_cache.get_many([key]) == {key: b"back"}
     assert dead_cache.health()["status"] == "ok"
     assert dead_cache.errors == 1
+
+
+# --- one server: a ring of several is refused -------------------------------------------
+
+
+@pytest.fixture
+def ring(memcached: MemcachedServer, lone_memcached: MemcachedServer) -> str:
+    """Two real memcached servers, as MEMCACHED_SERVERS would name a ring."""
+    return f"{memcached.servers},{lone_memcached.servers}"
+
+
+def test_a_ring_of_two_servers_is_refused_with_a_clear_error(ring: str) -> None:
+    """Issue #22, 3: with two servers pymemcache's HashClient sent a timed-out node's keys to
+    the other one, and the node came back serving entries older than acknowledged writes.
+    The cache protocol (chalicelib/files/filecache.py) is proved for one server: a ring is a
+    configuration error, not a silent risk (docs/backends.md, "One memcached server")."""
+    from chalicelib.cache.memcached import MemcachedDriver
+    from chalicelib.config import MissingSetting
+
+    with pytest.raises(MissingSetting, match="one memcached server"):
+        MemcachedDriver(ring)
+
+
+@pytest.mark.parametrize("backend", ["real"], indirect=True)
+def test_the_api_answers_503_and_says_why_when_given_a_ring(
+    ring: str, api: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conftest import reset_drivers
+
+    monkeypatch.setenv("MEMCACHED_SERVERS", ring)
+    reset_drivers()
+    reply = api.get("/files")
+    assert reply.status == 503
+    assert int(reply.headers["Retry-After"]) > 0
+    assert "MEMCACHED_SERVERS names 2 servers" in capsys.readouterr().out

@@ -306,6 +306,8 @@ def test_database_and_cache_are_reachable_only_from_the_functions(
     assert db["VPCSecurityGroups"] == [{"Ref": "DatabaseSecurityGroup"}]
     params = infra["Resources"]["DatabaseParameters"]["Properties"]["Parameters"]
     assert params["rds.force_ssl"] == "1"
+    # slow or failing statements are logged without their parameters (file bodies)
+    assert params["log_parameter_max_length"] == params["log_parameter_max_length_on_error"] == "0"
     cache = infra["Resources"]["Cache"]["Properties"]
     assert cache["VpcSecurityGroupIds"] == [{"Ref": "CacheSecurityGroup"}]
     # no route to the internet: no internet gateway, no public subnet
@@ -515,12 +517,13 @@ def test_chalice_deploy_gets_arm64_too(tmp_path: Path, moto: Any) -> None:
     with zipfile.ZipFile(code, "w") as zf:
         zf.writestr("app.py", "def handler(event, context):\n    return event\n")
     (tmp_path / ".chalice" / "deployments").mkdir(parents=True)
-    (tmp_path / ".chalice" / "deployments" / "abc-python3.11.zip").write_bytes(code.getvalue())
+    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"  # as Chalice names it
+    (tmp_path / ".chalice" / "deployments" / f"abc-{runtime}.zip").write_bytes(code.getvalue())
     iam = moto_client("iam", moto.endpoint)
     role = iam.create_role(RoleName="arm64-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     client = moto_client("lambda", moto.endpoint)
     arn = client.create_function(
-        FunctionName="textfiles-arm64-test", Runtime="python3.11", Role=role,
+        FunctionName="textfiles-arm64-test", Runtime=runtime, Role=role,
         Handler="app.handler", Code={"ZipFile": code.getvalue()},
     )["FunctionArn"]  # fmt: skip
     state = {"resources": [{"name": "api_handler", "lambda_arn": arn}, {"name": "x"}]}

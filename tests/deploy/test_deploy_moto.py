@@ -136,12 +136,29 @@ def deployed(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> dict
     outputs = create_infra(moto, STAGE, DOMAIN)
     outputs_file = build / "infra-outputs.json"
     outputs_file.write_text(json.dumps(outputs))
-    runs = []
+    runs, before = [], {}
     moto_patches.fail_once("CreateDomainName")
-    for _ in range(3):
+    for n in range(3):
+        if n == 2:  # the update meets the stage as a deploy on the old runtime left it
+            before = on_the_old_runtime(moto, outputs)
         runs.append(app_deploy(moto, build, outputs_file))
     moto_patches.clear_faults()
-    return {"outputs": outputs, "runs": runs, "build": build}
+    return {"outputs": outputs, "runs": runs, "build": build, "before": before}
+
+
+OLD_RUNTIME = "python3.11"
+
+
+def on_the_old_runtime(moto: MotoServer, outputs: dict[str, str]) -> dict[str, Any]:
+    """Every function put back on python3.11 and a file body in the bucket, as a stage deployed
+    before the runtime moved has them; what they were (ARNs, the object's ETag)."""
+    lam, s3 = client(moto, "lambda"), client(moto, "s3")
+    arns = {}
+    for name in FUNCTIONS:
+        config = lam.update_function_configuration(FunctionName=name, Runtime=OLD_RUNTIME)
+        arns[name] = config["FunctionArn"]
+    put = s3.put_object(Bucket=outputs["FilesBucketName"], Key="acme/kept", Body=b"kept\n")
+    return {"arns": arns, "etag": put["ETag"]}
 
 
 def test_a_failed_deploy_saves_its_state_and_a_rerun_converges(deployed: dict[str, Any]) -> None:
@@ -188,6 +205,24 @@ def test_functions_and_their_reserved_concurrency(
     for name, reserved in FUNCTIONS.items():
         got = lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"]
         assert got == reserved, name
+
+
+def test_an_existing_stage_gets_the_new_runtime_on_the_same_functions(
+    moto: MotoServer, deployed: dict[str, Any]
+) -> None:
+    """The upgrade note of docs/deploy.md: `make deploy` moves a stage deployed on python3.11
+    to the runtime in place (same functions, same ARNs) and touches no data."""
+    lam, s3 = client(moto, "lambda"), client(moto, "s3")
+    runtime = "python{}.{}".format(*sys.version_info[:2])  # make deploy's, as Chalice names it
+    assert runtime != OLD_RUNTIME
+    now = {}
+    for name in FUNCTIONS:
+        config = lam.get_function_configuration(FunctionName=name)
+        now[name] = config["FunctionArn"]
+        assert config["Runtime"] == runtime, name
+    assert now == deployed["before"]["arns"]
+    kept = s3.get_object(Bucket=deployed["outputs"]["FilesBucketName"], Key="acme/kept")
+    assert kept["ETag"] == deployed["before"]["etag"] and kept["Body"].read() == b"kept\n"
 
 
 def _log_grants(moto: MotoServer, function: str) -> list[dict[str, Any]]:

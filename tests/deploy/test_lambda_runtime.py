@@ -230,6 +230,18 @@ def call(
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
 
+def test_the_template_the_bytecode_and_the_emulator_name_one_python(
+    deployment: Deployment,
+) -> None:
+    """The Lambda runtime (LAMBDA_PYTHON) everywhere that ships: every function's Runtime in
+    sam.json, the Python that compiled the zip's .pyc files (magic number and tag), and the
+    interpreter the emulator runs them with."""
+    emulator = lambda_rie.python_of(lambda_rie.RUNTIME_PYTHON)
+    assert emulator["version"] == lambda_rie.lambda_python()
+    zip_path = deployment.tmp / "build" / "app" / "deployment.zip"
+    assert lambda_rie.runtime_mismatches(deployment.sam, zip_path, emulator) == []
+
+
 def test_crud_and_search_over_https(
     deployment: Deployment, gateway: ApiGateway, api_key: str
 ) -> None:

@@ -2,10 +2,11 @@
 
 ``package()`` builds ``deployment.zip`` and ``sam.json`` with ``make package`` (offline,
 from the example infra outputs); ``LambdaFunction`` runs one function of the zip under
-``aws-lambda-rie`` and ``awslambdaric`` in a virtualenv holding only what Lambda's
-python3.11 runtime provides, with the environment ``sam.json`` gives it; ``LambdaApi`` is
-Lambda's Invoke API by function name. The HTTPS stand-ins in front of them (API Gateway,
-the alert service) are in support.api_gateway.
+``aws-lambda-rie`` and ``awslambdaric`` in a virtualenv of the runtime's Python holding only
+what that Lambda runtime provides, with the environment ``sam.json`` gives it; ``LambdaApi``
+is Lambda's Invoke API by function name. ``runtime_mismatches`` says where the template's
+runtime, the zip's bytecode and the emulator's Python disagree. The HTTPS stand-ins in front
+of them (API Gateway, the alert service) are in support.api_gateway.
 """
 
 from __future__ import annotations
@@ -61,6 +62,50 @@ def functions(sam: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def lambda_python() -> str:
+    """The Lambda runtime's Python version, X.Y: LAMBDA_PYTHON of the Makefile."""
+    found = re.search(r"^LAMBDA_PYTHON := (\d+\.\d+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert found, "the Makefile names no LAMBDA_PYTHON"
+    return found.group(1)
+
+
+def python_of(python: Path | str) -> dict[str, str]:
+    """An interpreter's version (X.Y), bytecode cache tag and magic number (hex)."""
+    code = (
+        "import importlib.util, sys; print('%d.%d' % sys.version_info[:2],"
+        " sys.implementation.cache_tag, importlib.util.MAGIC_NUMBER.hex())"
+    )
+    done = subprocess.run(
+        [str(python), "-I", "-c", code], capture_output=True, text=True, check=True, timeout=30
+    )
+    version, tag, magic = done.stdout.split()
+    return {"version": version, "cache_tag": tag, "magic": magic}
+
+
+def runtime_mismatches(sam: dict[str, Any], zip_path: Path, python: dict[str, str]) -> list[str]:
+    """Where the template's runtime of each function and the bytecode in the zip disagree with
+    *python* (``python_of`` the emulator's interpreter); empty when all name one version."""
+    runtime = f"python{python['version']}"
+    found = [
+        f"{name}: Runtime {props.get('Runtime')!r}, the emulator runs {runtime}"
+        for name, props in functions(sam).items()
+        if props.get("Runtime") != runtime
+    ]
+    with zipfile.ZipFile(zip_path) as archive:
+        pycs = [n for n in archive.namelist() if n.endswith(".pyc")]
+        other_magic = [n for n in pycs if archive.read(n)[:4].hex() != python["magic"]]
+    other_tag = [
+        n for n in pycs if "__pycache__/" in n and not n.endswith(f".{python['cache_tag']}.pyc")
+    ]
+    if not pycs:
+        found.append("the zip holds no bytecode")
+    if other_magic:
+        found.append(f"{len(other_magic)} .pyc not compiled by {runtime}, e.g. {other_magic[0]}")
+    if other_tag:
+        found.append(f"{len(other_tag)} .pyc tagged for another Python, e.g. {other_tag[0]}")
+    return found
+
+
 class LambdaFunction:
     """One function of the zip under the emulator, invoked one event at a time."""
 
@@ -86,7 +131,7 @@ class LambdaFunction:
             "AWS_LAMBDA_FUNCTION_NAME": props["FunctionName"],
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", 128)),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(props.get("Timeout", 3)),
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{props['Runtime']}",
         }
         return {**lambda_env, **variables, **self.env}
 

@@ -17,6 +17,7 @@ from support.api import Api
 from support.chalice_local import ChaliceLocal
 from support.memcached import MemcachedServer
 from support.net import ServerUnavailable, unavailable
+from support.outage import DatabaseOutage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,10 +72,46 @@ def test_failed_keys_are_limited_per_address(
     guesser = Api(api.client, "tf_guess")
     assert [guesser.get("/files").status for _ in range(4)] == [401, 401, 401, 429]
     blocked = api.get("/files")
-    assert blocked.status == 429, "the address is blocked whatever key it shows"
+    assert blocked.status == 429, "blocked for any key it has not used lately"
     assert blocked.headers["Retry-After"] == "45"
     limited.advance(45)
     assert api.get("/files").status == 200
+
+
+def test_a_database_outage_is_a_503_never_a_failed_key(
+    database_outage: DatabaseOutage,
+    client: Any,
+    new_key: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    limited: FakeClock,
+) -> None:
+    """Issue #22, 1: a lookup the database could not answer stayed counted as a failed key, so
+    after a blip every client at the address got 429 with a valid key until the window ended."""
+    monkeypatch.setenv("AUTH_FAILURES_PER_WINDOW", "3")
+    callers = [Api(client, new_key(None)) for _ in range(5)]  # keys no cache holds yet
+    database_outage.cut()
+    down = [caller.get("/files") for caller in callers]
+    assert [reply.status for reply in down] == [503] * 5
+    assert all(int(reply.headers["Retry-After"]) > 0 for reply in down)
+    database_outage.restore()
+    assert [caller.get("/files").status for caller in callers] == [200] * 5
+
+
+def test_a_valid_key_is_not_refused_for_failed_keys_at_its_address(
+    api: Api, other_api: Api, monkeypatch: pytest.MonkeyPatch, limited: FakeClock
+) -> None:
+    """Issue #22, 1: a blocked address refused every key, a valid one too (NAT, shared egress).
+    A key that authenticated lately still works; a key nobody used lately cannot be told from a
+    guess, so it waits like one (guessing stays bounded)."""
+    monkeypatch.setenv("AUTH_FAILURES_PER_WINDOW", "3")
+    assert api.get("/files").status == 200
+    guesser = Api(api.client, "tf_guess")
+    assert [guesser.get("/files").status for _ in range(4)] == [401, 401, 401, 429]
+    assert api.get("/files").status == 200, "its cached lookup"
+    limited.advance(3)  # past KEY_CACHE_SECONDS: the key is looked up in the database again
+    assert api.get("/files").status == 200, "a key that authenticated lately"
+    assert guesser.get("/files").status == 429
+    assert other_api.get("/files").status == 429
 
 
 def test_file_quota_edges(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

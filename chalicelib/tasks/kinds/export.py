@@ -192,18 +192,24 @@ def cleanup(ctx: TaskContext) -> None:
     _remove_work(ctx.tenant_id, ctx.id, cp.seq)
 
 
+def archive_until(result: dict[str, Any]) -> int:
+    """When the archive of a succeeded export expires: what its task advertises, and when the
+    purge may remove it (chalicelib/tasks/kinds/purge.py)."""
+    return int(result["completed_us"]) + config.export_retention_days() * clock.DAY_US
+
+
 def public_result(result: dict[str, Any]) -> dict[str, Any]:
     """A fresh, short-lived download link each time the task is read."""
     lifetime = config.export_url_seconds()
-    archive_until = int(result["completed_us"]) + config.export_retention_days() * clock.DAY_US
-    lifetime = max(0, min(lifetime, (archive_until - clock.now_us()) // 1_000_000))
+    until = archive_until(result)
+    lifetime = max(0, min(lifetime, (until - clock.now_us()) // 1_000_000))
     url = None
     if lifetime > 0:
         url = blobs().download_url(result["key"], lifetime, "export.zip")
     return {
         "download_url": url,
         "url_expires_at": clock.iso(clock.now_us() + lifetime * 1_000_000) if url else None,
-        "archive_expires_at": clock.iso(archive_until),
+        "archive_expires_at": clock.iso(until),
         "files": result["files"],
         "skipped": result["skipped"],
         "size": result["size"],

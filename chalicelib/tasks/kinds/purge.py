@@ -7,11 +7,13 @@ Phases, in order (the checkpoint says which, and where in the bucket the scan is
 - garbage: the collector (chalicelib/files/orphans.py): every due body no row references;
 - counters: each tenant's stored files and bytes counted again, its row locked, a batch of
            tenants per step; a counter that had drifted is fixed and logged (a warning);
-- uploads: upload reservations that can no longer be completed;
+- uploads: upload rows that can no longer be completed, once their staging objects are gone
+           (those are garbage from the upload's start, due when its link can no longer write);
 - orphans: one page of the bucket listing under `tenants/`: a file body that no file row, no
            pending upload and no garbage record points at, older than a day
            (`PURGE_ORPHAN_GRACE_SECONDS`: a write may be under way, or its outcome may have
-           been unknown); an export's objects older than the export retention;
+           been unknown); an export's archive once the time its task advertises has
+           passed, its other objects once older than the export retention;
 - tasks:   finished task rows older than the task retention.
 The bucket's 30-day lifecycle rule is the backstop for anything this misses (docs/tasks.md).
 """
@@ -25,6 +27,7 @@ from chalicelib.blobs import BlobInfo, blobs
 from chalicelib.files import bookkeeping, orphans, store
 from chalicelib.tasks import Task
 from chalicelib.tasks import store as tasks_store
+from chalicelib.tasks.kinds import export
 from chalicelib.tasks.model import Kind, Step, TaskContext, register
 from chalicelib.tenants import store as tenants_store
 
@@ -111,7 +114,8 @@ def _counters(cp: dict[str, Any]) -> tuple[int, bool]:
 
 
 def _uploads() -> tuple[int, bool]:
-    """Reservations past their link's lifetime twice over; their bodies become orphans."""
+    """Upload rows past their link's lifetime twice over whose staging objects the garbage
+    phase has deleted (the reservation ends with the object, chalicelib/tenants/store.py)."""
     limit = config.purge_batch()
     cutoff = clock.now_us() - config.upload_url_seconds() * 1_000_000
     ids = bookkeeping.stale_uploads(cutoff, limit)
@@ -138,15 +142,35 @@ def _orphans(cp: dict[str, Any]) -> tuple[int, bool]:
     bodies = [b for b in page if blobkeys.kind(b.key) == "files" and b.modified_us < body_cutoff]
     live = _live_bodies(bodies)
     doomed = [b.key for b in bodies if b.key not in live]
-    doomed += [
+    old_exports = [
         b.key for b in page if blobkeys.kind(b.key) == "exports" and b.modified_us < export_cutoff
     ]
+    doomed += _expired_exports(old_exports, now)
     bucket = blobs()
     for key in doomed:
         bucket.delete(key)
     if page:
         cp["after"] = page[-1].key
     return len(doomed), len(page) == limit
+
+
+def _expired_exports(keys: list[str], now: int) -> list[str]:
+    """Of export objects dated older than the retention, those whose time has come. An object
+    is not enough to go by: S3 dates one made by a multipart upload from when the upload
+    began, so a succeeded export's archive goes by what its task advertises
+    (`archive_expires_at`); one of an export under way stays; the rest (a failed or
+    cancelled export's leftovers, a task purged since) go by their date."""
+    found = tasks_store.get_many(sorted({blobkeys.export_task(key) for key in keys}))
+    return [key for key in keys if not _kept(key, found.get(blobkeys.export_task(key)), now)]
+
+
+def _kept(key: str, task: Task | None, now: int) -> bool:
+    if task is None:
+        return False
+    if task.state in ("queued", "running"):
+        return True
+    archived = task.state == "succeeded" and task.result and key.endswith(".zip")
+    return bool(archived and task.result and export.archive_until(task.result) > now)
 
 
 def _tasks() -> tuple[int, bool]:
