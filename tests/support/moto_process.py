@@ -23,9 +23,8 @@ __all__ = ["MOTO_SETTINGS", "MotoProcess"]
 
 TESTS = Path(__file__).resolve().parents[1]
 # Read by moto at import, in the server's process:
+# (No MOTO_IAM_LOAD_MANAGED_POLICIES: no role here attaches an AWS managed policy.)
 MOTO_SETTINGS = {
-    # aws_iam_role_policy_attachment of an AWS managed policy needs it to exist in moto.
-    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
     # A DNS-validated certificate is ISSUED at once (aws_acm_certificate_validation waits).
     "MOTO_ACM_VALIDATION_WAIT": "0",
 }
