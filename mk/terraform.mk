@@ -32,12 +32,22 @@ bootstrap-tf:
 tf-package: deps
 	$(MAKE) --no-print-directory package STAGE=$(STAGE) BUILD=$(BUILD) INFRA_OUTPUTS=$(TF_PACKAGE_OUTPUTS)
 
-# build/STAGE/terraform: infra/terraform/*.tf and the application generated from Chalice.
-tf-render: tf-package
-	$(PY) infra/terraform/generate.py render --stage $(STAGE) --build $(BUILD)
+# build/STAGE/terraform: infra/terraform/*.tf and the application generated from Chalice,
+# made again when one of its sources changed (`make -B tf-render` forces it): plan-tf then
+# deploy-tf apply what was planned without packaging twice.
+TF_RENDER_SOURCES = app.py requirements.txt Makefile mk/deploy.mk mk/terraform.mk \
+  tools/precompile_zip.py $(TF_PACKAGE_OUTPUTS) $(wildcard .chalice/*.json infra/*.json \
+  infra/stage.py infra/terraform/*.tf infra/terraform/*.py) $(shell find chalicelib -type f \
+  -not -path '*/__pycache__/*')
+$(TF_DIR)/.rendered: $(TF_RENDER_SOURCES)
+	$(MAKE) --no-print-directory tf-package STAGE=$(STAGE) BUILD=$(BUILD)
+	$(PY) infra/terraform/generate.py --stage $(STAGE) --build $(BUILD)
+	touch $@
+
+tf-render: deps $(TF_DIR)/.rendered
 
 tf-init: tf-render
-	$(PY) infra/terraform/generate.py backend --stage $(STAGE) --dir $(TF_DIR) \
+	$(PY) infra/terraform/backend.py --stage $(STAGE) --dir $(TF_DIR) \
 	  $(if $(TF_STATE_BUCKET),--bucket $(TF_STATE_BUCKET))
 	$(call TF_INIT,$(TF_DIR)) -reconfigure -backend-config=backend.hcl
 

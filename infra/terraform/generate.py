@@ -1,18 +1,15 @@
 """Assemble a stage's Terraform configuration: infra/terraform/*.tf plus the application,
 generated from what Chalice and our policy files say.
 
-    python infra/terraform/generate.py render --stage prod --build build/prod
-    python infra/terraform/generate.py backend --stage prod --dir build/prod/terraform
+    python infra/terraform/generate.py --stage prod --build build/prod
 
-`render` renders the stage's Chalice project (infra/stage.py) with every ``${infra:Name}``
+It renders the stage's Chalice project (infra/stage.py) with every ``${infra:Name}``
 turned into the Terraform expression ``${local.infra_Name}`` (declared in outputs.tf under
 the names of infra/infra.yaml's outputs), runs `chalice package --pkg-format terraform`
 on it, and writes BUILD/terraform/: the static files, ``chalice.tf.json`` (Chalice's output,
 post-processed, see `application`) and ``stage.auto.tfvars.json``. The functions deploy
 BUILD/app/deployment.zip, the precompiled zip of `make package`: Chalice's own zip is not it.
-
-`backend` writes DIR/backend.hcl: the stage's state in the bootstrap's S3 bucket, locked
-with an S3 lockfile; with AWS_ENDPOINT_URL set (the tests' moto server) it points there.
+The state backend of that folder is infra/terraform/backend.py's.
 """
 
 from __future__ import annotations
@@ -36,7 +33,6 @@ import stage as stage_mod  # noqa: E402  (infra/stage.py, standard library only)
 INFRA_TOKEN = re.compile(r"\$\{infra:([A-Za-z0-9]+)\}")
 STATIC = ("*.tf", ".terraform.lock.hcl")
 GENERATED = "chalice.tf.json"
-STATE_KEY = "textfiles/{stage}/terraform.tfstate"
 # Chalice's data sources, named `chalice`: ours (versions.tf) are named `current`.
 DATA_SOURCES = ("aws_partition", "aws_region", "aws_caller_identity")
 
@@ -241,63 +237,17 @@ def render(stage: str, build: Path, root: Path = ROOT) -> Path:
     return target
 
 
-def state_bucket() -> str:
-    """The bootstrap's bucket: textfiles-tfstate-ACCOUNT-REGION (boto3, from .venv)."""
-    import boto3
-
-    session = boto3.session.Session()
-    account = session.client("sts").get_caller_identity()["Account"]
-    return f"textfiles-tfstate-{account}-{session.region_name}"
-
-
-def backend(stage: str, directory: Path, bucket: str | None = None) -> Path:
-    """DIR/backend.hcl: one state per stage, S3 lockfile, encrypted."""
-    import boto3
-
-    region = boto3.session.Session().region_name
-    if not region:
-        raise GenerateError("no AWS region: set AWS_REGION (the stage's region)")
-    settings: dict[str, Any] = {
-        "bucket": bucket or state_bucket(),
-        "key": STATE_KEY.format(stage=stage),
-        "region": region,
-        "encrypt": True,
-        "use_lockfile": True,
-    }
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint:  # moto: its S3 answers path-style only
-        settings |= {"endpoints": {"s3": endpoint, "sts": endpoint}, "use_path_style": True}
-    path = directory / "backend.hcl"
-    path.write_text("".join(f"{k} = {_hcl(v)}\n" for k, v in settings.items()))
-    return path
-
-
-def _hcl(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_hcl(v)}" for k, v in value.items()) + " }"
-    return json.dumps(value)
-
-
 def _write(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="infra/terraform/generate.py")
-    sub = parser.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("render", help="write BUILD/terraform for the stage")
-    r.add_argument("--stage", required=True)
-    r.add_argument("--build", required=True, type=Path)
-    b = sub.add_parser("backend", help="write DIR/backend.hcl for the stage's state")
-    b.add_argument("--stage", required=True)
-    b.add_argument("--dir", required=True, type=Path)
-    b.add_argument("--bucket", default=os.environ.get("TF_STATE_BUCKET") or None)
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--build", required=True, type=Path)
     args = parser.parse_args(argv)
     try:
-        if args.command == "render":
-            print(render(args.stage, args.build))
-        else:
-            print(backend(args.stage, args.dir, args.bucket))
+        print(render(args.stage, args.build))
     except (GenerateError, stage_mod.RenderError) as exc:
         print(f"infra/terraform/generate.py: {exc}", file=sys.stderr)
         return 1

@@ -15,7 +15,7 @@ terraform {
   }
 
   # Bucket, key, region and locking come from build/STAGE/terraform/backend.hcl
-  # (infra/terraform/tf.py init): one state per stage in the bootstrap's state bucket.
+  # (infra/terraform/backend.py): one state per stage in the bootstrap's state bucket.
   backend "s3" {}
 }
 
