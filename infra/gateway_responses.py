@@ -1,7 +1,8 @@
 """API Gateway's own answers, in the API's words: a route the API does not have (API Gateway
 says 403 "Missing Authentication Token", or, with an Authorization header, a SigV4 complaint
 that echoes the header) is a 404 in our error shape, with the request's id. One table, used
-by both ways of deploying: the packaged template (`make package`) and `make deploy`."""
+by every way of deploying: the packaged template (`make package`), `make deploy` and the
+Terraform path (infra/terraform/generate.py)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,16 @@ def put_all(client: Any, rest_api_id: str) -> None:
             statusCode=STATUS,
             responseTemplates={"application/json": BODY},
         )
+
+
+def terraform_resources(rest_api_id: str) -> dict[str, Any]:
+    """The same answers as aws_api_gateway_gateway_response resources (infra/terraform)."""
+    return {
+        kind.lower(): {
+            "rest_api_id": rest_api_id,
+            "response_type": kind,
+            "status_code": STATUS,
+            "response_templates": {"application/json": BODY},
+        }
+        for kind in TYPES
+    }
