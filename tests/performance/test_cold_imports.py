@@ -67,7 +67,7 @@ IMPORT_APP_ADDS = {
     "__future__", "_contextvars", "contextvars", "gc", "app", "chalicelib", "chalicelib.config",
     "chalicelib.settings_table", "chalicelib.edge", "chalicelib.edge.http",
     "chalicelib.edge.health_routes", "chalicelib.edge.task_routes", "chalicelib.edge.page",
-    "chalicelib.edge.blob_routes",
+    "chalicelib.edge.blob_routes", "chalicelib.edge.history_routes",
 }  # fmt: skip
 IMPORT_APP = """
 import sys

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.edge.openapi.entries import TEXT, Schema
+from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
 from chalicelib.edge.openapi.table import NAME_SCHEMA
 from chalicelib.errors import DomainError
 
@@ -57,7 +58,13 @@ _UPLOAD = {
 }
 USAGE = {
     "files": {"used": 42, "limit": 10000},
-    "bytes": {"used": 1843200, "limit": 1073741824},
+    "bytes": {
+        "used": 1843200,
+        "limit": 1073741824,
+        "current": 1228800,
+        "history": 409600,
+        "trash": 204800,
+    },
     "running_tasks": {"used": 1, "limit": 2},
     "rate": {"used": 17, "limit": 600, "remaining": 583, "window_seconds": 60, "reset_seconds": 38},
     "max_inline_bytes": 5242880,
@@ -96,6 +103,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "webPage": ({"200": _HTML}, None),
     "apiReference": ({"200": _HTML}, None),
     "staticAsset": ({"200": '"use strict";\n...'}, None),
+    **HISTORY_EXAMPLES,
 }
 # An error's code -> the message of its example.
 ERRORS = {
@@ -175,7 +183,11 @@ _UPLOAD_FIELDS: dict[str, Schema] = {
 }
 _USAGE_FIELDS: dict[str, Schema] = {
     "files": _METER,
-    "bytes": {**_METER, "description": "Bytes stored."},
+    "bytes": _object(
+        {"used": _COUNT, "limit": _COUNT, "current": _COUNT, "history": _COUNT, "trash": _COUNT},
+        description="Bytes stored: every kept version's own body (current + history + trash)"
+        " and pending uploads' reservations.",
+    ),
     "running_tasks": {**_METER, "description": "Queued or running tasks."},
     "rate": _object(
         dict.fromkeys(_RATE, _COUNT),
@@ -209,4 +221,5 @@ SCHEMAS: dict[str, Schema] = {
     "Health": _object(_HEALTH_FIELDS),
     "Task": _object(_TASK_FIELDS),
     "Usage": _object(_USAGE_FIELDS),
+    **HISTORY_SCHEMAS,
 }
