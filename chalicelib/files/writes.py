@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from chalicelib import blobkeys, clock, config, ids, logs
+from chalicelib import blobkeys, clock, config, ids, logs, racepoints
 from chalicelib.db import IntegrityError, OutcomeUnknown
 from chalicelib.errors import BackendUnavailable, Conflict, PreconditionFailed
 from chalicelib.files import filecache, orphans, store
@@ -138,6 +138,7 @@ def switch_body(
     """Make `make(meta, now)` the current version if nobody wrote in between (else retry
     against the newer one, If-Match checked again); the old one stays as history."""
     for _attempt in range(3):
+        racepoints.point("files.replace.switching")
         new = make(meta, clock.now_us())
         if _update_row(tenant, meta, new, text):
             return new

@@ -230,3 +230,17 @@ def test_another_tenants_ids_are_404(api: Api, other_api: Api) -> None:
     assert other_api.call("POST", f"/trash/{fid}/restore").status == 404
     assert other_api.call("DELETE", f"/trash/{fid}").status == 404
     assert api.get("/trash").json["items"][0]["id"] == fid
+
+
+def test_a_large_version_answers_with_a_short_lived_link(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meta = api.created("large.txt", "12345678")
+    api.put(meta["id"], "small")
+    monkeypatch.setenv("MAX_INLINE_BYTES", "6")
+    reply = api.get(f"/files/{meta['id']}/versions/1")
+    assert reply.status == 307
+    assert reply.headers["Location"]
+    assert reply.headers["ETag"] == meta["etag"]
+    assert reply.headers["Cache-Control"] == "private, no-store"
+    assert api.get(f"/files/{meta['id']}/versions/2").text == "small"

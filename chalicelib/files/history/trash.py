@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import blobkeys, clock, config, ids
+from chalicelib import blobkeys, clock, config, ids, racepoints
 from chalicelib.db import IntegrityError, Row
 from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.files import filecache, orphans, rules
@@ -78,6 +78,7 @@ def restore(tenant: Tenant, file_id: str, name: str | None = None) -> FileMeta:
     name = row["name"] if name is None else rules.validate_name(name)
     if files_store.repository().name_taken(tenant.id, name, now):
         raise _taken(name, file_id)
+    racepoints.point("history.trash.restore")
     with orphans.copied_body(last.blob_key, blobkeys.file_body(tenant.id, file_id)) as copy:
         if copy.key is None:
             raise not_in_trash(file_id)
