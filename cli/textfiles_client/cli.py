@@ -1,4 +1,5 @@
-"""The `textfiles` command: put, get, ls, mv, rm, export, usage.
+"""The `textfiles` command: put, get, ls, mv, rm, export, usage; log, diff, restore, trash,
+undelete (history_cli.py).
 
 Settings: --url/--key, else TEXTFILES_URL/TEXTFILES_KEY, else the config file
 (TEXTFILES_CONFIG, default ~/.config/textfiles/config.json: {"url": ..., "key": ...}).
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from textfiles_client import history_cli
 from textfiles_client.client import ApiError, Client
 from textfiles_client.types import File, Task
 
@@ -227,6 +229,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--wait", action="store_true", help="wait, then download the archive")
     export.add_argument("-o", "--output", default="export.zip", help="default: export.zip")
     sub.add_parser("usage", help="files, bytes, running tasks and requests against limits")
+    history_cli.add_parsers(sub)
     return top
 
 
@@ -238,6 +241,7 @@ COMMANDS = {
     "rm": cmd_rm,
     "export": cmd_export,
     "usage": cmd_usage,
+    **history_cli.COMMANDS,
 }
 
 

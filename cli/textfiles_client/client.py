@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
 
+from textfiles_client.history import HistoryOperations
 from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
 
 TEXT = "text/plain; charset=utf-8"
@@ -72,8 +73,9 @@ def _error(status: int, raw: bytes) -> ApiError:
         return ApiError(status, "HttpError", text or f"HTTP {status}")
 
 
-class Client:
-    """The API at `base_url` with an API key. Every method raises ApiError on failure."""
+class Client(HistoryOperations):
+    """The API at `base_url` with an API key. Every method raises ApiError on failure
+    (history's operations: textfiles_client/history.py)."""
 
     def __init__(self, base_url: str, key: str | None = None, timeout: float = 60) -> None:
         self.base_url = base_url.rstrip("/")
