@@ -2,7 +2,8 @@
 
 Bounded: each side is at most DIFF_MAX_BYTES (default 1 MiB), else 413 before any body is
 read, so a diff never runs a function out of time or memory (docs/history.md). difflib is
-imported here only, on use: no cold start pays for it.
+imported on use only (diffing.py bounds its time on repetitive text): no cold start pays
+for it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _label(version: Version) -> str:
 
 def diff(tenant: Tenant, file_id: str, raw_from: str | None, raw_to: str | None) -> str:
     """The unified diff from version `from` to version `to` (default: the current one)."""
-    import difflib
+    from chalicelib.files.history import diffing
 
     a = versions.parse_number(raw_from, "from")
     b = None if raw_to is None else versions.parse_number(raw_to, "to")
@@ -64,6 +65,6 @@ def diff(tenant: Tenant, file_id: str, raw_from: str | None, raw_to: str | None)
     if old.sha256 == new.sha256:
         return ""
     out = []
-    for line in difflib.unified_diff(_lines(old), _lines(new), _label(old), _label(new)):
+    for line in diffing.unified(_lines(old), _lines(new), _label(old), _label(new)):
         out.append(line if line.endswith("\n") else line + "\n" + NO_NEWLINE)
     return "".join(out)
