@@ -12,6 +12,7 @@ from conftest import FakeClock, reset_drivers
 from support.api import Api
 
 DAY = 86_400
+HISTORY_MIGRATION = 11
 
 
 def run_purge() -> None:
@@ -175,8 +176,8 @@ def test_usage_splits_current_history_and_trash(api: Api) -> None:
 def test_an_existing_file_gets_its_current_version_on_migration(
     backend: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, client: Any
 ) -> None:
-    """Migration 10 on a database at migration 9: the file keeps its version number, and its
-    current version becomes the oldest one kept."""
+    """Migration 11 on a database at the migration before it: the file keeps its version
+    number, and its current version becomes the oldest one kept."""
     from chalicelib import clock
     from chalicelib.blobs import blobs
     from chalicelib.db import database, migrations
@@ -188,11 +189,12 @@ def test_an_existing_file_gets_its_current_version_on_migration(
     else:
         monkeypatch.setenv("DATA_DIR", str(request.getfixturevalue("tmp_path") / "mig"))
     every = list(migrations.MIGRATIONS)
-    monkeypatch.setattr(migrations, "MIGRATIONS", [m for m in every if m[0] <= 9])
+    before = [m for m in every if m[0] < HISTORY_MIGRATION]
+    monkeypatch.setattr(migrations, "MIGRATIONS", before)
     reset_drivers()
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     key = apikeys.create_key(tenant)
-    assert migrations.current_version(database()) == 9
+    assert migrations.current_version(database()) == before[-1][0]
     now, fid = clock.now_us(), "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
     blob_key = f"tenants/{tenant}/files/{fid}/b1"
     blobs().put(blob_key, b"old body")
