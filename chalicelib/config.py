@@ -92,6 +92,14 @@ def retention_days() -> int:
     return get_int("RETENTION_DAYS")
 
 
+def max_versions_per_file() -> int:
+    return max(1, get_int("MAX_VERSIONS_PER_FILE"))
+
+
+def diff_max_bytes() -> int:
+    return max(0, get_int("DIFF_MAX_BYTES"))
+
+
 def cache_ttl_seconds() -> int:
     return get_int("CACHE_TTL_SECONDS")
 

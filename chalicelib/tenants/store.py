@@ -23,9 +23,18 @@ SQL_LOOKUP = (
 )
 SQL_KEY_HASHES = "SELECT key_hash FROM api_keys WHERE tenant_id = :t"
 SQL_LOCK = "UPDATE tenants SET id = id WHERE id = :t"
+# Files: the live ones. Bytes: every body a kept version owns (current, history and the
+# trash) until the purge deletes it (docs/history.md).
 SQL_STORED = (
-    "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files"
-    " WHERE tenant_id = :t AND expires_us > :now"
+    "SELECT (SELECT COUNT(*) FROM files WHERE tenant_id = :t AND expires_us > :now) AS files,"
+    " (SELECT COALESCE(SUM(size), 0) FROM file_versions WHERE tenant_id = :t AND owns_body = 1)"
+    " AS bytes"
+)
+SQL_BYTES_SPLIT = (
+    "SELECT (SELECT COALESCE(SUM(size), 0) FROM files WHERE tenant_id = :t AND expires_us > :now)"
+    " AS current_bytes, (SELECT COALESCE(SUM(v.size), 0) FROM file_versions v"
+    " JOIN trash r ON r.file_id = v.file_id WHERE r.tenant_id = :t AND v.owns_body = 1)"
+    " AS trash_bytes"
 )
 # An upload's declared size is reserved while its staging object may exist: from its start
 # until the collector has deleted the object after the link's last use (its `garbage` record,
@@ -90,9 +99,15 @@ def lock(tenant_id: str) -> None:
 
 
 def stored(tenant_id: str, now: int) -> tuple[int, int]:
-    """The tenant's live files and their bytes."""
+    """The tenant's live files, and the bytes of every body its kept versions own."""
     row = _db().query(SQL_STORED, t=tenant_id, now=now)[0]
     return int(row["files"]), int(row["bytes"])
+
+
+def bytes_split(tenant_id: str, now: int) -> tuple[int, int]:
+    """The bytes of the tenant's live files' current bodies, and those its trash holds."""
+    row = _db().query(SQL_BYTES_SPLIT, t=tenant_id, now=now)[0]
+    return int(row["current_bytes"]), int(row["trash_bytes"])
 
 
 def pending_bytes(tenant_id: str) -> int:

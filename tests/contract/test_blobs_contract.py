@@ -67,6 +67,23 @@ def test_a_missing_key_is_blob_missing_and_deleting_it_is_no_error(store: Any, p
     store.ping()
 
 
+def test_copy_makes_an_independent_object_and_a_missing_source_is_blob_missing(
+    store: Any, prefix: str
+) -> None:
+    """History's restores copy a body inside the store (S3 CopyObject; a file copy locally)."""
+    body = "ünï\r\nline\n".encode() * 100
+    store.put(f"{prefix}src", body)
+    store.copy(f"{prefix}src", f"{prefix}dst")
+    assert store.get(f"{prefix}dst") == body
+    assert store.head(f"{prefix}dst").size == len(body)
+    store.delete(f"{prefix}src")
+    assert store.get(f"{prefix}dst") == body
+    with pytest.raises(BlobMissing):
+        store.copy(f"{prefix}src", f"{prefix}other")
+    with pytest.raises(BlobMissing):
+        store.head(f"{prefix}other")
+
+
 def test_bytes_come_back_exactly(store: Any, prefix: str) -> None:
     body = "zéro\r\nnul\tend ✓".encode() + bytes(range(256))
     store.put(f"{prefix}raw", body)

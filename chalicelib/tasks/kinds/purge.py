@@ -3,7 +3,10 @@ archives and old finished tasks, a bounded batch per step.
 
 Phases, in order (the checkpoint says which, and where in the bucket the scan is):
 - files:   expired rows, oldest first: in one transaction the rows go and their bodies are
+           recorded as garbage, due at once (the collector keeps those a version still holds);
+- versions: expired versions (docs/history.md); the bodies no kept version shares any more are
            recorded as garbage, due at once;
+- trash:   trashed files past their expiry, with every version they still had;
 - garbage: the collector (chalicelib/files/orphans.py): every due body no row references;
 - uploads: upload rows that can no longer be completed, once their staging objects are gone
            (those are garbage from the upload's start, due when its link can no longer write);
@@ -13,7 +16,7 @@ Phases, in order (the checkpoint says which, and where in the bucket the scan is
            been unknown); an export's archive once the time its task advertises has
            passed, its other objects once older than the export retention;
 - tasks:   finished task rows older than the task retention.
-The bucket's 30-day lifecycle rule is the backstop for anything this misses (docs/tasks.md).
+The bucket's 61-day lifecycle rule is the backstop for anything this misses (docs/tasks.md).
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from typing import Any
 from chalicelib import blobkeys, clock, config, logs
 from chalicelib.blobs import BlobInfo, blobs
 from chalicelib.files import bookkeeping, orphans, store
+from chalicelib.files.history import retention
 from chalicelib.tasks import Task
 from chalicelib.tasks import store as tasks_store
 from chalicelib.tasks.kinds import export
 from chalicelib.tasks.model import Kind, Step, TaskContext, register
 
-PHASES = ("files", "garbage", "uploads", "orphans", "tasks")
+PHASES = ("files", "versions", "trash", "garbage", "uploads", "orphans", "tasks")
 
 
 def start() -> Task:
@@ -44,6 +48,10 @@ def step(ctx: TaskContext) -> Step:
     phase = cp["phase"]
     if phase == "files":
         removed, more = _files()
+    elif phase == "versions":
+        removed, more = retention.purge_versions(config.purge_batch())
+    elif phase == "trash":
+        removed, more = retention.purge_trash(config.purge_batch())
     elif phase == "garbage":
         removed, more = _garbage()
     elif phase == "uploads":
