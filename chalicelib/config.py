@@ -77,9 +77,9 @@ def data_dir() -> Path:
 
 def max_inline_bytes() -> int:
     """Bodies sent or answered inline: the setting (default 4 MiB), never above what fits a
-    Lambda event and response once base64-encoded (chalicelib/edge/event_limits.py)."""
+    Lambda event and response once base64-encoded (chalicelib/event_limits.py)."""
     # `import a.b as b`: no importlib._handle_fromlist on every request
-    import chalicelib.edge.event_limits as payloads
+    import chalicelib.event_limits as payloads
 
     return min(get_int("MAX_INLINE_BYTES"), payloads.INLINE_CEILING)
 

@@ -130,7 +130,9 @@ def parser() -> argparse.ArgumentParser:
             parents=[shared],
         )
     _arguments(made)
-    history_cli.add_parsers(sub, parents=[shared], formatter_class=_formatter)
+    history_cli.add_parsers(
+        sub, lambda: {"parents": [_global_options(False)], "formatter_class": _formatter}
+    )
     return top
 
 

@@ -86,24 +86,29 @@ def cmd_undelete(client: Client, args: argparse.Namespace) -> None:
     _out(args, meta, f"restored {meta['name']} ({meta['id']}) as v{meta['version']}")
 
 
-def add_parsers(sub: Any, **common: Any) -> None:
-    """The history commands' parsers; `common`: what every subcommand's parser takes."""
-    log = sub.add_parser("log", **common, help="a file's kept versions, newest first")
-    log.add_argument("ref", metavar="ID|NAME")
+def add_parsers(sub: Any, common: Any) -> None:
+    """The history commands' parsers; `common()`: what every subcommand's parser takes (made
+    afresh for each: `restore --version` replaces the program's --version in its own copy)."""
+    log = sub.add_parser("log", **common(), help="a file's kept versions, newest first")
+    log.add_argument("ref", metavar="ID|NAME", help="the file: its id, or its exact name")
     diff = sub.add_parser(
-        "diff", **common, help="what changed: V1 (default: the previous) to V2 (current)"
+        "diff", **common(), help="what changed: V1 (default: the previous) to V2 (current)"
     )
-    diff.add_argument("ref", metavar="ID|NAME")
-    diff.add_argument("v1", nargs="?", type=int, metavar="V1")
-    diff.add_argument("v2", nargs="?", type=int, metavar="V2")
-    restore = sub.add_parser(
-        "restore", **common, help="make an old version current again (a new one)"
+    diff.add_argument("ref", metavar="ID|NAME", help="the file: its id, or its exact name")
+    diff.add_argument("v1", nargs="?", type=int, metavar="V1", help="from (default: previous)")
+    diff.add_argument("v2", nargs="?", type=int, metavar="V2", help="to (default: current)")
+    # `restore --version N` names a version: here it is not the program's --version.
+    again = "make an old version current again (a new one)"
+    restore = sub.add_parser("restore", **common(), help=again, conflict_handler="resolve")
+    restore.add_argument("ref", metavar="ID|NAME", help="the file: its id, or its exact name")
+    restore.add_argument(
+        "--version", type=int, required=True, metavar="N", help="the version to make current"
     )
-    restore.add_argument("ref", metavar="ID|NAME")
-    restore.add_argument("--version", type=int, required=True, metavar="N")
-    sub.add_parser("trash", **common, help="deleted files, kept 30 days")
-    undelete = sub.add_parser("undelete", **common, help="bring the last deleted file of NAME back")
-    undelete.add_argument("name", metavar="NAME", nargs="?")
+    sub.add_parser("trash", **common(), help="deleted files, kept 30 days")
+    undelete = sub.add_parser(
+        "undelete", **common(), help="bring the last deleted file of NAME back"
+    )
+    undelete.add_argument("name", metavar="NAME", nargs="?", help="the deleted file's name")
     undelete.add_argument("--id", help="this trashed file instead (see `textfiles trash`)")
     undelete.add_argument("--as", dest="as_name", metavar="NEW_NAME", help="under another name")
 

@@ -212,7 +212,7 @@ def test_history_on_the_command_line(cli: Cli) -> None:
     assert trashed[1]["id"] == first["id"]
     back = json.loads(cli.run("--json", "undelete", "todo.txt").stdout)
     assert back["id"] == trashed[0]["id"]  # the most recently deleted one
-    taken = cli.run("undelete", "todo.txt", ok=False)
+    taken = cli.run("undelete", "todo.txt", code=exits.CONFLICT)
     assert "?name=" in taken.stderr
     cli.run("undelete", "--id", first["id"], "--as", "todo-old.txt")
     assert cli.run("get", "todo-old.txt").stdout == "milk\neggs\n"

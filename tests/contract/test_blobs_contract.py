@@ -35,6 +35,13 @@ def _put(url: str, body: bytes, headers: dict[str, str], method: str = "PUT") ->
         return int(exc.code)
 
 
+def test_the_first_bytes_of_an_empty_body_are_empty(store: Any, prefix: str) -> None:
+    """A range of an empty object: S3 answers 416, the port answers no bytes."""
+    store.put(f"{prefix}empty.txt", b"")
+    assert store.get(f"{prefix}empty.txt", max_bytes=5) == b""
+    assert store.get(f"{prefix}empty.txt") == b""
+
+
 def test_put_get_head_delete(store: Any, prefix: str) -> None:
     key = f"{prefix}body.txt"
     before = clock.now_us()

@@ -27,7 +27,7 @@ LIMIT = Param(
 )
 CURSOR = Param("cursor", "query", description="next_cursor of the previous page.")
 IF_MATCH = Param("If-Match", "header", description="Only if the current body has this ETag.")
-FILE_OK = Reply("The file's metadata (its new current version).", "File", headers=("ETag",))
+FILE_OK = Reply("The file's metadata (its new current version).", "FileMetadata", headers=("ETag",))
 DIFF_MEDIA = ("text/x-diff",)
 
 HISTORY_ROUTES: tuple[Route, ...] = (
@@ -101,7 +101,7 @@ HISTORY_ROUTES: tuple[Route, ...] = (
         "/trash/{file_id}/restore",
         "restoreTrashed",
         "Bring a deleted file back with all its versions, as a new version.",
-        {"200": Reply("The restored file.", "File", headers=("Location", "ETag"))},
+        {"200": Reply("The restored file.", "FileMetadata", headers=("Location", "ETag"))},
         errors=(BadRequest, QuotaExceeded, NotFound, Conflict),
         params=(
             FILE_ID,
