@@ -17,6 +17,7 @@ from chalice.app import Chalice, Response  # after the pause, on purpose
 from chalicelib.edge import cors, http
 from chalicelib.edge.blob_routes import bp as local_blobs
 from chalicelib.edge.health_routes import ops
+from chalicelib.edge.history_routes import bp as history
 from chalicelib.edge.page import bp as ui
 from chalicelib.edge.task_routes import bp as tasks
 
@@ -28,6 +29,7 @@ http.install(app)
 app.register_blueprint(tasks)  # /exports, /tasks, the task worker, the daily purge
 app.register_blueprint(ops)  # GET /health and the daily health check
 app.register_blueprint(ui)  # the web page, the API reference, /openapi.json, GET /usage
+app.register_blueprint(history)  # versions, diffs, restores and the trash (docs/history.md)
 app.register_blueprint(local_blobs)  # the local folder driver's links (never used with S3)
 
 

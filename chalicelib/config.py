@@ -77,9 +77,9 @@ def data_dir() -> Path:
 
 def max_inline_bytes() -> int:
     """Bodies sent or answered inline: the setting (default 4 MiB), never above what fits a
-    Lambda event and response once base64-encoded (chalicelib/edge/event_limits.py)."""
+    Lambda event and response once base64-encoded (chalicelib/event_limits.py)."""
     # `import a.b as b`: no importlib._handle_fromlist on every request
-    import chalicelib.edge.event_limits as payloads
+    import chalicelib.event_limits as payloads
 
     return min(get_int("MAX_INLINE_BYTES"), payloads.INLINE_CEILING)
 
@@ -90,6 +90,14 @@ def max_upload_bytes() -> int:
 
 def retention_days() -> int:
     return get_int("RETENTION_DAYS")
+
+
+def max_versions_per_file() -> int:
+    return max(1, get_int("MAX_VERSIONS_PER_FILE"))
+
+
+def diff_max_bytes() -> int:
+    return max(0, get_int("DIFF_MAX_BYTES"))
 
 
 def cache_ttl_seconds() -> int:

@@ -40,8 +40,8 @@ class NotFound(DomainError):
     status = 404
     code = "NotFound"
     description = (
-        "No such file, upload, task, link target or page asset (another tenant's id answers 404"
-        " too)."
+        "No such file, kept version, trashed file, upload, task, link target or page asset"
+        " (another tenant's id answers 404 too)."
     )
 
 
@@ -49,7 +49,8 @@ class Conflict(DomainError):
     status = 409
     code = "Conflict"
     description = (
-        "The name is taken by another file of the tenant, or the task already succeeded or failed."
+        "The name is taken by another file of the tenant (a trashed file's too, when it is"
+        " restored), or the task already succeeded or failed."
     )
 
 
@@ -64,7 +65,7 @@ class TooLarge(DomainError):
     code = "PayloadTooLarge"
     description = (
         "The body is larger than the inline limit; an upload's, than MAX_UPLOAD_BYTES or the"
-        " size its link was signed for."
+        " size its link was signed for; a diffed version, than DIFF_MAX_BYTES."
     )
 
 

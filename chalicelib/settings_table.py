@@ -45,6 +45,8 @@ _APP: _Rows = {
     "LOCAL_SIGNING_KEY": ("", "signs local links (default: a key kept in DATA_DIR)"),
     "LOG_LEVEL": ("info", "lowest level logged: debug, info, warning, error"),
     "RETENTION_DAYS": (30, "a file lives this long after its last write"),
+    "MAX_VERSIONS_PER_FILE": (100, "versions kept per file; the oldest beyond go first"),
+    "DIFF_MAX_BYTES": (1 * _MIB, "largest version a diff reads (per side); larger: 413"),
     "SEARCH_INDEX_BYTES": (256 * 1024, "how much of a body the full-text search indexes"),
     "RETRY_AFTER_SECONDS": (5, "the Retry-After of a 503"),
     "UPLOAD_URL_SECONDS": (900, "lifetime of an upload link"),

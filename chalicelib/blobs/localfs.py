@@ -57,6 +57,22 @@ class LocalBlobStore:
             raise BlobMissing(key) from exc
         return BlobInfo(key, stat.st_size, stat.st_mtime_ns // 1000)
 
+    def copy(self, source: str, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle, self._path(source).open("rb") as src:
+                shutil.copyfileobj(src, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except FileNotFoundError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise BlobMissing(source) from exc
+        except OSError as exc:
+            raise BackendUnavailable("storage", str(exc)) from exc
+
     def delete(self, key: str) -> None:
         try:
             self._path(key).unlink(missing_ok=True)

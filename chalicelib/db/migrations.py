@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib import clock
 from chalicelib.db.base import Database
 from chalicelib.db.online import MIGRATIONS as SCALE_MIGRATIONS
-from chalicelib.db.online import ONLINE, Statements, Step, run_online
+from chalicelib.db.online import ONLINE, Statements, for_dialect, run_online
 
 # Each migration: statements shared by both dialects, or a dict per dialect; a statement may
 # be a function of the database (a backfill in batches). Those in `online.ONLINE` run outside
@@ -196,6 +196,48 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             " ON CONFLICT (blob_key) DO NOTHING",
         ],
     ),
+    (
+        11,
+        [
+            # History (docs/history.md): every kept version of a file, the current one included.
+            # `owns_body`: 1 when this version wrote its own object (a rename's shares one).
+            """CREATE TABLE file_versions (
+                file_id VARCHAR(40) NOT NULL,
+                version INTEGER NOT NULL,
+                tenant_id VARCHAR(64) NOT NULL,
+                name VARCHAR(255) NOT NULL,
+                size BIGINT NOT NULL,
+                sha256 CHAR(64) NOT NULL,
+                blob_key VARCHAR(512) NOT NULL,
+                owns_body INTEGER NOT NULL,
+                created_us BIGINT NOT NULL,
+                superseded_us BIGINT,
+                expires_us BIGINT NOT NULL,
+                PRIMARY KEY (file_id, version)
+            )""",
+            "CREATE INDEX file_versions_expires ON file_versions (expires_us)",
+            "CREATE INDEX file_versions_tenant ON file_versions (tenant_id)",
+            "CREATE INDEX file_versions_blob_key ON file_versions (blob_key)",
+            # Deleted files: out of `files` (their name is free), kept with their versions.
+            """CREATE TABLE trash (
+                file_id VARCHAR(40) PRIMARY KEY,
+                tenant_id VARCHAR(64) NOT NULL,
+                name VARCHAR(255) NOT NULL,
+                size BIGINT NOT NULL,
+                version INTEGER NOT NULL,
+                created_us BIGINT NOT NULL,
+                deleted_us BIGINT NOT NULL,
+                expires_us BIGINT NOT NULL
+            )""",
+            "CREATE INDEX trash_tenant_deleted ON trash (tenant_id, deleted_us DESC, file_id DESC)",
+            "CREATE INDEX trash_expires ON trash (expires_us)",
+            # Existing files: their current version becomes the oldest one kept.
+            """INSERT INTO file_versions (file_id, version, tenant_id, name, size, sha256,
+                blob_key, owns_body, created_us, superseded_us, expires_us)
+                SELECT id, version, tenant_id, name, size, sha256, blob_key, 1, updated_us,
+                NULL, expires_us FROM files""",
+        ],
+    ),
     *SCALE_MIGRATIONS,
 ]
 
@@ -206,17 +248,9 @@ _LOCK = {
 }
 
 
-def _statements(db: Database, stmts: Statements) -> list[Step]:
-    return stmts[db.dialect] if isinstance(stmts, dict) else stmts
-
-
 def current_version(db: Database) -> int:
     rows = db.query("SELECT MAX(version) AS v FROM schema_migrations")
     return int(rows[0]["v"] or 0)
-
-
-def _online(db: Database, version: int) -> bool:
-    return version in ONLINE and db.dialect == "postgresql"
 
 
 def _apply_locked(db: Database) -> tuple[int, Statements] | None:
@@ -229,9 +263,9 @@ def _apply_locked(db: Database) -> tuple[int, Statements] | None:
         for version, stmts in MIGRATIONS:
             if version <= applied:
                 continue
-            if _online(db, version):
+            if version in ONLINE and db.dialect == "postgresql":
                 return version, stmts
-            for step in _statements(db, stmts):
+            for step in for_dialect(db, stmts):
                 step(db) if callable(step) else db.execute(step)
             db.execute(
                 "INSERT INTO schema_migrations (version, applied_us) VALUES (:v, :t)",
@@ -260,6 +294,6 @@ def migrate(db: Database) -> int:
     )
     while (pending := _apply_locked(db)) is not None:
         version, stmts = pending
-        if not run_online(db, version, _statements(db, stmts)):
+        if not run_online(db, version, for_dialect(db, stmts)):
             break
     return latest

@@ -23,8 +23,12 @@ BATCH = 5000
 SQL_TENANTS_AFTER = "SELECT id FROM tenants WHERE id > :after ORDER BY id LIMIT :limit"
 SQL_LOCK_TENANT = "UPDATE tenants SET id = id WHERE id = :t"
 SQL_RECOUNT = (
-    "UPDATE tenants SET files_count = c.files, files_bytes = c.bytes FROM"
-    " (SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files"
+    "UPDATE tenants SET files_count = c.files, files_bytes = c.bytes,"
+    " versions_bytes = (SELECT COALESCE(SUM(size), 0) FROM file_versions"
+    " WHERE tenant_id = :t AND owns_body = 1),"
+    " trash_bytes = (SELECT COALESCE(SUM(v.size), 0) FROM file_versions v"
+    " JOIN trash r ON r.file_id = v.file_id WHERE r.tenant_id = :t AND v.owns_body = 1)"
+    " FROM (SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files"
     " WHERE tenant_id = :t) AS c WHERE id = :t"
 )
 SQL_SEARCH_UPPER = (
@@ -60,6 +64,11 @@ SQL_INVALID_INDEX = (
     "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
     " WHERE c.relname = :name AND NOT i.indisvalid"
 )
+
+
+def for_dialect(db: Database, stmts: Statements) -> list[Step]:
+    """A migration's statements for this database's dialect."""
+    return stmts[db.dialect] if isinstance(stmts, dict) else stmts
 
 
 def _timed(what: str, started: float) -> None:
@@ -142,12 +151,16 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             "postgresql": [
                 "ALTER TABLE tenants ADD COLUMN files_count BIGINT NOT NULL DEFAULT 0",
                 "ALTER TABLE tenants ADD COLUMN files_bytes BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE tenants ADD COLUMN versions_bytes BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE tenants ADD COLUMN trash_bytes BIGINT NOT NULL DEFAULT 0",
                 "ALTER TABLE file_search ADD COLUMN tenant_id VARCHAR(64)",
                 *TENANT_WORDS,
             ],
             "sqlite": [
                 "ALTER TABLE tenants ADD COLUMN files_count BIGINT NOT NULL DEFAULT 0",
                 "ALTER TABLE tenants ADD COLUMN files_bytes BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE tenants ADD COLUMN versions_bytes BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE tenants ADD COLUMN trash_bytes BIGINT NOT NULL DEFAULT 0",
                 *SQLITE_SEARCH,
             ],
         },
@@ -160,7 +173,12 @@ MIGRATIONS: list[tuple[int, Statements]] = [
                 "UPDATE tenants SET"
                 " files_count = (SELECT COUNT(*) FROM files WHERE tenant_id = tenants.id),"
                 " files_bytes = (SELECT COALESCE(SUM(size), 0) FROM files"
-                " WHERE tenant_id = tenants.id)",
+                " WHERE tenant_id = tenants.id),"
+                " versions_bytes = (SELECT COALESCE(SUM(size), 0) FROM file_versions"
+                " WHERE tenant_id = tenants.id AND owns_body = 1),"
+                " trash_bytes = (SELECT COALESCE(SUM(v.size), 0) FROM file_versions v"
+                " JOIN trash r ON r.file_id = v.file_id WHERE r.tenant_id = tenants.id"
+                " AND v.owns_body = 1)",
             ],
         },
     ),

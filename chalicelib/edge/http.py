@@ -187,7 +187,7 @@ class _JsonLines(logging.Handler):
 
 
 # Every media type is binary to API Gateway: request and response bodies travel base64, with a
-# fixed 4/3 overhead (chalicelib/edge/event_limits.py) and byte for byte, so invalid UTF-8
+# fixed 4/3 overhead (chalicelib/event_limits.py) and byte for byte, so invalid UTF-8
 # reaches the check unaltered. `text/plain` alone would not do: API Gateway decodes a response
 # only when the request's first Accept value is a binary type, and Chalice refuses (400) the others.
 BINARY_TYPES = ["*/*"]

@@ -35,13 +35,17 @@ SQL_STAGING_DUE = (
     "SELECT g.blob_key FROM garbage g JOIN uploads u ON u.blob_key = g.blob_key"
     " WHERE u.tenant_id = :t AND g.due_us <= :now ORDER BY g.due_us LIMIT :limit"
 )
-SQL_REFERENCED = "SELECT id FROM files WHERE blob_key = :k"
+SQL_REFERENCED = (  # a file's current body, or a kept version's (a trashed file's too)
+    "SELECT id FROM files WHERE blob_key = :k"
+    " UNION ALL SELECT file_id FROM file_versions WHERE blob_key = :k"
+)
 SQL_DIRTY_MARK = (
     "INSERT INTO cache_dirty (file_id, version, created_us) VALUES (:id, :v, :now)"
     " ON CONFLICT (file_id, version) DO NOTHING"
 )
 SQL_DIRTY = "SELECT file_id, version FROM cache_dirty ORDER BY created_us LIMIT :limit"
 SQL_DIRTY_DONE = "DELETE FROM cache_dirty WHERE file_id = :id AND version <= :v"
+SQL_DIRTY_FORGET = "DELETE FROM cache_dirty WHERE file_id = :id AND version = :v"
 
 
 def _db() -> Database:
@@ -91,7 +95,7 @@ def garbage_recorded(key: str) -> bool:
 
 
 def referenced(key: str) -> bool:
-    """Whether a file row points at the body `key`."""
+    """Whether a file row or a kept version points at the body `key`."""
     return bool(_db().query(SQL_REFERENCED, k=key))
 
 
@@ -124,3 +128,7 @@ def dirty(limit: int) -> list[tuple[str, int]]:
 
 def dirty_done(file_id: str, version: int) -> None:
     _db().execute(SQL_DIRTY_DONE, id=file_id, v=version)
+
+
+def dirty_forget(file_id: str, version: int) -> None:
+    _db().execute(SQL_DIRTY_FORGET, id=file_id, v=version)

@@ -4,7 +4,9 @@
 body followed by the body. Order between metadata entries:
 
 - a full entry is ordered by its version (+1 on every write of the file);
-- a tombstone (`-`, the file was deleted) is newer than every version: ids are never reused;
+- a tombstone (`-<version>`, the file was deleted at that version: it went to the trash) is
+  newer than that version and older than the next, which only a restore from the trash
+  writes (the bare `-` of a file deleted before the trash existed is newer than every version);
 - a marker `~<version>` says "version <version> exists, but not here": readers go to the
   database and may replace it with a full entry of that version or newer.
 
@@ -68,11 +70,18 @@ def encode(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields).encode()
 
 
+def tombstone(version: int) -> bytes:
+    return TOMBSTONE + b"%d" % version
+
+
 def order(raw: bytes) -> tuple[int, int]:
-    """(version, rank): a full entry outranks the marker of its own version."""
+    """(version, rank): a full entry outranks the marker of its own version, and its
+    tombstone outranks both."""
     try:
         if raw == TOMBSTONE:
             return DELETED, 1
+        if raw[:1] == TOMBSTONE:
+            return int(raw[1:]), 2
         if raw[:1] == b"~":
             return int(raw[1:]), 0
         return int(json.loads(raw)["version"]), 1
@@ -106,10 +115,11 @@ def written(meta: FileMeta, body: bytes | None = None) -> None:
         cache().delete_many([body_key(file_id)])
 
 
-def deleted(file_id: str) -> None:
-    """After commit: a tombstone, newer than any entry a slow reader or writer still holds."""
-    if not _forward(file_id, TOMBSTONE):
-        _mark_dirty(file_id, DELETED)
+def deleted(file_id: str, version: int) -> None:
+    """After commit: a tombstone, newer than any entry a slow reader or writer still holds
+    (only a restore from the trash, a newer version, replaces it)."""
+    if not _forward(file_id, tombstone(version)):
+        _mark_dirty(file_id, DELETED + version)
         return
     cache().delete_many([body_key(file_id)])
 
@@ -136,7 +146,7 @@ def cached(file_id: str, hits: dict[str, bytes]) -> Entry:
     raw = hits.get(meta_key(file_id))
     if raw is None or raw[:1] == b"~" or not usable(hits):
         return None
-    if raw == TOMBSTONE:
+    if raw[:1] == TOMBSTONE:
         return "deleted"
     return _meta_of(raw)
 
@@ -224,6 +234,23 @@ def check(store: Cache | None = None) -> bool:
         store.delete_many([CHECK_LEASE])
 
 
+def _replayed(version: int) -> bytes:
+    """The entry a missed write leaves: a marker, or the tombstone of the deleted version."""
+    if version < DELETED:
+        return b"~%d" % version
+    return tombstone(version - DELETED) if version > DELETED else TOMBSTONE
+
+
+def _done(file_id: str, version: int) -> None:
+    """Forget the record and those it outranks (a trash tombstone: not the restore after it)."""
+    from chalicelib.files import bookkeeping
+
+    if version > DELETED:
+        bookkeeping.dirty_forget(file_id, version)
+        version -= DELETED
+    bookkeeping.dirty_done(file_id, version)
+
+
 def replay(store: Cache | None = None) -> bool:
     """Deliver up to REPLAY_BATCH recorded writes the cache missed; True if none is left and
     the cache is trusted now."""
@@ -234,10 +261,9 @@ def replay(store: Cache | None = None) -> bool:
     try:
         rows = bookkeeping.dirty(REPLAY_BATCH)
         for file_id, version in rows:
-            raw = TOMBSTONE if version >= DELETED else b"~%d" % version
-            if not _forward(file_id, raw):
+            if not _forward(file_id, _replayed(version)):
                 return False
-            bookkeeping.dirty_done(file_id, version)
+            _done(file_id, version)
     except BackendUnavailable as exc:
         logs.warning_throttled("cache-replay", "cache check failed", error=exc.detail)
         return False

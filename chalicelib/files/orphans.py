@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from chalicelib import clock, config, logs
-from chalicelib.blobs import blobs
+from chalicelib.blobs import BlobMissing, blobs
 from chalicelib.db import OutcomeUnknown, database
 from chalicelib.errors import BackendUnavailable
 from chalicelib.files import bookkeeping
@@ -84,6 +85,35 @@ def new_body(key: str, body: bytes) -> Iterator[str]:
     blobs().put(key, body)
     try:
         yield key
+    except OutcomeUnknown as exc:
+        logs.warning("new body left for the purge: outcome unknown", blob_key=key, error=exc.detail)
+        raise
+    except BaseException:
+        drop([key])
+        raise
+
+
+class Copy(NamedTuple):
+    """A body copied for a restore: its fresh key (None: the source is gone) and the words
+    search indexes (its first SEARCH_INDEX_BYTES)."""
+
+    key: str | None
+    text: str = ""
+
+
+@contextmanager
+def copied_body(source: str, key: str) -> Iterator[Copy]:
+    """Like `new_body`, for a copy of the stored body `source` made inside the store."""
+    store = blobs()
+    try:
+        store.copy(source, key)
+        head = store.get(key, max_bytes=config.search_index_bytes())
+    except BlobMissing:
+        drop([key])
+        yield Copy(None)
+        return
+    try:
+        yield Copy(key, head.decode("utf-8", "ignore"))
     except OutcomeUnknown as exc:
         logs.warning("new body left for the purge: outcome unknown", blob_key=key, error=exc.detail)
         raise

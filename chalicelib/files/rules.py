@@ -8,7 +8,7 @@ import binascii
 import json
 import re
 import unicodedata
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib import clock, ids
 from chalicelib.errors import BadRequest, NotPlaintext, TooLarge
@@ -142,7 +142,12 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     raise BadRequest("The cursor is not valid; use next_cursor from a previous page.")
 
 
-def etag_matches(meta: FileMeta, header: str | None, weak: bool = True) -> bool:
+class Tagged(Protocol):
+    @property
+    def etag(self) -> str: ...
+
+
+def etag_matches(meta: Tagged, header: str | None, weak: bool = True) -> bool:
     """Whether an If-None-Match (weak comparison) or, with `weak=False`, an If-Match list
     (strong comparison: a `W/` tag never matches, RFC 9110 13.1.1) names the current body."""
     if header is None:

@@ -279,10 +279,14 @@ class FileRepository:
             self.count(tenant_id, -len(freed[tenant_id]), -sum(freed[tenant_id]))
 
     def needed_bodies(self, file_ids: list[str], keys: list[str]) -> set[str]:
-        """Of the bodies `keys` (of the files `file_ids`), those a file row or a pending upload
-        points at, and those recorded as garbage (the collector deletes them when due)."""
+        """Of the bodies `keys` (of the files `file_ids`), those a file row, a kept version or a
+        pending upload points at, and those recorded as garbage (collected when due)."""
         files, params = in_list("f", file_ids)
-        live = self.db.query(f"SELECT blob_key FROM files WHERE id IN {files}", **params)
+        live = self.db.query(
+            f"SELECT blob_key FROM files WHERE id IN {files}"
+            f" UNION ALL SELECT blob_key FROM file_versions WHERE file_id IN {files}",
+            **params,
+        )
         pending = self.db.query(f"SELECT blob_key FROM uploads WHERE file_id IN {files}", **params)
         listed, key_params = in_list("k", keys)
         due = self.db.query(

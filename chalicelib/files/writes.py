@@ -9,11 +9,13 @@ and the life of a body no row needs any more in chalicelib/files/orphans.py.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
-from chalicelib import blobkeys, clock, config, ids, logs
+from chalicelib import blobkeys, clock, config, ids, logs, racepoints
 from chalicelib.db import IntegrityError, OutcomeUnknown
 from chalicelib.errors import BackendUnavailable, Conflict, PreconditionFailed
 from chalicelib.files import filecache, orphans, store
+from chalicelib.files.history import track
 from chalicelib.files.reading import get_meta, missing
 
 # Named here for app.py and bench/: the metadata, the limit a listing parses, the cache keys.
@@ -91,6 +93,7 @@ def add_row(
             _free_expired_name(repo, tenant, name, now)
             limits.check_storage(tenant.id, tenant.overrides, 1, meta.size, reservation=upload)
             repo.add(meta, _text(body))
+            track.added(meta)
     except IntegrityError as exc:
         raise _taken(name) from exc
     except OutcomeUnknown as exc:
@@ -116,18 +119,27 @@ def replace(tenant: Tenant, file_id: str, body: bytes, if_match: str | None = No
     if not _matches(meta, if_match):
         raise _stale()
     with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
-        new = _switch_body(tenant, meta, body, blob_key, if_match)
+
+        def make(current: FileMeta, now: int) -> FileMeta:
+            return _with_body(current, body, blob_key, now)
+
+        new = switch_body(tenant, meta, make, _text(body), if_match)
     written(new, body, collect=True)
     return new
 
 
-def _switch_body(
-    tenant: Tenant, meta: FileMeta, body: bytes, blob_key: str, if_match: str | None
+NextVersion = Callable[[FileMeta, int], FileMeta]  # (current, now) -> the next version
+
+
+def switch_body(
+    tenant: Tenant, meta: FileMeta, make: NextVersion, text: str, if_match: str | None
 ) -> FileMeta:
-    """Point the row at the new body if nobody wrote in between; the old body goes to garbage."""
+    """Make `make(meta, now)` the current version if nobody wrote in between (else retry
+    against the newer one, If-Match checked again); the old one stays as history."""
     for _attempt in range(3):
-        new = _with_body(meta, body, blob_key, clock.now_us())
-        if _update_row(tenant, meta, new, body):
+        racepoints.point("files.replace.switching")
+        new = make(meta, clock.now_us())
+        if _update_row(tenant, meta, new, text):
             return new
         meta = get_meta(tenant, meta.id)
         if not _matches(meta, if_match):
@@ -135,16 +147,16 @@ def _switch_body(
     raise Conflict("The file is being changed by others; retry.")
 
 
-def _update_row(tenant: Tenant, meta: FileMeta, new: FileMeta, body: bytes) -> bool:
-    """One attempt: whether the row still had `meta.version` and now points at the new body."""
+def _update_row(tenant: Tenant, meta: FileMeta, new: FileMeta, text: str) -> bool:
+    """One attempt: whether the row still had `meta.version` and now points at the new body.
+    The old body is kept (history): the quota grows by the whole new body."""
     repo = store.repository()
     try:
         with repo.transaction():
-            growth = new.size - meta.size
-            limits.check_storage(tenant.id, tenant.overrides, files=0, size=growth)
-            changed = repo.switch_body(meta, new, _text(body))
+            limits.check_storage(tenant.id, tenant.overrides, files=0, size=new.size)
+            changed = repo.switch_body(meta, new, text)
             if changed:
-                orphans.record([meta.blob_key], new.updated_us)
+                track.superseded(meta, new)
     except OutcomeUnknown as exc:
         orphans.settled(exc, new.blob_key)
         return True
@@ -162,6 +174,8 @@ def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
         with repo.transaction():
             _free_expired_name(repo, tenant, name, now)
             meta = repo.rename(tenant.id, file_id, name, now)
+            if meta is not None:
+                track.superseded(meta._replace(version=meta.version - 1), meta, owns_body=False)
     except IntegrityError as exc:
         raise _taken(name) from exc
     if meta is None:
@@ -171,6 +185,7 @@ def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
 
 
 def delete(tenant: Tenant, file_id: str) -> None:
+    """To the trash: the row leaves `files` (its name is free), its versions stay."""
     repo = store.repository()
     now = clock.now_us()
     try:
@@ -178,13 +193,12 @@ def delete(tenant: Tenant, file_id: str) -> None:
             meta = repo.get(tenant.id, file_id, now)
             if meta is not None:
                 repo.remove(tenant.id, file_id)
-                orphans.record([meta.blob_key], now)
+                track.trashed(meta, now)
     except OutcomeUnknown as exc:
         _settled_delete(repo, exc, file_id)
     if meta is None:
         raise missing(file_id)
-    filecache.deleted(file_id)
-    orphans.collect_quietly()
+    filecache.deleted(file_id, meta.version)
 
 
 def _settled_delete(repo: FileRepository, outcome: OutcomeUnknown, file_id: str) -> None:

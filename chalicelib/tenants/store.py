@@ -4,7 +4,7 @@ transaction, if there is one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from chalicelib.db import Database
@@ -26,14 +26,28 @@ SQL_LOCK = "UPDATE tenants SET id = id WHERE id = :t"
 # The tenant's stored files and bytes: counters kept by every write (chalicelib/files/store.py)
 # and reconciled by the daily purge. A file counts until the purge deletes it.
 SQL_LOCK_STORED = (
-    "UPDATE tenants SET id = id WHERE id = :t RETURNING files_count AS files, files_bytes AS bytes"
+    "UPDATE tenants SET id = id WHERE id = :t"
+    " RETURNING files_count AS files, versions_bytes AS bytes, files_bytes AS current_bytes,"
+    " trash_bytes"
 )
-SQL_STORED = "SELECT files_count AS files, files_bytes AS bytes FROM tenants WHERE id = :t"
+SQL_STORED = (
+    "SELECT files_count AS files, versions_bytes AS bytes, files_bytes AS current_bytes,"
+    " trash_bytes FROM tenants WHERE id = :t"
+)
 SQL_TENANTS_AFTER = "SELECT id FROM tenants WHERE id > :after ORDER BY id LIMIT :limit"
+# Files: every row of `files`. Bytes: every body a kept version owns (current, history and the
+# trash); current: the files' bodies; trash: the trashed files' versions' (docs/history.md).
 SQL_RECOUNT = (
-    "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files WHERE tenant_id = :t"
+    "SELECT (SELECT COUNT(*) FROM files WHERE tenant_id = :t) AS files,"
+    " (SELECT COALESCE(SUM(size), 0) FROM file_versions WHERE tenant_id = :t AND owns_body = 1)"
+    " AS bytes, (SELECT COALESCE(SUM(size), 0) FROM files WHERE tenant_id = :t) AS current_bytes,"
+    " (SELECT COALESCE(SUM(v.size), 0) FROM file_versions v JOIN trash r ON r.file_id = v.file_id"
+    " WHERE r.tenant_id = :t AND v.owns_body = 1) AS trash_bytes"
 )
-SQL_SET_STORED = "UPDATE tenants SET files_count = :files, files_bytes = :bytes WHERE id = :t"
+SQL_SET_STORED = (
+    "UPDATE tenants SET files_count = :files, versions_bytes = :bytes,"
+    " files_bytes = :current_bytes, trash_bytes = :trash_bytes WHERE id = :t"
+)
 # An upload's declared size is reserved while its staging object may exist: from its start
 # until the collector has deleted the object after the link's last use (its `garbage` record,
 # written with the upload, goes with the object), completed or not: the link stays valid
@@ -97,18 +111,29 @@ def lock(tenant_id: str) -> None:
     _db().execute(SQL_LOCK, t=tenant_id)
 
 
-def _pair(rows: list[dict[str, Any]]) -> tuple[int, int]:
-    return (int(rows[0]["files"]), int(rows[0]["bytes"])) if rows else (0, 0)
+class Stored(NamedTuple):
+    """The tenant's counters: its files, the bytes its kept versions own, and of those the
+    files' current bodies' and the trash's."""
+
+    files: int
+    bytes: int
+    current_bytes: int
+    trash_bytes: int
 
 
-def stored(tenant_id: str) -> tuple[int, int]:
-    """The tenant's stored files and their bytes (one row read: O(1) in the tenant's size)."""
-    return _pair(_db().query(SQL_STORED, t=tenant_id))
+def _stored(rows: list[dict[str, Any]]) -> Stored:
+    return Stored(*(int(rows[0][k]) for k in Stored._fields)) if rows else Stored(0, 0, 0, 0)
+
+
+def stored(tenant_id: str) -> Stored:
+    """The tenant's counters (one row read: O(1) in the tenant's size)."""
+    return _stored(_db().query(SQL_STORED, t=tenant_id))
 
 
 def lock_stored(tenant_id: str) -> tuple[int, int]:
-    """Serialise the tenant's writers until the transaction ends; its stored files and bytes."""
-    return _pair(_db().query(SQL_LOCK_STORED, t=tenant_id))
+    """Serialise the tenant's writers until the transaction ends; its files and bytes."""
+    files, size, _current, _trash = _stored(_db().query(SQL_LOCK_STORED, t=tenant_id))
+    return files, size
 
 
 def tenants_after(after: str, limit: int) -> list[str]:
@@ -116,18 +141,16 @@ def tenants_after(after: str, limit: int) -> list[str]:
     return [str(row["id"]) for row in _db().query(SQL_TENANTS_AFTER, after=after, limit=limit)]
 
 
-def reconcile(
-    tenant_id: str, db: Database | None = None
-) -> tuple[tuple[int, int], tuple[int, int]] | None:
+def reconcile(tenant_id: str, db: Database | None = None) -> tuple[Stored, Stored] | None:
     """Count the tenant's files and bytes again, its row locked (exact under concurrency: a
     writer changes its counters under the same lock); (counters, recount) if they differed."""
     db = db or _db()
     with db.transaction():
-        kept = _pair(db.query(SQL_LOCK_STORED, t=tenant_id))
-        actual = _pair(db.query(SQL_RECOUNT, t=tenant_id))
+        kept = _stored(db.query(SQL_LOCK_STORED, t=tenant_id))
+        actual = _stored(db.query(SQL_RECOUNT, t=tenant_id))
         if actual == kept:
             return None
-        db.execute(SQL_SET_STORED, t=tenant_id, files=actual[0], bytes=actual[1])
+        db.execute(SQL_SET_STORED, t=tenant_id, **actual._asdict())
     return kept, actual
 
 

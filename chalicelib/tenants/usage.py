@@ -19,16 +19,21 @@ def report(tenant: Tenant, rate_headers: dict[str, str]) -> dict[str, Any]:
     `rate_headers` are the RateLimit-* headers this request was given (empty when the cache
     is down and the limit is not enforced: then the whole window is shown as remaining).
     """
-    files, stored = store.stored(tenant.id)
+    files, stored, current, trash = store.stored(tenant.id)
     running = store.running_tasks(tenant.id)
     rate_limit = limits.limit(tenant.overrides, "rate_limit")
     remaining = int(rate_headers.get("RateLimit-Remaining", rate_limit))
     return {
         "files": _meter(files, limits.limit(tenant.overrides, "max_files")),
-        "bytes": _meter(  # pending uploads' bytes are reserved, as the quota check counts
-            stored + limits.pending_bytes(tenant.id),
-            limits.limit(tenant.overrides, "max_bytes"),
-        ),
+        "bytes": {  # pending uploads' bytes are reserved, as the quota check counts
+            **_meter(
+                stored + limits.pending_bytes(tenant.id),
+                limits.limit(tenant.overrides, "max_bytes"),
+            ),
+            "current": current,
+            "history": max(0, stored - current - trash),
+            "trash": trash,
+        },
         "running_tasks": _meter(running, limits.limit(tenant.overrides, "max_running_tasks")),
         "exports": _meter(*limits.exports_used(tenant.id)),
         "rate": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from textfiles_client import __version__, exits
+from textfiles_client import __version__, exits, history_cli
 
 SUMMARY = "textfiles: keep plaintext files in the textfiles service, from the shell."
 SETTINGS = """\
@@ -130,6 +130,9 @@ def parser() -> argparse.ArgumentParser:
             parents=[shared],
         )
     _arguments(made)
+    history_cli.add_parsers(
+        sub, lambda: {"parents": [_global_options(False)], "formatter_class": _formatter}
+    )
     return top
 
 

@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
 
+from textfiles_client.history import HistoryOperations
 from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
 from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
 
@@ -37,8 +38,9 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
-class Client(Transport):
-    """The API at `base_url` with an API key. Every method raises ApiError on failure."""
+class Client(HistoryOperations, Transport):
+    """The API at `base_url` with an API key. Every method raises ApiError on failure
+    (history's operations: textfiles_client/history.py)."""
 
     # ---- transport -------------------------------------------------------------------
 

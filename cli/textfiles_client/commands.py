@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from textfiles_client import local, names, terminal
+from textfiles_client import history_cli, local, names, terminal
 from textfiles_client.client import ApiError, Client
 from textfiles_client.exits import USAGE, CliError
 from textfiles_client.terminal import Bar, size
@@ -155,4 +155,5 @@ COMMANDS = {
     "rm": cmd_rm,
     "export": cmd_export,
     "usage": cmd_usage,
+    **history_cli.COMMANDS,  # log, diff, restore, trash, undelete
 }

@@ -68,14 +68,54 @@ class Rate(TypedDict):
     reset_seconds: int
 
 
+class StoredBytes(TypedDict):
+    used: int
+    limit: int
+    current: int
+    history: int
+    trash: int
+
+
 class Usage(TypedDict):
     files: Meter
-    bytes: Meter
+    bytes: StoredBytes
     running_tasks: Meter
     exports: Meter
     rate: Rate
     max_inline_bytes: int
     max_upload_bytes: int
+
+
+class Version(TypedDict):
+    file_id: str
+    version: int
+    name: str
+    size: int
+    sha256: str
+    etag: str
+    created_at: str
+    superseded_at: str | None
+    expires_at: str
+
+
+class VersionList(TypedDict):
+    items: list[Version]
+    next_cursor: str | None
+
+
+class Trashed(TypedDict):
+    id: str
+    name: str
+    size: int
+    version: int
+    created_at: str
+    deleted_at: str
+    expires_at: str
+
+
+class TrashList(TypedDict):
+    items: list[Trashed]
+    next_cursor: str | None
 
 
 class Health(TypedDict):

@@ -79,14 +79,16 @@ def test_writes_land_in_postgres_s3_and_memcached(
         real["DATABASE_URL"], "SELECT blob_key FROM files WHERE id = :id", id=meta["id"]
     )[0][0]
     listed = _s3(real).list_objects_v2(Bucket=real["FILES_BUCKET"], Prefix=f"tenants/{tenant}/")
-    assert [o["Key"] for o in listed.get("Contents", [])] == [new_key]
+    assert new_key in [o["Key"] for o in listed.get("Contents", [])]  # and version 1's body
+    assert len(listed["Contents"]) == 2
     assert replaced["version"] == 2
 
-    assert api.delete(meta["id"]).status == 204
+    assert api.delete(meta["id"]).status == 204  # to the trash: the tombstone of version 2
     assert _rows(real["DATABASE_URL"], "SELECT id FROM files WHERE id = :id", id=meta["id"]) == []
+    assert mc.get(f"tf:m:{meta['id']}") == b"-2"
+    assert api.call("DELETE", f"/trash/{meta['id']}").status == 204  # for good
     listed = _s3(real).list_objects_v2(Bucket=real["FILES_BUCKET"], Prefix=f"tenants/{tenant}/")
     assert listed.get("Contents", []) == []
-    assert mc.get(f"tf:m:{meta['id']}") == b"-"
 
 
 def test_a_cached_read_is_one_cache_round_trip_and_no_sql(api: Api, real: dict[str, str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import keyword
 import re
 import sys
 import typing
@@ -32,7 +33,9 @@ def _document(embedded_env: Path) -> dict[str, Any]:
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z])([A-Z])", r"_\1", name).lower())
+    """A Python name: `If-None-Match` is if_none_match; a keyword (`from`) takes a `_`."""
+    snake = re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z])([A-Z])", r"_\1", name).lower())
+    return snake + "_" if keyword.iskeyword(snake) else snake
 
 
 def _expected_params(doc: dict[str, Any], op: dict[str, Any]) -> set[str]:
@@ -79,6 +82,7 @@ def test_client_types_are_the_documents_schemas(embedded_env: Path) -> None:
     schemas = _document(embedded_env)["components"]["schemas"]
     pairs = {name: name for name in ("FileList", "Upload", "Rename", "Task", "Usage", "Health")}
     pairs.update(FileMetadata="File", Error="Error")
+    pairs.update({name: name for name in ("Version", "VersionList", "Trashed", "TrashList")})
     for name, ours in pairs.items():
         declared = typing.get_type_hints(getattr(client_types, ours))
         assert set(declared) == set(schemas[name]["properties"]), name
@@ -180,3 +184,37 @@ def test_a_redirected_body_is_followed_without_the_key() -> None:
             server.shutdown()
             server.server_close()
     assert seen == {"api_authorization": "Bearer tf_secret", "authorization": None}
+
+
+def test_history_on_the_command_line(cli: Cli) -> None:
+    """log, diff, restore, trash, undelete (docs/history.md)."""
+    from textfiles_client.client import Client
+
+    (cli.folder / "todo.txt").write_text("milk\neggs\n")
+    cli.run("put", "todo.txt")
+    client = Client(cli.env["TEXTFILES_URL"], cli.env["TEXTFILES_KEY"])
+    first = client.list_files(prefix="todo.txt")["items"][0]  # a real tenant is shared
+    client.replace_file(first["id"], b"milk\neggs\nbread\n")
+    log = cli.run("log", "todo.txt").stdout.splitlines()
+    assert log[0].startswith("v2") and log[0].endswith("(current)")
+    assert log[1].startswith("v1") and len(log) == 2
+    diff = "--- todo.txt@v1\n+++ todo.txt@v2\n@@ -1,2 +1,3 @@\n milk\n eggs\n+bread\n"
+    assert cli.run("diff", "todo.txt").stdout == diff
+    assert cli.run("diff", "todo.txt", "1", "2").stdout == diff
+    assert "as v3" in cli.run("restore", "todo.txt", "--version", "1").stdout
+    assert cli.run("get", "todo.txt").stdout == "milk\neggs\n"
+
+    cli.run("rm", "todo.txt")
+    cli.run("put", "todo.txt")  # the name is free again
+    cli.run("rm", "todo.txt")
+    trashed = [t for t in json.loads(cli.run("--json", "trash").stdout) if "todo" in t["name"]]
+    assert [t["name"] for t in trashed] == ["todo.txt", "todo.txt"]
+    assert trashed[1]["id"] == first["id"]
+    back = json.loads(cli.run("--json", "undelete", "todo.txt").stdout)
+    assert back["id"] == trashed[0]["id"]  # the most recently deleted one
+    taken = cli.run("undelete", "todo.txt", code=exits.CONFLICT)
+    assert "?name=" in taken.stderr
+    cli.run("undelete", "--id", first["id"], "--as", "todo-old.txt")
+    assert cli.run("get", "todo-old.txt").stdout == "milk\neggs\n"
+    assert len(cli.run("log", "todo-old.txt").stdout.splitlines()) == 4
+    assert "todo" not in cli.run("trash").stdout

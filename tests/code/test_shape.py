@@ -120,10 +120,14 @@ FEATURES = (
 )
 PORTS = ("db", "cache", "blobs", "queue", "secrets")
 # The tables each feature owns; their SQL is written in the feature's store modules only.
-TABLES = r"\b(?:files|file_search|uploads|garbage|cache_dirty|tenants|api_keys|tasks)\b"
+TABLES = (
+    r"\b(?:files|file_search|file_versions|trash|uploads|garbage|cache_dirty|tenants|api_keys"
+    r"|tasks)\b"
+)
 STORES = {
     "chalicelib/files/store.py",
     "chalicelib/files/bookkeeping.py",
+    "chalicelib/files/history/store.py",
     "chalicelib/tenants/store.py",
     "chalicelib/tasks/store.py",
     "chalicelib/db/migrations.py",

@@ -35,6 +35,13 @@ def _put(url: str, body: bytes, headers: dict[str, str], method: str = "PUT") ->
         return int(exc.code)
 
 
+def test_the_first_bytes_of_an_empty_body_are_empty(store: Any, prefix: str) -> None:
+    """A range of an empty object: S3 answers 416, the port answers no bytes."""
+    store.put(f"{prefix}empty.txt", b"")
+    assert store.get(f"{prefix}empty.txt", max_bytes=5) == b""
+    assert store.get(f"{prefix}empty.txt") == b""
+
+
 def test_put_get_head_delete(store: Any, prefix: str) -> None:
     key = f"{prefix}body.txt"
     before = clock.now_us()
@@ -65,6 +72,23 @@ def test_a_missing_key_is_blob_missing_and_deleting_it_is_no_error(store: Any, p
     store.delete(key)
     assert list(store.list(prefix)) == []
     store.ping()
+
+
+def test_copy_makes_an_independent_object_and_a_missing_source_is_blob_missing(
+    store: Any, prefix: str
+) -> None:
+    """History's restores copy a body inside the store (S3 CopyObject; a file copy locally)."""
+    body = "ünï\r\nline\n".encode() * 100
+    store.put(f"{prefix}src", body)
+    store.copy(f"{prefix}src", f"{prefix}dst")
+    assert store.get(f"{prefix}dst") == body
+    assert store.head(f"{prefix}dst").size == len(body)
+    store.delete(f"{prefix}src")
+    assert store.get(f"{prefix}dst") == body
+    with pytest.raises(BlobMissing):
+        store.copy(f"{prefix}src", f"{prefix}other")
+    with pytest.raises(BlobMissing):
+        store.head(f"{prefix}other")
 
 
 def test_bytes_come_back_exactly(store: Any, prefix: str) -> None:

@@ -319,13 +319,19 @@ def test_database_and_cache_are_reachable_only_from_the_functions(
     assert {"s3", "sqs", "secretsmanager", "xray"} <= endpoints
 
 
-def test_files_bucket_expires_after_30_days_and_is_private_and_tls_only(
+def test_files_bucket_expires_after_61_days_and_is_private_and_tls_only(
     packaged: dict[str, Any],
 ) -> None:
+    """61 days: a body is current for at most RETENTION_DAYS after its write, then kept at
+    most RETENTION_DAYS more as a superseded or trashed version (docs/history.md); S3 counts
+    from the object's creation, so a shorter rule could delete a body the API still promises."""
+    from chalicelib import settings_table
+
+    retention = int(settings_table.GROUPS["app"]["RETENTION_DAYS"][0])
     infra = packaged["infra"]["Resources"]
     bucket = infra["FilesBucket"]["Properties"]
     (rule,) = bucket["LifecycleConfiguration"]["Rules"]
-    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == 30
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == 2 * retention + 1 == 61
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     statements = infra["FilesBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]

@@ -217,6 +217,47 @@ def uploads_export_delete(s: Session) -> None:
     s.expect("#usage").to_contain_text("Files: 23 of 10000")
 
 
+def history(s: Session) -> None:
+    """shopping.txt (edit_with_conflict): v1 created, v2 saved, v3 elsewhere, v4 renamed."""
+    s.page.click("#show-history")
+    s.expect("#version-rows tr").to_have_count(4)
+    s.expect(s.page.locator("#version-rows tr").first).to_contain_text("v4 (current)")
+    s.page.check('#version-rows input[name=from][value="1"]')
+    s.page.click("#diff")
+    s.expect("#version-title").to_have_text("Changes from version 1 to version 4:")
+    s.expect("#version-view .del").to_have_text(["-milk and eggs\n"])
+    s.expect("#version-view .add").to_have_text(["+changed elsewhere\n"])
+    s.page.locator('#version-rows tr[data-version="2"] button', has_text="View").click()
+    s.expect("#version-view").to_have_text("milk, eggs and bread\n")
+    s.page.locator('#version-rows tr[data-version="1"] button', has_text="Restore").click()
+    s.status("Restored version 1 of shopping.txt as version 5.")
+    s.expect("#body").to_have_value("milk and eggs\n")
+    s.expect("#version-rows tr").to_have_count(5)
+    s.shot("history")
+
+
+def trash(s: Session) -> None:
+    """small.txt was deleted (uploads_export_delete): back from the trash, then for good."""
+    s.page.click("#show-trash")
+    s.expect("#trash-rows").to_contain_text("small.txt")
+    s.page.locator("#trash-rows button", has_text="Restore").click()
+    s.status("Restored small.txt.")
+    s.expect("#usage").to_contain_text("Files: 24 of 10000")
+    s.expect("#trash-empty").to_be_visible()
+    s.row("small.txt").click()
+    s.status("Opened small.txt.")
+    s.expect("#body").to_have_value("a small file\n")
+    s.page.click("#delete")
+    s.page.click("#delete")
+    s.status("Deleted small.txt.")
+    s.page.click("#show-trash")
+    s.shot("trash")
+    s.page.locator("#trash-rows button", has_text="Delete for good").click()
+    s.status("Deleted small.txt for good.")
+    s.expect("#trash-empty").to_be_visible()
+    s.expect("#usage").to_contain_text("Files: 23 of 10000")
+
+
 def hostile_file(s: Session) -> None:
     s.page.fill("#prefix", "")
     s.page.click("#search button")
@@ -227,7 +268,7 @@ def hostile_file(s: Session) -> None:
     s.expect("#rows img").to_have_count(0)
     s.expect("#status").to_have_text(f"Opened {XSS_NAME}.")
     assert s.page.evaluate("typeof window.__xss") == "undefined"
-    assert s.page.evaluate("document.querySelectorAll('script').length") == 2  # ours
+    assert s.page.evaluate("document.querySelectorAll('script').length") == 3  # ours
     # The policy is in force: a script injected inline does not run, and is reported.
     probe = "window.__inline = 1"
     injected = "(code) => { const el = document.createElement('script'); el.textContent = code;"
@@ -284,7 +325,15 @@ def test_a_session_in_the_browser(
     page = context.new_page()
     session = Session(page, base, key, shots)
     try:
-        for step in (sign_in, write_and_search, edit_with_conflict, uploads_export_delete):
+        steps = (
+            sign_in,
+            write_and_search,
+            edit_with_conflict,
+            history,
+            uploads_export_delete,
+            trash,
+        )
+        for step in steps:
             step(session)
         hostile_file(session)
         api_reference(session)

@@ -122,7 +122,7 @@ def test_a_writer_that_reaches_the_cache_last_cannot_undo_a_delete(
     assert api.delete(fid).status == 204
     pause.release()
     join_threads(thread)
-    assert _entry(filecache.meta_key(fid)) == filecache.TOMBSTONE
+    assert _entry(filecache.meta_key(fid)) == filecache.tombstone(2)  # deleted at version 2
     assert api.get(f"/files/{fid}").status == 404
     assert api.get(f"/files/{fid}/metadata").status == 404
 

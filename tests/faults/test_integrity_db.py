@@ -104,8 +104,11 @@ def test_put_whose_commit_reply_is_lost_answers_200_and_the_file_reads_back(
     key = blob_key(direct, meta["id"])
     assert key != old_key
     assert stored(key) == b"new body"  # the row's object exists
-    assert stored(old_key) == b"old body"  # kept for readers of the old row, then collected
-    assert direct.run("SELECT blob_key FROM garbage WHERE blob_key = :k", k=old_key)
+    assert stored(old_key) == b"old body"  # kept as version 1 (docs/history.md)
+    assert direct.run(
+        "SELECT version FROM file_versions WHERE blob_key = :k AND superseded_us IS NOT NULL",
+        k=old_key,
+    ) == [[1]]
     got = read_fresh(api, meta["id"])
     assert (got.status, got.text) == (200, "new body")
 
@@ -184,7 +187,8 @@ def test_a_delete_whose_commit_reply_is_lost_answers_204(
     pg_proxy.drop_reply_after(b"COMMIT")
     assert api.delete(meta["id"]).status == 204
     assert direct.run("SELECT id FROM files WHERE id = :id", id=meta["id"]) == []
-    assert direct.run("SELECT blob_key FROM garbage WHERE blob_key = :k", k=key)
+    assert direct.run("SELECT file_id FROM trash WHERE file_id = :id", id=meta["id"])
+    assert direct.run("SELECT version FROM file_versions WHERE blob_key = :k", k=key) == [[1]]
     assert api.get(f"/files/{meta['id']}").status == 404
 
 

@@ -69,7 +69,8 @@ def test_a_get_overlapping_a_put_reads_the_old_body_kept_for_the_grace_period(
 def test_a_get_whose_body_was_collected_follows_the_row_to_the_new_body(
     api: Api, storage_reads: None, pause_points: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GARBAGE_GRACE_SECONDS", "0")  # the PUT itself collects the old body
+    monkeypatch.setenv("GARBAGE_GRACE_SECONDS", "0")  # the PUT itself collects the old body:
+    monkeypatch.setenv("MAX_VERSIONS_PER_FILE", "1")  # no history kept
     meta = api.created("collected.txt", "old body")
     old_key = blob_key(meta["id"])
     pause = pause_points.arm("files.read.body_missed")
@@ -83,7 +84,23 @@ def test_a_get_whose_body_was_collected_follows_the_row_to_the_new_body(
     assert replies[0].headers["ETag"] == api.get(f"/files/{meta['id']}/metadata").json["etag"]
 
 
-def test_a_get_overlapping_a_delete_is_404(
+def test_a_get_overlapping_a_delete_reads_the_body_it_began_with_and_then_404(
+    api: Api, storage_reads: None, pause_points: Any
+) -> None:
+    """The body of a trashed file is kept (docs/history.md): a GET that loaded the row before
+    the delete answers with it, as if it had finished first; every GET after is 404."""
+    meta = api.created("deleted.txt", "bye")
+    pause = pause_points.arm("files.read.body_missed")
+    thread, replies = get_in_thread(api, f"/files/{meta['id']}")
+    assert pause.wait_reached(10)
+    assert api.delete(meta["id"]).status == 204
+    assert api.get(f"/files/{meta['id']}").status == 404
+    pause.release()
+    join_threads(thread)
+    assert (replies[0].status, replies[0].text) == (200, "bye")
+
+
+def test_a_get_overlapping_a_permanent_delete_is_404(
     api: Api, storage_reads: None, pause_points: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GARBAGE_GRACE_SECONDS", "0")
@@ -92,6 +109,7 @@ def test_a_get_overlapping_a_delete_is_404(
     thread, replies = get_in_thread(api, f"/files/{meta['id']}")
     assert pause.wait_reached(10)
     assert api.delete(meta["id"]).status == 204
+    assert api.call("DELETE", f"/trash/{meta['id']}").status == 204  # collects the body at once
     pause.release()
     join_threads(thread)
     assert replies[0].status == 404
@@ -106,6 +124,7 @@ def test_old_bodies_are_kept_for_the_grace_period_then_collected(
     from chalicelib.files import orphans
 
     monkeypatch.setenv("GARBAGE_GRACE_SECONDS", "600")
+    monkeypatch.setenv("MAX_VERSIONS_PER_FILE", "1")  # a replace drops the old version
     meta = api.created("kept.txt", "v1")
     first = blob_key(meta["id"])
     api.put(meta["id"], "v2")
@@ -113,6 +132,7 @@ def test_old_bodies_are_kept_for_the_grace_period_then_collected(
     deleted = api.created("deleted.txt", "bye")
     deleted_key = blob_key(deleted["id"])
     assert api.delete(deleted["id"]).status == 204
+    assert api.call("DELETE", f"/trash/{deleted['id']}").status == 204
     assert exists(first) and exists(deleted_key)
 
     clock.advance(601)
@@ -164,6 +184,7 @@ def test_the_purge_waits_a_day_for_orphans_and_leaves_garbage_to_the_collector(
     meta = api.created("pending.txt", "pending")
     pending = blob_key(meta["id"])
     assert api.delete(meta["id"]).status == 204
+    assert api.call("DELETE", f"/trash/{meta['id']}").status == 204
 
     clock.advance(7200)
     run_purge()

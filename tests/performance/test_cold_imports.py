@@ -68,6 +68,7 @@ IMPORT_APP_ADDS = {
     "chalicelib.settings_table", "chalicelib.edge", "chalicelib.edge.http",
     "chalicelib.edge.health_routes", "chalicelib.edge.task_routes", "chalicelib.edge.page",
     "chalicelib.edge.blob_routes", "chalicelib.edge.cors", "chalicelib.edge.responses",
+    "chalicelib.edge.history_routes",
 }  # fmt: skip
 IMPORT_APP = """
 import sys

@@ -46,17 +46,29 @@ def _purge() -> dict[str, Any]:
     return result
 
 
+def _split(api: Api) -> tuple[int, int, int]:
+    used = api.get("/usage").json["bytes"]
+    return used["current"], used["history"], used["trash"]
+
+
 def test_usage_follows_every_write(api: Api, backend: str) -> None:
+    """Counters, not counts: files, and the bytes every kept version owns (current, history,
+    trash: docs/history.md), after each kind of write."""
     a = api.created("a.txt", "x" * 10)
     b = api.created("b.txt", "y" * 20)
     api.created("c.txt", "z" * 5)
     assert _usage(api) == (3, 35)
-    assert api.put(a["id"], "x" * 100).status == 200
-    assert api.rename(b["id"], "b2.txt").status == 200
-    assert _usage(api) == (3, 125)
-    assert api.delete(b["id"]).status == 204
+    assert api.put(a["id"], "x" * 100).status == 200  # the old body stays, as history
+    assert api.rename(b["id"], "b2.txt").status == 200  # shares its body: no bytes
+    assert _usage(api) == (3, 135)
+    assert _split(api) == (125, 10, 0)
+    assert api.delete(b["id"]).status == 204  # to the trash, bytes and all
     assert api.delete(b["id"]).status == 404
-    assert _usage(api) == (2, 105)
+    assert _usage(api) == (2, 135)
+    assert _split(api) == (105, 10, 20)
+    assert api.call("DELETE", f"/trash/{b['id']}").status == 204  # gone for good
+    assert _usage(api) == (2, 115)
+    assert _split(api) == (105, 10, 0)
 
 
 def test_the_purge_fixes_drifted_counters_and_says_so(
@@ -68,7 +80,8 @@ def test_the_purge_fixes_drifted_counters_and_says_so(
     api.created("b.txt", "y" * 20)
     tenant = _tenant_of(api)
     database().execute(
-        "UPDATE tenants SET files_count = 7, files_bytes = 3 WHERE id = :t", t=tenant
+        "UPDATE tenants SET files_count = 7, versions_bytes = 3, trash_bytes = 9 WHERE id = :t",
+        t=tenant,
     )
     assert _usage(api) == (7, 3)  # what the counters say, until they are reconciled
     capsys.readouterr()
@@ -79,12 +92,10 @@ def test_the_purge_fixes_drifted_counters_and_says_so(
     drifted = "usage counters had drifted; fixed"
     (fixed,) = [line for line in lines if line.get("message") == drifted]
     assert (fixed["level"], fixed["tenant"]) == ("warning", tenant)
-    assert (fixed["files"], fixed["actual_files"], fixed["bytes"], fixed["actual_bytes"]) == (
-        7,
-        2,
-        3,
-        30,
-    )
+    found = (fixed["files"], fixed["actual_files"], fixed["bytes"], fixed["actual_bytes"])
+    assert found == (7, 2, 3, 30)
+    assert (fixed["trash_bytes"], fixed["actual_trash_bytes"]) == (9, 0)
+    assert _split(api) == (30, 0, 0)
 
 
 def test_an_expired_file_counts_until_the_purge_deletes_it(

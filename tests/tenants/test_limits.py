@@ -134,15 +134,19 @@ def test_file_quota_edges(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_byte_quota_edges(api: Api, other_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QUOTA_MAX_BYTES", "10")
     a = api.created("a", "123456")
-    assert api.create("b", "1234").status == 201
+    b = api.created("b", "1234")
     refused = api.create("c", "1")
     assert refused.status == 403
     assert refused.json["quota"] == "bytes"
     assert refused.json["used"] == 10
-    assert api.put(a["id"], "1234567").status == 403
+    # A replace keeps the old body as history (docs/history.md): the new body needs room.
+    assert api.put(a["id"], "1").status == 403
     assert api.get(f"/files/{a['id']}").text == "123456"
-    assert api.put(a["id"], "12345").status == 200
-    assert api.create("c", "1").status == 201
+    assert api.delete(b["id"]).status == 204
+    assert api.create("c", "1").status == 403  # the trash counts too
+    assert api.call("DELETE", f"/trash/{b['id']}").status == 204
+    assert api.put(a["id"], "1234").status == 200
+    assert api.create("c", "1").status == 403
     assert other_api.create("c", "1234567890").status == 201
 
 

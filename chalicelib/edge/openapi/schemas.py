@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.edge.openapi.entries import TEXT, Schema
+from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
 from chalicelib.edge.openapi.table import NAME_SCHEMA
 from chalicelib.errors import DomainError
 
@@ -58,7 +59,13 @@ _UPLOAD = {
 }
 USAGE = {
     "files": {"used": 42, "limit": 10000},
-    "bytes": {"used": 1843200, "limit": 1073741824},
+    "bytes": {
+        "used": 1843200,
+        "limit": 1073741824,
+        "current": 1228800,
+        "history": 409600,
+        "trash": 204800,
+    },
     "running_tasks": {"used": 1, "limit": 2},
     "exports": {"used": 3, "limit": 10},
     "rate": {"used": 17, "limit": 600, "remaining": 583, "window_seconds": 60, "reset_seconds": 38},
@@ -98,6 +105,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "webPage": ({"200": _HTML}, None),
     "apiReference": ({"200": _HTML}, None),
     "staticAsset": ({"200": '"use strict";\n...'}, None),
+    **HISTORY_EXAMPLES,
 }
 # operationId -> status -> the operations its answer leads to (OpenAPI links), each given
 # the path parameter it needs from the answer.
@@ -201,7 +209,11 @@ _UPLOAD_FIELDS: dict[str, Schema] = {
 }
 _USAGE_FIELDS: dict[str, Schema] = {
     "files": _METER,
-    "bytes": {**_METER, "description": "Bytes stored."},
+    "bytes": _object(
+        {"used": _COUNT, "limit": _COUNT, "current": _COUNT, "history": _COUNT, "trash": _COUNT},
+        description="Bytes stored: every kept version's own body (current + history + trash)"
+        " and pending uploads' reservations.",
+    ),
     "running_tasks": {**_METER, "description": "Queued or running tasks."},
     "exports": {
         **_METER,
@@ -242,4 +254,5 @@ SCHEMAS: dict[str, Schema] = {
     "Health": _object(_HEALTH_FIELDS),
     "Task": _object(_TASK_FIELDS),
     "Usage": _object(_USAGE_FIELDS),
+    **HISTORY_SCHEMAS,
 }

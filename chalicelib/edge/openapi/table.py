@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting
+from chalicelib.edge.openapi.history import HISTORY_ROUTES
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -150,8 +151,8 @@ ROUTES: tuple[Route, ...] = (
         "DELETE",
         "/files/{file_id}",
         "deleteFile",
-        "Delete a file.",
-        {"204": Reply("Deleted.")},
+        "Move a file to the trash (its name is free; GET /trash).",
+        {"204": Reply("In the trash.")},
         errors=(NotFound,),
         params=(FILE_ID,),
     ),
@@ -288,4 +289,6 @@ ROUTES: tuple[Route, ...] = (
         " counts for up to a day, and pending uploads' declared sizes count as bytes.",
         {"200": Reply("Usage and limits.", "Usage")},
     ),
+    # chalicelib/edge/history_routes.py
+    *HISTORY_ROUTES,
 )

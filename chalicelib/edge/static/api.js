@@ -74,7 +74,8 @@ async function loadUsage() {
   const r = u.rate;
   $("usage").replaceChildren(
     meter("Files", u.files.used, u.files.limit, `${u.files.used} of ${u.files.limit}`),
-    meter("Storage", u.bytes.used, u.bytes.limit, `${size(u.bytes.used)} of ${size(u.bytes.limit)}`),
+    meter("Storage", u.bytes.used, u.bytes.limit, `${size(u.bytes.used)} of ${size(u.bytes.limit)}` +
+      ` (history ${size(u.bytes.history)}, trash ${size(u.bytes.trash)})`),
     meter("Running tasks", u.running_tasks.used, u.running_tasks.limit,
       `${u.running_tasks.used} of ${u.running_tasks.limit}`),
     meter("Requests", r.used, r.limit,

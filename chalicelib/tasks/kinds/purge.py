@@ -3,7 +3,10 @@ archives and old finished tasks, a bounded batch per step.
 
 Phases, in order (the checkpoint says which, and where in the bucket the scan is):
 - files:   expired rows, oldest first: in one transaction the rows go and their bodies are
+           recorded as garbage, due at once (the collector keeps those a version still holds);
+- versions: expired versions (docs/history.md); the bodies no kept version shares any more are
            recorded as garbage, due at once;
+- trash:   trashed files past their expiry, with every version they still had;
 - garbage: the collector (chalicelib/files/orphans.py): every due body no row references;
 - counters: each tenant's stored files and bytes counted again, its row locked, a batch of
            tenants per step; a counter that had drifted is fixed and logged (a warning);
@@ -15,7 +18,7 @@ Phases, in order (the checkpoint says which, and where in the bucket the scan is
            been unknown); an export's archive once the time its task advertises has
            passed, its other objects once older than the export retention;
 - tasks:   finished task rows older than the task retention.
-The bucket's 30-day lifecycle rule is the backstop for anything this misses (docs/tasks.md).
+The bucket's 61-day lifecycle rule is the backstop for anything this misses (docs/tasks.md).
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ from typing import Any
 from chalicelib import blobkeys, clock, config, logs
 from chalicelib.blobs import BlobInfo, blobs
 from chalicelib.files import bookkeeping, orphans, store
+from chalicelib.files.history import retention
 from chalicelib.tasks import Task
 from chalicelib.tasks import store as tasks_store
 from chalicelib.tasks.kinds import export
 from chalicelib.tasks.model import Kind, Step, TaskContext, register
 from chalicelib.tenants import store as tenants_store
 
-PHASES = ("files", "garbage", "counters", "uploads", "orphans", "tasks")
+PHASES = ("files", "versions", "trash", "garbage", "counters", "uploads", "orphans", "tasks")
 COUNTER_BATCH = 100  # tenants per step: each is one aggregate over the tenant's rows
 
 
@@ -48,6 +52,10 @@ def step(ctx: TaskContext) -> Step:
     phase = cp["phase"]
     if phase == "files":
         removed, more = _files()
+    elif phase == "versions":
+        removed, more = retention.purge_versions(config.purge_batch())
+    elif phase == "trash":
+        removed, more = retention.purge_trash(config.purge_batch())
     elif phase == "garbage":
         removed, more = _garbage()
     elif phase == "counters":
@@ -98,14 +106,12 @@ def _counters(cp: dict[str, Any]) -> tuple[int, bool]:
     for tenant_id in tenants:
         drift = tenants_store.reconcile(tenant_id)
         if drift is not None:
-            (files, size), (actual_files, actual_size) = drift
+            kept, actual = drift
             logs.warning(
                 "usage counters had drifted; fixed",
                 tenant=tenant_id,
-                files=files,
-                actual_files=actual_files,
-                bytes=size,
-                actual_bytes=actual_size,
+                **kept._asdict(),
+                **{f"actual_{name}": value for name, value in actual._asdict().items()},
             )
             fixed += 1
     if tenants:
