@@ -15,11 +15,11 @@ if config.in_lambda():
 from chalice.app import Chalice, Response  # after the pause, on purpose
 
 from chalicelib.edge import cors, http
-from chalicelib.edge.blob_routes import bp as local_blobs
-from chalicelib.edge.health_routes import ops
-from chalicelib.edge.history_routes import bp as history
 from chalicelib.edge.page import bp as ui
-from chalicelib.edge.task_routes import bp as tasks
+from chalicelib.edge.routes.blobs import bp as local_blobs
+from chalicelib.edge.routes.health import ops
+from chalicelib.edge.routes.history import bp as history
+from chalicelib.edge.routes.tasks import bp as tasks
 
 # Use cases are imported inside the handlers that need them: a cold start loads only what
 # its first request uses (docs/bench.md).

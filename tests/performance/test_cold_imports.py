@@ -66,9 +66,9 @@ def cold(*args: str) -> dict[str, Any]:
 IMPORT_APP_ADDS = {
     "__future__", "_contextvars", "contextvars", "gc", "app", "chalicelib", "chalicelib.config",
     "chalicelib.settings_table", "chalicelib.edge", "chalicelib.edge.http",
-    "chalicelib.edge.health_routes", "chalicelib.edge.task_routes", "chalicelib.edge.page",
-    "chalicelib.edge.blob_routes", "chalicelib.edge.cors", "chalicelib.edge.responses",
-    "chalicelib.edge.history_routes",
+    "chalicelib.edge.routes.health", "chalicelib.edge.routes.tasks", "chalicelib.edge.page",
+    "chalicelib.edge.routes.blobs", "chalicelib.edge.cors", "chalicelib.edge.responses",
+    "chalicelib.edge.routes.history", "chalicelib.edge.routes",
 }  # fmt: skip
 IMPORT_APP = """
 import sys

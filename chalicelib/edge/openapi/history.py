@@ -1,4 +1,4 @@
-"""History's routes, schemas and examples (chalicelib/edge/history_routes.py, docs/history.md),
+"""History's routes, schemas and examples (chalicelib/edge/routes/history.py, docs/history.md),
 joined to the table (table.py) and to the schemas (schemas.py)."""
 
 from __future__ import annotations

@@ -237,7 +237,7 @@ ROUTES: tuple[Route, ...] = (
         {"200": Reply("The OpenAPI 3 document.", {"type": "object"})},
         secured=False,
     ),
-    # chalicelib/edge/task_routes.py
+    # chalicelib/edge/routes/tasks.py
     Route(
         "POST",
         "/exports",
@@ -289,6 +289,6 @@ ROUTES: tuple[Route, ...] = (
         " counts for up to a day, and pending uploads' declared sizes count as bytes.",
         {"200": Reply("Usage and limits.", "Usage")},
     ),
-    # chalicelib/edge/history_routes.py
+    # chalicelib/edge/routes/history.py
     *HISTORY_ROUTES,
 )
