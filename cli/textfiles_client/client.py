@@ -17,7 +17,7 @@ from typing import IO, Any, TypeVar, cast
 
 from textfiles_client.history import HistoryOperations
 from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
-from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
+from textfiles_client.types import ChangeList, File, FileList, Health, Task, Upload, Usage
 
 __all__ = ["TEXT", "ApiError", "Client", "ProgressFn"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -149,6 +149,19 @@ class Client(HistoryOperations, Transport):
         except ApiError as exc:
             if not (exc.status == 404 and exc.retried):
                 raise
+
+    # ---- the change feed -------------------------------------------------------------
+
+    def list_changes(
+        self, cursor: str | None = None, limit: int | None = None, wait: int | None = None
+    ) -> ChangeList:
+        """The tenant's changes after `cursor`, oldest first; `wait` seconds of long poll."""
+        found = self.call("GET", "/changes", cursor=cursor, limit=limit, wait=wait)
+        return cast(ChangeList, found)
+
+    def latest_change(self) -> str:
+        """A cursor at the head of the feed: follow from now on, without the past."""
+        return str(self.call("GET", "/changes/latest")["next_cursor"])
 
     # ---- uploads ---------------------------------------------------------------------
 

@@ -22,6 +22,22 @@ class FileList(TypedDict):
     next_cursor: str | None
 
 
+class Change(TypedDict):
+    seq: int
+    type: str
+    file_id: str
+    name: str
+    version: int
+    etag: str
+    size: int
+    at: str
+
+
+class ChangeList(TypedDict):
+    items: list[Change]
+    next_cursor: str
+
+
 class Upload(TypedDict):
     upload_id: str
     name: str
