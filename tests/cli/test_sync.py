@@ -1,0 +1,271 @@
+"""`textfiles sync DIR` end to end: `textfiles` processes against `chalice local` of the app,
+on the embedded drivers and on real PostgreSQL + memcached + moto S3, each test with a tenant
+of its own. Two folders synced through the service: edits on both sides, a conflict, deletes
+both ways, a rename, large bodies through links, an interruption (the process killed) and the
+resume, --dry-run, --json, --watch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.cli import Cli
+from support.local_site import INLINE_LIMIT, ROOT, running
+
+sys.path.insert(0, str(ROOT / "cli"))
+
+from textfiles_client import exits
+from textfiles_client.client import Client
+
+STATE = ".textfiles-sync.json"
+LARGE = b"a line of a body above the inline limit, through links both ways\n" * 100
+
+
+@pytest.fixture(params=["embedded", "real"])
+def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cli]:
+    settings = request.getfixturevalue("real_settings") if request.param == "real" else None
+    tenant = f"sync-{uuid.uuid4().hex[:12]}"  # a real database is shared: a tenant alone
+    with running(tmp_path / "data", settings, tenant) as (base, key):
+        yield Cli(base, key, tmp_path)
+
+
+def api(cli: Cli) -> Client:
+    return Client(cli.env["TEXTFILES_URL"], cli.env["TEXTFILES_KEY"])
+
+
+def service(cli: Cli) -> dict[str, bytes]:
+    """Every file in the service, name to body."""
+    client = api(cli)
+    items = client.list_files(limit=1000)["items"]
+    return {item["name"]: client.read_file(item["id"]) for item in items}
+
+
+def folder(path: Path) -> dict[str, bytes]:
+    """Every file in a synced folder but the sync's own, name to body."""
+    return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file() and p.name != STATE}
+
+
+def sync(cli: Cli, where: Path, *args: str, code: int = 0) -> list[dict[str, object]]:
+    """`textfiles sync WHERE --json`: its actions, one JSON object per line."""
+    done = cli.run("sync", str(where), "--json", *args, code=code)
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def acts(lines: list[dict[str, object]]) -> list[tuple[object, object]]:
+    return [(a["action"], a["name"]) for a in lines if a["action"] != "summary"]
+
+
+def test_two_folders_kept_in_step_through_the_service(cli: Cli) -> None:
+    a, b = cli.folder / "a", cli.folder / "b"
+    assert acts(sync(cli, a)) == [] and (a / STATE).exists()  # created, empty, in step
+    (a / "notes.txt").write_text("milk\n")
+    (a / "big.txt").write_bytes(LARGE)
+    assert len(LARGE) > INLINE_LIMIT
+    assert sorted(acts(sync(cli, a))) == [("create", "big.txt"), ("create", "notes.txt")]
+    assert service(cli) == {"notes.txt": b"milk\n", "big.txt": LARGE}
+
+    first = sync(cli, b)  # a first run downloads everything, large ones through their link
+    assert sorted(acts(first)) == [("download", "big.txt"), ("download", "notes.txt")]
+    assert first[-1] == {"action": "summary", "files": 2, "skipped": 0}
+    assert folder(b) == folder(a)
+    assert acts(sync(cli, b)) == []  # nothing to do: nothing done
+
+    # An edit in b reaches a; an edit made in the service reaches both.
+    (b / "notes.txt").write_text("milk\neggs\n")
+    assert acts(sync(cli, b)) == [("upload", "notes.txt")]
+    assert acts(sync(cli, a)) == [("download", "notes.txt")]
+    assert (a / "notes.txt").read_text() == "milk\neggs\n"
+    client = api(cli)
+    big = next(f for f in client.list_files()["items"] if f["name"] == "big.txt")
+    client.replace_file(big["id"], b"small now\n", big["etag"])
+    assert acts(sync(cli, a)) == [("download", "big.txt")]
+    assert (a / "big.txt").read_bytes() == b"small now\n"
+
+    # A rename here is a rename in the service (same id), and a move in the other folder.
+    os.rename(a / "notes.txt", a / "shopping.txt")
+    assert acts(sync(cli, a)) == [("rename", "shopping.txt")]
+    renamed = next(f for f in client.list_files()["items"] if f["name"] == "shopping.txt")
+    assert renamed["version"] == 2  # the same file, not a new one
+    assert sorted(acts(sync(cli, b))) == [("download", "big.txt"), ("move", "shopping.txt")]
+    assert folder(b) == folder(a) == service(cli)
+
+    # Deletes both ways.
+    (b / "shopping.txt").unlink()
+    assert acts(sync(cli, b)) == [("delete", "shopping.txt")]
+    assert acts(sync(cli, a)) == [("remove", "shopping.txt")]
+    client.delete_file(big["id"])
+    assert acts(sync(cli, b)) == [("remove", "big.txt")]
+    assert folder(a) == {"big.txt": b"small now\n"} and folder(b) == {} == service(cli)
+    assert acts(sync(cli, a)) == [("remove", "big.txt")]
+    assert folder(a) == {}
+
+
+def test_a_conflict_keeps_both_versions_on_both_sides(cli: Cli) -> None:
+    a, b = cli.folder / "a", cli.folder / "b"
+    a.mkdir()
+    (a / "plan.md").write_text("v1\n")
+    sync(cli, a)
+    sync(cli, b)
+    (a / "plan.md").write_text("v2 from a\n")
+    (b / "plan.md").write_text("v2 from b\n")
+    assert acts(sync(cli, a)) == [("upload", "plan.md")]
+    lines = sync(cli, b)
+    conflict = next(x for x in lines if x["action"] == "conflict")
+    kept = str(conflict["kept"])
+    assert conflict["name"] == "plan.md" and kept.startswith("plan (conflict ")
+    assert kept.endswith(").md") and "changed here and in the service" in str(conflict["detail"])
+    # The service's version under the name; b's beside it, here and (pushed) in the service.
+    assert (b / "plan.md").read_text() == "v2 from a\n"
+    assert (b / kept).read_text() == "v2 from b\n"
+    assert ("create", kept) in acts(lines)
+    assert service(cli) == {"plan.md": b"v2 from a\n", kept: b"v2 from b\n"}
+    assert acts(sync(cli, a)) == [("download", kept)]
+    assert folder(a) == folder(b) == service(cli)
+    human = cli.run("sync", str(a)).stdout  # without --json: one line of summary
+    assert human == f"{a}: 2 files in step\n"
+
+
+def test_an_edit_made_meanwhile_in_the_service_is_never_overwritten(cli: Cli) -> None:
+    """The push's If-Match is the ETag the state recorded: a write in between is a 412, and
+    the next pass makes it a conflict rather than losing it."""
+    a = cli.folder / "a"
+    a.mkdir()
+    (a / "log.txt").write_text("one\n")
+    sync(cli, a)
+    client = api(cli)
+    [meta] = client.list_files()["items"]
+    client.replace_file(meta["id"], b"from elsewhere\n")
+    (a / "log.txt").write_text("mine\n")
+    lines = sync(cli, a)
+    kept = next(str(x["kept"]) for x in lines if x["action"] == "conflict")
+    assert service(cli) == {"log.txt": b"from elsewhere\n", kept: b"mine\n"} == folder(a)
+
+
+def test_dry_run_changes_nothing_anywhere(cli: Cli) -> None:
+    a = cli.folder / "a"
+    a.mkdir()
+    (a / "keep.txt").write_text("kept\n")
+    (a / "gone.txt").write_text("to delete\n")
+    sync(cli, a)
+    (a / "new.txt").write_text("new here\n")
+    (a / "gone.txt").unlink()
+    api(cli).create_file("remote.txt", b"new there\n")
+    before = (folder(a), (a / STATE).read_bytes(), service(cli))
+    lines = sync(cli, a, "--dry-run")
+    assert sorted(acts(lines)) == [
+        ("create", "new.txt"),
+        ("delete", "gone.txt"),
+        ("download", "remote.txt"),
+    ]
+    assert all(x["dry_run"] for x in lines if x["action"] != "summary")
+    human = cli.run("sync", str(a), "--dry-run").stdout.splitlines()
+    assert sorted(line.split()[:2] for line in human) == [
+        ["would", "create"],
+        ["would", "delete"],
+        ["would", "download"],
+    ]
+    assert (folder(a), (a / STATE).read_bytes(), service(cli)) == before
+    cli.run("sync", str(cli.folder / "nowhere"), "--dry-run", code=exits.USAGE)
+    assert not (cli.folder / "nowhere").exists()
+
+
+def test_what_cannot_be_synced_is_reported_and_skipped(cli: Cli) -> None:
+    a = cli.folder / "a"
+    a.mkdir()
+    (a / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    (a / "sub").mkdir()
+    (a / "fine.txt").write_text("fine\n")
+    lines = sync(cli, a, code=exits.PARTIAL)
+    skipped = {x["name"]: x["detail"] for x in lines if x["action"] == "skip"}
+    assert skipped["latin1.txt"] == "not UTF-8 text (byte 3)"
+    assert "not a regular file" in str(skipped["sub"])
+    assert service(cli) == {"fine.txt": b"fine\n"}
+    api(cli).create_file(STATE, b"a file named like the sync's state\n")
+    lines = sync(cli, a, code=exits.PARTIAL)
+    assert ("skip", STATE) in acts(lines)
+    assert json.loads((a / STATE).read_text())["format"] == 1  # never overwritten
+
+
+def test_an_interrupted_sync_resumes_without_losing_or_repeating(cli: Cli) -> None:
+    """The process is killed (SIGKILL: no cleanup at all) a few actions into a pull, and
+    again into a push; each next run finishes the work, every file exactly once."""
+    client = api(cli)
+    for n in range(30):
+        client.create_file(f"r{n:02}.txt", f"remote {n}\n".encode())
+    a = cli.folder / "a"
+    _killed_after(cli, a, 3)
+    assert 0 < len(folder(a)) < 30  # stopped in the middle
+    sync(cli, a)
+    assert folder(a) == {f"r{n:02}.txt": f"remote {n}\n".encode() for n in range(30)}
+    assert len(json.loads((a / STATE).read_text())["files"]) == 30
+
+    for n in range(30):
+        (a / f"l{n:02}.txt").write_text(f"local {n}\n")
+    _killed_after(cli, a, 3)
+    assert 30 < len(client.list_files(limit=1000)["items"]) < 60
+    sync(cli, a)
+    listed = client.list_files(limit=1000)["items"]
+    assert len(listed) == 60 == len({item["name"] for item in listed})  # none twice
+    assert service(cli) == folder(a)
+    assert acts(sync(cli, a)) == []
+    leftovers = [p.name for p in a.iterdir() if p.name.startswith(".textfiles-sync-")]
+    assert leftovers == []
+
+
+def _killed_after(cli: Cli, where: Path, lines: int) -> None:
+    proc = subprocess.Popen(
+        [*cli.command(), "sync", str(where), "--json"],
+        cwd=cli.folder,
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    for _ in range(lines):
+        assert json.loads(proc.stdout.readline())["action"] in ("download", "create")
+    proc.kill()
+    proc.wait(10)
+    proc.stdout.close()
+
+
+def test_watch_follows_both_sides_until_interrupted(cli: Cli) -> None:
+    a = cli.folder / "a"
+    client = api(cli)
+    client.create_file("before.txt", b"before\n")
+    proc = subprocess.Popen(
+        [*cli.command(), "sync", str(a), "--watch"],
+        cwd=cli.folder,
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _until(lambda: folder(a) == {"before.txt": b"before\n"})
+        client.create_file("there.txt", b"made in the service\n")
+        _until(lambda: (a / "there.txt").exists())
+        (a / "here.txt").write_text("made here\n")
+        _until(lambda: "here.txt" in service(cli))
+        assert service(cli) == folder(a)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == exits.INTERRUPTED, (out, err)
+    assert err.endswith("textfiles: interrupted\n")
+    assert "download       there.txt" in out and "create         here.txt" in out
+
+
+def _until(check: object, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.2)
