@@ -53,7 +53,8 @@ def folder(path: Path) -> dict[str, bytes]:
     """Every file in a synced folder but the sync's own, name to body."""
     if not path.exists():
         return {}
-    return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file() and p.name != STATE}
+    own = (STATE, ".textfiles-sync-lock")  # the state; the lock of a sync running there
+    return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file() and p.name not in own}
 
 
 def sync(cli: Cli, where: Path, *args: str, code: int = 0) -> list[dict[str, object]]:
@@ -262,6 +263,8 @@ def test_watch_follows_both_sides_until_interrupted(cli: Cli) -> None:
         (a / "here.txt").write_text("made here\n")
         _until(lambda: "here.txt" in service(cli))
         assert service(cli) == folder(a)
+        busy = cli.run("sync", str(a), code=exits.CONFLICT)  # one sync at a time per folder
+        assert busy.stderr.startswith(f"textfiles: Another sync (process {proc.pid}) is running")
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

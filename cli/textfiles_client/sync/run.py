@@ -5,6 +5,7 @@ local copy is pushed by the pass after the one that made it); --watch then follo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from textfiles_client import exits
 from textfiles_client.client import ApiError, Client
-from textfiles_client.sync import remote, scan, state
+from textfiles_client.sync import lock, remote, scan, state
 from textfiles_client.sync.apply import Deferred
 from textfiles_client.sync.plan import PULLS, Views, plan
 from textfiles_client.sync.push import Pushes, Skipped, limits
@@ -126,9 +127,10 @@ def cmd_sync(client: Client, args: argparse.Namespace) -> None:
     elif not folder.exists():
         raise exits.CliError(f"No folder {args.dir!r} (--dry-run creates nothing).", exits.USAGE)
     sync = Sync(client, args)
-    st = sync.passes()
-    sync.summary(st)
-    if args.watch:
-        sync.watch(st)
+    with contextlib.nullcontext() if args.dry_run else lock.held(folder):
+        st = sync.passes()
+        sync.summary(st)
+        if args.watch:
+            sync.watch(st)
     if sync.skipped:
         raise exits.CliError(f"{sync.skipped} files skipped (see above).", exits.PARTIAL)
