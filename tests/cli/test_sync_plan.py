@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -39,11 +40,11 @@ def there(file_id: str, name: str, body: str) -> RemoteFile:
 
 def kinds(
     known: dict[str, Entry],
-    remote: dict[str, RemoteFile | None],
+    remote: Mapping[str, RemoteFile | None],
     local: list[LocalFile],
     full: bool = False,
 ) -> list[tuple[str, str]]:
-    views = Views(known, remote, full, {f.name: f for f in local})
+    views = Views(known, dict(remote), full, {f.name: f for f in local})
     return [(a.kind, a.name) for a in plan(views)]
 
 

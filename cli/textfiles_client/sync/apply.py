@@ -56,7 +56,7 @@ class Pulls:
         path = self.folder / act.name
         if files.digest(path) == act.base.sha256:
             path.unlink()
-            self.report("remove", act.name, "deleted in the service")
+            self.report("remove", act.name, act.reason)
         else:  # edited meanwhile: the next pass uploads it as a new file
             self.report("keep", act.name, "deleted in the service, changed here: kept")
         self.record(act.file_id, None)
@@ -69,7 +69,7 @@ class Pulls:
         if act.old != act.name:
             self.make_room(act.name, None, "")
             os.rename(self.folder / act.old, self.folder / act.name)
-        self.report("move", act.name, f"renamed in the service from {act.old}", old=act.old)
+        self.report("move", act.name, act.reason, old=act.old)
         self.record(act.file_id, self.entry(act.name, act.remote, act.remote.sha256))
 
     def download(self, act: Action) -> None:

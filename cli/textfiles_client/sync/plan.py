@@ -78,17 +78,20 @@ def _known(views: Views, file_id: str, base: Entry, claimed: set[str]) -> list[A
 
 
 _SAME = RemoteFile("", "", "", -1)  # not touched since the state was written
+_GONE_THERE = "deleted in the service"
+_GONE_HERE = "deleted here (in the service's trash for 30 days)"
 
 
 def _pulled(file_id: str, base: Entry, remote: RemoteFile | None) -> list[Action]:
     """Changed in the service only."""
     if remote is None:
-        return [Action("remove", base.name, file_id, base=base)]
+        return [Action("remove", base.name, file_id, base=base, reason=_GONE_THERE)]
     problem = local_name_problem(remote.name)
     if problem:
         return [Action("skip", remote.name, file_id, remote, reason=problem)]
     if remote.sha256 == base.sha256:
-        return [Action("move", remote.name, file_id, remote, base=base, old=base.name)]
+        why = f"renamed in the service from {base.name}"
+        return [Action("move", remote.name, file_id, remote, base=base, old=base.name, reason=why)]
     old = base.name if remote.name != base.name else None
     return [Action("download", remote.name, file_id, remote, base=base, old=old)]
 
@@ -101,8 +104,9 @@ def _pushed(
         moved = _renamed_to(views, base, claimed)
         if moved is not None:
             claimed.add(moved.name)
-            return [Action("rename", moved.name, file_id, local=moved, base=base)]
-        return [Action("delete", base.name, file_id, base=base)]
+            why = f"renamed here from {base.name}"
+            return [Action("rename", moved.name, file_id, local=moved, base=base, reason=why)]
+        return [Action("delete", base.name, file_id, base=base, reason=_GONE_HERE)]
     if local.problem:
         return [Action("skip", local.name, file_id, local=local, reason=local.problem)]
     return [Action("upload", local.name, file_id, local=local, base=base)]
@@ -142,7 +146,8 @@ def _both(
         edit = local._replace(name=remote.name)
         follow = Action("upload", remote.name, file_id, local=edit, base=there_now)
         return [Action("move", remote.name, file_id, remote, local, base, old=base.name), follow]
-    return [Action("conflict", remote.name, file_id, remote, local, base, old=base.name)]
+    why = "changed here and in the service"
+    return [Action("conflict", remote.name, file_id, remote, local, base, base.name, why)]
 
 
 def _new_remote(views: Views, remote: RemoteFile, claimed: set[str]) -> list[Action]:

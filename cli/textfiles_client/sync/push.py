@@ -90,7 +90,7 @@ class Pushes(Pulls):
             remote.rename(self.client, act.file_id, act.name, act.base.sha256)
         except ApiError as exc:
             self._refused(exc, act)
-        self.report("rename", act.name, f"renamed here from {act.base.name}", old=act.base.name)
+        self.report("rename", act.name, act.reason, old=act.base.name)
         self.record(act.file_id, act.base._replace(name=act.name, mtime_ns=act.local.mtime_ns))
 
     def delete(self, act: Action) -> None:
@@ -99,7 +99,7 @@ class Pushes(Pulls):
             remote.delete(self.client, act.file_id, act.base.sha256)
         except ApiError as exc:
             self._refused(exc, act)
-        self.report("delete", act.name, "deleted here (in the service's trash for 30 days)")
+        self.report("delete", act.name, act.reason)
         self.record(act.file_id, None)
 
     def _refused(self, exc: ApiError, act: Action) -> None:
