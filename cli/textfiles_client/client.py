@@ -152,6 +152,7 @@ class Client(HistoryOperations, Transport):
 
     # ---- the change feed -------------------------------------------------------------
 
+    @operation("listChanges")
     def list_changes(
         self, cursor: str | None = None, limit: int | None = None, wait: int | None = None
     ) -> ChangeList:
@@ -159,6 +160,7 @@ class Client(HistoryOperations, Transport):
         found = self.call("GET", "/changes", cursor=cursor, limit=limit, wait=wait)
         return cast(ChangeList, found)
 
+    @operation("latestChange")
     def latest_change(self) -> str:
         """A cursor at the head of the feed: follow from now on, without the past."""
         return str(self.call("GET", "/changes/latest")["next_cursor"])

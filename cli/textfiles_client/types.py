@@ -28,8 +28,8 @@ class Change(TypedDict):
     file_id: str
     name: str
     version: int
-    etag: str
-    size: int
+    etag: str | None  # None: purged
+    size: int | None
     at: str
 
 

@@ -53,9 +53,10 @@ def pull(client: Client, cursor: str | None) -> Pulled:
 
 
 def _after(change: Change) -> RemoteFile | None:
-    if change["type"] in GONE:
+    etag, size = change["etag"], change["size"]
+    if change["type"] in GONE or etag is None or size is None:
         return None
-    return RemoteFile(change["file_id"], change["name"], bare(change["etag"]), change["size"])
+    return RemoteFile(change["file_id"], change["name"], bare(etag), size)
 
 
 def listing(client: Client) -> Pulled:
