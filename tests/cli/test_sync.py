@@ -278,3 +278,81 @@ def _until(check: object, timeout: float = 30) -> None:
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, "not in time"
         time.sleep(0.2)
+
+
+# Runs `textfiles` with the state's save wrapped: the Nth save kills the process (SIGKILL)
+# before it writes, so the change it would record is made but not recorded: the worst moment.
+CRASHING = """
+import os, signal, sys
+from textfiles_client import cli
+from textfiles_client.sync import state
+real, calls = state.save, []
+def save(folder, st):
+    calls.append(1)
+    if len(calls) == int(os.environ["CRASH_AT"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(folder, st)
+state.save = save
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_sync_killed_between_a_write_and_its_record_resumes_exactly(cli: Cli) -> None:
+    """Each of a run's five writes in turn is made in the service and the process killed
+    before the state records it; the next run finds its own write and neither repeats nor
+    loses anything."""
+    for crash_at in range(1, 6):
+        a = cli.folder / f"crash{crash_at}"
+        a.mkdir()
+        p = f"c{crash_at}-"
+        for name in ("edit", "gone", "moved"):
+            (a / f"{p}{name}.txt").write_text(f"{name} v1\n")
+        sync(cli, a)
+        (a / f"{p}edit.txt").write_text("edit v2\n")
+        (a / f"{p}gone.txt").unlink()
+        os.rename(a / f"{p}moved.txt", a / f"{p}moved-to.txt")
+        (a / f"{p}new1.txt").write_text("new 1\n")
+        (a / f"{p}new2.txt").write_text("new 2\n")
+        killed = subprocess.run(
+            [sys.executable, "-c", CRASHING, "sync", str(a), "--json"],
+            cwd=cli.folder,
+            env={**cli.env, "CRASH_AT": str(crash_at)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert len(killed.stdout.splitlines()) == crash_at  # reported, not recorded
+        sync(cli, a)
+        mine = {k: v for k, v in service(cli).items() if k.startswith(p)}
+        assert service(cli) == folder(a)  # (the earlier rounds' files too)
+        assert mine == {
+            f"{p}edit.txt": b"edit v2\n",
+            f"{p}moved-to.txt": b"moved v1\n",
+            f"{p}new1.txt": b"new 1\n",
+            f"{p}new2.txt": b"new 2\n",
+        }
+        listed = api(cli).list_files(limit=1000, prefix=p)["items"]
+        assert len(listed) == 4  # nothing created twice
+        assert acts(sync(cli, a)) == []
+
+
+def test_a_large_local_edit_goes_through_a_link_or_is_skipped_with_why(cli: Cli) -> None:
+    """Replacing a body above the inline limit needs POST /files/{id}/uploads: used where the
+    server has it; elsewhere the file is reported and skipped (exit 9), left as it is."""
+    a = cli.folder / "a"
+    a.mkdir()
+    (a / "big.txt").write_text("small at first\n")
+    sync(cli, a)
+    (a / "big.txt").write_bytes(LARGE)
+    if api(cli).offers("POST", "/files/{file_id}/uploads"):
+        assert acts(sync(cli, a)) == [("upload", "big.txt")]
+        assert service(cli) == {"big.txt": LARGE}
+        return
+    lines = sync(cli, a, code=exits.PARTIAL)
+    [skip] = [x for x in lines if x.get("action") == "skip"]
+    assert skip["name"] == "big.txt" and "cannot yet replace a body that large" in str(
+        skip["detail"]
+    )
+    assert service(cli) == {"big.txt": b"small at first\n"}
+    assert (a / "big.txt").read_bytes() == LARGE  # the local edit is kept
