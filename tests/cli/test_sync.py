@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from support.cli import Cli
+from support.cli import Cli, stub
 from support.local_site import INLINE_LIMIT, ROOT, running
 
 sys.path.insert(0, str(ROOT / "cli"))
@@ -356,3 +356,45 @@ def test_a_large_local_edit_goes_through_a_link_or_is_skipped_with_why(cli: Cli)
     )
     assert service(cli) == {"big.txt": b"small at first\n"}
     assert (a / "big.txt").read_bytes() == LARGE  # the local edit is kept
+
+
+def test_a_cursor_the_feed_no_longer_keeps_is_a_full_reconcile(tmp_path: Path) -> None:
+    """410 Gone on the cursor (30 days of changes purged): the head is taken, then the full
+    listing; a known file missing from it is gone, a new one downloaded, an unchanged one
+    left alone. (A scripted stand-in: the real feed's 410 needs a month to pass.)"""
+    import hashlib
+
+    def meta(file_id: str, name: str, body: bytes) -> dict[str, object]:
+        digest = hashlib.sha256(body).hexdigest()
+        return {"id": file_id, "name": name, "sha256": digest, "size": len(body)}
+
+    with stub() as server:
+        cli = Cli(server.base, "tf_test", tmp_path)
+        a = tmp_path / "a"
+        a.mkdir()
+        (a / "kept.txt").write_text("kept\n")
+        (a / "gone.txt").write_text("gone\n")
+        known = {
+            "k" * 32: {**meta("", "kept.txt", b"kept\n"), "mtime_ns": -1},
+            "g" * 32: {**meta("", "gone.txt", b"gone\n"), "mtime_ns": -1},
+        }
+        for entry in known.values():
+            del entry["id"]
+        saved = {"format": 1, "url": server.base, "cursor": "old", "files": known}
+        (a / STATE).write_text(json.dumps(saved))
+        server.on("GET", "/usage", (200, {}, {"max_inline_bytes": 4096, "max_upload_bytes": 9999}))
+        server.on("GET", "/openapi.json", (200, {}, {"paths": {}}))
+        server.on("GET", "/changes", (410, {}, {"Code": "Gone", "Message": "list again"}))
+        server.on("GET", "/changes/latest", (200, {}, {"next_cursor": "head"}))
+        listing = [meta("k" * 32, "kept.txt", b"kept\n"), meta("n" * 32, "new.txt", b"new\n")]
+        server.on("GET", "/files", (200, {}, {"items": listing, "next_cursor": None}))
+        server.on("GET", "/files/" + "n" * 32, (200, {}, b"new\n"))
+        lines = sync(cli, a)
+        assert sorted(acts(lines)) == [("download", "new.txt"), ("remove", "gone.txt")]
+        assert folder(a) == {"kept.txt": b"kept\n", "new.txt": b"new\n"}
+        after = json.loads((a / STATE).read_text())
+        assert after["cursor"] == "head" and sorted(after["files"]) == ["k" * 32, "n" * 32]
+        # The head was taken before the listing, so nothing made meanwhile is missed.
+        order = [s.path.split("?")[0] for s in server.seen if s.method == "GET"]
+        assert order.index("/changes/latest") < order.index("/files")
+        assert not [s for s in server.seen if s.method in ("PUT", "POST", "PATCH", "DELETE")]
