@@ -40,9 +40,7 @@ def scan(
         if ours(item.name):
             continue
         if not item.is_file(follow_symlinks=False):
-            others.append(
-                (item.name, "not a regular file (a folder is not synced: names hold no /)")
-            )
+            others.append((item.name, _not_a_file(item)))
             continue
         info = item.stat(follow_symlinks=False)
         entry = known.get(item.name)
@@ -51,6 +49,14 @@ def scan(
         else:
             files[item.name] = read(folder, item.name)
     return files, others
+
+
+def _not_a_file(item: os.DirEntry[str]) -> str:
+    if item.is_symlink():
+        return "a symbolic link: not synced"
+    if item.is_dir():
+        return "a folder: not synced (a name in the service holds no /)"
+    return "not a regular file"
 
 
 def read(folder: Path, name: str) -> LocalFile:
