@@ -178,7 +178,10 @@ def test_dry_run_changes_nothing_anywhere(cli: Cli) -> None:
         ["would", "download"],
     ]
     assert (folder(a), (a / STATE).read_bytes(), service(cli)) == before
-    cli.run("sync", str(cli.folder / "nowhere"), "--dry-run", code=exits.USAGE)
+    nowhere = sync(cli, cli.folder / "nowhere", "--dry-run")  # a first run, planned only
+    assert sorted(acts(nowhere)) == [
+        ("download", n) for n in ("gone.txt", "keep.txt", "remote.txt")
+    ]
     assert not (cli.folder / "nowhere").exists()
 
 

@@ -57,7 +57,8 @@ class Sync:
         url = self.client.base_url
         st = state.load(self.folder, url) or State(url)
         pulled = remote.pull(self.client, st.cursor)
-        local, others = scan.scan(self.folder, {e.name: e for e in st.files.values()})
+        known = {e.name: e for e in st.files.values()}
+        local, others = scan.scan(self.folder, known) if self.folder.exists() else ({}, [])
         for name, why in others:
             self.report("skip", name, why)
         actions = plan(Views(dict(st.files), pulled.files, pulled.full, local))
@@ -122,10 +123,8 @@ def cmd_sync(client: Client, args: argparse.Namespace) -> None:
     folder = Path(args.dir)
     if folder.exists() and not folder.is_dir():
         raise exits.CliError(f"{args.dir!r} is not a folder.", exits.USAGE)
-    if not args.dry_run:
+    if not args.dry_run:  # a dry run creates nothing, not even the folder
         folder.mkdir(parents=True, exist_ok=True)
-    elif not folder.exists():
-        raise exits.CliError(f"No folder {args.dir!r} (--dry-run creates nothing).", exits.USAGE)
     sync = Sync(client, args)
     with contextlib.nullcontext() if args.dry_run else lock.held(folder):
         st = sync.passes()
