@@ -21,6 +21,7 @@ from textfiles_client.sync.state import State
 from textfiles_client.sync.watch import FeedWaiter, folder_signature
 
 MAX_PASSES = 4
+RETRY = 10.0  # seconds, --watch after a pass that could not reach the service
 VERBS = {"keep": "kept", "same": "in step", "defer": "later"}
 
 
@@ -102,19 +103,25 @@ class Sync:
             )
 
     def watch(self, st: State) -> None:
+        """Passes whenever the feed or the folder moves; after a pass that could not reach
+        the service, another in RETRY seconds whatever moves."""
         waiter = FeedWaiter(Client(self.client.base_url, self.client.key))
+        failed = False
         while True:
             waiter.follow(st.cursor)
             mark = folder_signature(self.folder)
+            waited = 0.0
             while not waiter.changed.wait(1.0):
-                if folder_signature(self.folder) != mark:
+                waited += 1.0
+                if folder_signature(self.folder) != mark or (failed and waited >= RETRY):
                     break
             try:
-                st = self.passes()
+                st, failed = self.passes(), False
             except ApiError as exc:
                 if exits.for_api(exc) != exits.UNAVAILABLE:
                     raise
-                print(f"textfiles: {exc.message} Trying again.", file=sys.stderr)
+                failed = True
+                print(f"textfiles: {exc.message} Trying again in {RETRY:.0f} s.", file=sys.stderr)
 
 
 def cmd_sync(client: Client, args: argparse.Namespace) -> None:
