@@ -401,3 +401,40 @@ def test_a_cursor_the_feed_no_longer_keeps_is_a_full_reconcile(tmp_path: Path) -
         order = [s.path.split("?")[0] for s in server.seen if s.method == "GET"]
         assert order.index("/changes/latest") < order.index("/files")
         assert not [s for s in server.seen if s.method in ("PUT", "POST", "PATCH", "DELETE")]
+
+
+def test_a_pull_killed_between_a_change_and_its_record_resumes_exactly(cli: Cli) -> None:
+    """The same for each of a run's four local changes pulled from the service (a removal,
+    a move, two downloads): the next run finds the folder already changed and records it."""
+    client = api(cli)
+    for crash_at in range(1, 5):
+        a = cli.folder / f"pull{crash_at}"
+        p = f"p{crash_at}-"
+        ids = {
+            name: client.create_file(f"{p}{name}.txt", f"{name} v1\n".encode())["id"]
+            for name in ("edit", "gone", "moved")
+        }
+        sync(cli, a)
+        client.replace_file(ids["edit"], b"edit v2\n")
+        client.delete_file(ids["gone"])
+        client.rename_file(ids["moved"], f"{p}moved-to.txt")
+        client.create_file(f"{p}new.txt", b"new\n")
+        killed = subprocess.run(
+            [sys.executable, "-c", CRASHING, "sync", str(a), "--json"],
+            cwd=cli.folder,
+            env={**cli.env, "CRASH_AT": str(crash_at)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert len(killed.stdout.splitlines()) == crash_at
+        again = acts(sync(cli, a))
+        assert not [x for x in again if x[0] in ("conflict", "upload", "create", "delete")]
+        assert {k: v for k, v in folder(a).items() if k.startswith(p)} == {
+            f"{p}edit.txt": b"edit v2\n",
+            f"{p}moved-to.txt": b"moved v1\n",
+            f"{p}new.txt": b"new\n",
+        }
+        assert folder(a) == service(cli)
+        assert acts(sync(cli, a)) == []
