@@ -88,7 +88,7 @@ def test_changes_on_both_sides() -> None:
     ]
     # The same body: recorded, nothing sent.
     assert kinds(A, {"a": there("a", "a.txt", "two")}, [here("a.txt", "two")]) == [
-        ("adopt", "a.txt")
+        ("same", "a.txt")
     ]
     # Edited here, deleted there: uploaded again as a new file.
     assert kinds(A, {"a": None}, [here("a.txt", "two")]) == [
@@ -108,7 +108,7 @@ def test_changes_on_both_sides() -> None:
 def test_new_files_on_either_side() -> None:
     new = {"n": there("n", "n.txt", "new")}
     assert kinds({}, new, []) == [("download", "n.txt")]
-    assert kinds({}, new, [here("n.txt", "new")]) == [("adopt", "n.txt")]
+    assert kinds({}, new, [here("n.txt", "new")]) == [("same", "n.txt")]
     # Another body under the same name: downloaded (the local one is moved aside then).
     assert kinds({}, new, [here("n.txt", "mine")]) == [("download", "n.txt")]
     assert kinds({}, {}, [here("m.txt", "mine")]) == [("create", "m.txt")]

@@ -106,7 +106,7 @@ class Pulls:
             self.report("conflict", act.old, detail, kept=moved)
         self.download(Action("download", act.name, act.file_id, act.remote, base=None))
 
-    def adopt(self, act: Action) -> None:
+    def same(self, act: Action) -> None:
         assert act.remote and act.file_id
         if act.old and act.old != act.name:
             self.make_room(act.name, None, "")

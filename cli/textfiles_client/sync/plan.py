@@ -20,7 +20,7 @@ from textfiles_client.sync.remote import RemoteFile
 from textfiles_client.sync.scan import LocalFile, local_name_problem
 from textfiles_client.sync.state import Entry
 
-PULLS = ("remove", "move", "download", "conflict", "adopt", "forget")
+PULLS = ("remove", "move", "download", "conflict", "same", "forget")
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def _both(
         why = "deleted here, changed in the service: downloaded again"
         return [Action("download", remote.name, file_id, remote, base=base, reason=why)]
     if local.sha256 == remote.sha256:
-        return [Action("adopt", remote.name, file_id, remote, local, base, old=base.name)]
+        return [Action("same", remote.name, file_id, remote, local, base, old=base.name)]
     if remote.sha256 == base.sha256 and not local.problem:  # renamed there, edited here
         there_now = base._replace(name=remote.name)
         edit = local._replace(name=remote.name)
@@ -157,7 +157,7 @@ def _new_remote(views: Views, remote: RemoteFile, claimed: set[str]) -> list[Act
     local = views.local.get(remote.name)
     claimed.add(remote.name)
     if local is not None and local.sha256 == remote.sha256:
-        return [Action("adopt", remote.name, remote.id, remote, local)]
+        return [Action("same", remote.name, remote.id, remote, local)]
     return [Action("download", remote.name, remote.id, remote)]
 
 

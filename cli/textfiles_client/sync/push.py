@@ -10,9 +10,9 @@ from typing import NamedTuple
 from textfiles_client import names
 from textfiles_client.client import ApiError, Client
 from textfiles_client.sync import remote, scan
-from textfiles_client.sync.apply import Deferred, Pulls
+from textfiles_client.sync.apply import Deferred, Pulls, Report
 from textfiles_client.sync.plan import Action
-from textfiles_client.sync.state import Entry
+from textfiles_client.sync.state import Entry, State
 from textfiles_client.terminal import size
 from textfiles_client.types import File
 
@@ -34,8 +34,10 @@ def limits(client: Client) -> Limits:
 
 
 class Pushes(Pulls):
-    def __init__(self, *args: object, limits: Limits) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(
+        self, client: Client, folder: Path, st: State, report: Report, limits: Limits
+    ) -> None:
+        super().__init__(client, folder, st, report)
         self.limits = limits
 
     def _body(self, act: Action, replacing: bool) -> tuple[bytes, Entry]:
@@ -111,7 +113,3 @@ class Pushes(Pulls):
         if exc.status in (413, 415) or exc.code in ("QuotaExceeded", "BadRequest"):
             raise Skipped(exc.message) from None
         raise exc
-
-
-def ready(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
