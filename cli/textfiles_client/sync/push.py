@@ -24,13 +24,11 @@ class Skipped(Exception):
 class Limits(NamedTuple):
     inline: int
     upload: int
-    replace_large: bool  # the server has POST /files/{id}/uploads
 
 
 def limits(client: Client) -> Limits:
     usage = client.get_usage()
-    large = client.offers(*names.REPLACE_UPLOAD)
-    return Limits(usage["max_inline_bytes"], usage["max_upload_bytes"], large)
+    return Limits(usage["max_inline_bytes"], usage["max_upload_bytes"])
 
 
 class Pushes(Pulls):
@@ -39,6 +37,13 @@ class Pushes(Pulls):
     ) -> None:
         super().__init__(client, folder, st, report)
         self.limits = limits
+        self._large: bool | None = None
+
+    def replaces_large(self) -> bool:
+        """Whether the server has POST /files/{id}/uploads (asked once, when first needed)."""
+        if self._large is None:
+            self._large = self.client.offers(*names.REPLACE_UPLOAD)
+        return self._large
 
     def _body(self, act: Action, replacing: bool) -> tuple[bytes, Entry]:
         """The local file's bytes now, and the record they make once pushed."""
@@ -53,7 +58,7 @@ class Pushes(Pulls):
             raise Skipped(
                 f"{size(len(body))}, above the service's limit ({size(self.limits.upload)})"
             )
-        if replacing and len(body) > self.limits.inline and not self.limits.replace_large:
+        if replacing and len(body) > self.limits.inline and not self.replaces_large():
             raise Skipped(
                 f"{size(len(body))}, above the inline limit ({size(self.limits.inline)}), and"
                 " this server cannot yet replace a body that large (POST /files/{id}/uploads)"
