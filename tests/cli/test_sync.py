@@ -200,8 +200,15 @@ def test_what_cannot_be_synced_is_reported_and_skipped(cli: Cli) -> None:
     assert skipped["sub"] == "a folder: not synced (a name in the service holds no /)"
     assert service(cli) == {"fine.txt": b"fine\n"}
     api(cli).create_file(STATE, b"a file named like the sync's state\n")
+    api(cli).create_file("é" * 200, b"a name of 200 characters, 400 bytes\n")
     lines = sync(cli, a, code=exits.PARTIAL)
-    assert ("skip", STATE) in acts(lines)
+    skipped = {x["name"]: x["detail"] for x in lines if x.get("action") == "skip"}
+    assert skipped == {
+        STATE: "the name of the sync's own files",
+        "é" * 200: "longer than this system's file names (255 bytes)",
+        "latin1.txt": "not UTF-8 text (byte 3)",  # each run reports what it skips
+        "sub": "a folder: not synced (a name in the service holds no /)",
+    }
     assert json.loads((a / STATE).read_text())["format"] == 1  # never overwritten
 
 
