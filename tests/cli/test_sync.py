@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from support.cli import Cli, stub
-from support.local_site import INLINE_LIMIT, ROOT, running
+from support.local_site import INLINE_LIMIT, ROOT, running, server_env
 
 sys.path.insert(0, str(ROOT / "cli"))
 
@@ -30,12 +30,25 @@ STATE = ".textfiles-sync.json"
 LARGE = b"a line of a body above the inline limit, through links both ways\n" * 100
 
 
+class SyncCli(Cli):
+    """`textfiles` against a server of a tenant of its own, whose limits a test may set."""
+
+    def __init__(self, base: str, key: str, folder: Path, tenant: str, env: dict[str, str]):
+        super().__init__(base, key, folder)
+        self.tenant, self.server_env = tenant, env
+
+    def limits(self, *flags: str) -> None:
+        """What `make limits` runs: the operator's admin command."""
+        admin = [sys.executable, "-m", "chalicelib.edge.admin", "limits", self.tenant, *flags]
+        subprocess.run(admin, cwd=ROOT, env=self.server_env, check=True, capture_output=True)
+
+
 @pytest.fixture(params=["embedded", "real"])
-def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cli]:
+def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncCli]:
     settings = request.getfixturevalue("real_settings") if request.param == "real" else None
     tenant = f"sync-{uuid.uuid4().hex[:12]}"  # a real database is shared: a tenant alone
     with running(tmp_path / "data", settings, tenant) as (base, key):
-        yield Cli(base, key, tmp_path)
+        yield SyncCli(base, key, tmp_path, tenant, server_env(tmp_path / "data", settings))
 
 
 def api(cli: Cli) -> Client:
@@ -445,3 +458,18 @@ def test_a_pull_killed_between_a_change_and_its_record_resumes_exactly(cli: Cli)
         }
         assert folder(a) == service(cli)
         assert acts(sync(cli, a)) == []
+
+
+def test_a_full_quota_is_reported_and_the_rest_synced(cli: SyncCli) -> None:
+    cli.limits("--files", "2")
+    a = cli.folder / "a"
+    a.mkdir()
+    for name in ("one.txt", "two.txt", "three.txt"):
+        (a / name).write_text(f"{name}\n")
+    lines = sync(cli, a, code=exits.PARTIAL)
+    skipped = [x for x in lines if x.get("action") == "skip"]
+    assert len(skipped) == 1 and "quota" in str(skipped[0]["detail"]).lower()
+    assert len(service(cli)) == 2 and skipped[0]["name"] not in service(cli)
+    assert (a / str(skipped[0]["name"])).read_text() == f"{skipped[0]['name']}\n"  # kept
+    assert lines[-1]["message"] == "1 file skipped (see above)."
+    assert [x.get("action") for x in sync(cli, a, code=exits.PARTIAL)] == ["skip", "summary", None]

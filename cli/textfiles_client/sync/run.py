@@ -139,4 +139,5 @@ def cmd_sync(client: Client, args: argparse.Namespace) -> None:
         if args.watch:
             sync.watch(st)
     if sync.skipped:
-        raise exits.CliError(f"{sync.skipped} files skipped (see above).", exits.PARTIAL)
+        files = "file" if sync.skipped == 1 else "files"
+        raise exits.CliError(f"{sync.skipped} {files} skipped (see above).", exits.PARTIAL)
