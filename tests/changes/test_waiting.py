@@ -82,3 +82,24 @@ def test_a_tenant_may_hold_only_so_many_waiting_requests(
     assert len(replies[0].json["items"]) == 1
     head = api.get("/changes/latest").json["next_cursor"]
     assert api.get(f"/changes?cursor={head}&wait=1").status == 200  # the place was freed
+
+
+def test_a_database_outage_while_waiting_is_a_503_and_frees_the_place(
+    database_outage: Any, api: Api, pause_points: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.changes import waiting as waiting_module
+
+    monkeypatch.setattr(waiting_module, "WAITERS_PER_TENANT", 1)
+    cursor = api.get("/changes/latest").json["next_cursor"]  # the key is cached from here on
+    held = pause_points.arm("changes.waiting")
+    thread, replies = wait_in_thread(api, f"?cursor={cursor}&wait=10")
+    assert held.wait_reached(10)
+    database_outage.cut()
+    held.release()
+    join_threads(thread)
+    assert replies[0].status == 503, replies[0].body
+    assert int(replies[0].headers["Retry-After"]) > 0
+    database_outage.restore()
+    again = api.get(f"/changes?cursor={cursor}&wait=1")
+    assert again.status == 200, "the waiter's place was given back"
+    assert again.json == {"items": [], "next_cursor": cursor}
