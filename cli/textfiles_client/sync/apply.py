@@ -54,8 +54,9 @@ class Pulls:
     def remove(self, act: Action) -> None:
         assert act.base is not None and act.file_id is not None
         path = self.folder / act.name
-        if files.digest(path) == act.base.sha256:
-            path.unlink()
+        held = files.digest(path)
+        if held in (act.base.sha256, None):  # None: gone here too, meanwhile
+            path.unlink(missing_ok=True)
             self.report("remove", act.name, act.reason)
         else:  # edited meanwhile: the next pass uploads it as a new file
             self.report("keep", act.name, "deleted in the service, changed here: kept")
@@ -111,11 +112,11 @@ class Pulls:
         if act.old and act.old != act.name:
             self.make_room(act.name, None, "")
             os.rename(self.folder / act.old, self.folder / act.name)
-        self.record(act.file_id, self.entry(act.name, act.remote))
         self.report("same", act.name, "the same body on both sides")
+        self.record(act.file_id, self.entry(act.name, act.remote))
 
     def forget(self, act: Action) -> None:
         assert act.file_id
-        self.record(act.file_id, None)
         if act.local is None and not os.path.exists(self.folder / act.name):
             self.report("forget", act.name, "deleted on both sides")
+        self.record(act.file_id, None)
