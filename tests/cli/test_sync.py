@@ -473,3 +473,38 @@ def test_a_full_quota_is_reported_and_the_rest_synced(cli: SyncCli) -> None:
     assert (a / str(skipped[0]["name"])).read_text() == f"{skipped[0]['name']}\n"  # kept
     assert lines[-1]["message"] == "1 file skipped (see above)."
     assert [x.get("action") for x in sync(cli, a, code=exits.PARTIAL)] == ["skip", "summary", None]
+
+
+def test_other_changes_on_both_sides_lose_nothing(cli: SyncCli) -> None:
+    """Renamed there and edited here; deleted here and edited there; edited here and deleted
+    there: every edit survives, on both sides."""
+    a = cli.folder / "a"
+    a.mkdir()
+    for name in ("renamed.txt", "deleted-here.txt", "deleted-there.txt"):
+        (a / name).write_text("v1\n")
+    sync(cli, a)
+    client = api(cli)
+    ids = {f["name"]: f["id"] for f in client.list_files()["items"]}
+    client.rename_file(ids["renamed.txt"], "renamed-there.txt")
+    (a / "renamed.txt").write_text("edited here\n")
+    (a / "deleted-here.txt").unlink()
+    client.replace_file(ids["deleted-here.txt"], b"edited there\n")
+    client.delete_file(ids["deleted-there.txt"])
+    (a / "deleted-there.txt").write_text("edited here too\n")
+    assert sorted(acts(sync(cli, a))) == [
+        ("create", "deleted-there.txt"),
+        ("download", "deleted-here.txt"),
+        ("move", "renamed-there.txt"),
+        ("upload", "renamed-there.txt"),
+    ]
+    assert (
+        folder(a)
+        == service(cli)
+        == {
+            "renamed-there.txt": b"edited here\n",
+            "deleted-here.txt": b"edited there\n",
+            "deleted-there.txt": b"edited here too\n",
+        }
+    )
+    renamed = next(f for f in client.list_files()["items"] if f["name"] == "renamed-there.txt")
+    assert renamed["id"] == ids["renamed.txt"]  # the edit went to the same file
