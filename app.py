@@ -14,7 +14,7 @@ if config.in_lambda():
 
 from chalice.app import Chalice, Response  # after the pause, on purpose
 
-from chalicelib.edge import cors, http
+from chalicelib.edge import cors, http, idempotent
 from chalicelib.edge.page import bp as ui
 from chalicelib.edge.routes.blobs import bp as local_blobs
 from chalicelib.edge.routes.health import ops
@@ -34,6 +34,7 @@ app.register_blueprint(local_blobs)  # the local folder driver's links (never us
 
 
 @app.route("/files", methods=["POST"], content_types=[*http.BODY_TYPES])
+@idempotent.keyed
 @http.guarded
 def create_file() -> Response:
     from chalicelib.files import writes
@@ -119,6 +120,7 @@ def delete_file(file_id: str) -> Response:
 
 
 @app.route("/files/uploads", methods=["POST"], content_types=["*/*"])
+@idempotent.keyed
 @http.guarded
 def start_upload() -> Response:
     from chalicelib.files import uploads
@@ -130,6 +132,7 @@ def start_upload() -> Response:
 
 
 @app.route("/files/uploads/{upload_id}/complete", methods=["POST"], content_types=["*/*"])
+@idempotent.keyed
 @http.guarded
 def complete_upload(upload_id: str) -> Response:
     from chalicelib.files import uploads
