@@ -44,14 +44,14 @@ class Answer(NamedTuple):
 
 
 def validate(raw: str) -> str:
-    """The key: 1-255 printable ASCII characters (a structured-field string's quotes, as the
-    draft writes it, are taken off first); anything else is a 400."""
+    """The key: 1-255 visible ASCII characters (no space), bare or as the draft writes it, a
+    structured-field string (its quotes are taken off: "abc" and abc are one key); else 400."""
     key = raw.strip()
-    if len(key) >= 2 and key[0] == key[-1] == '"':
+    if len(key) >= 3 and key[0] == key[-1] == '"':
         key = key[1:-1]
-    if not 1 <= len(key) <= MAX_KEY or not all(" " <= c <= "~" for c in key):
+    if not 1 <= len(key) <= MAX_KEY or not all("!" <= c <= "~" for c in key):
         raise BadRequest(
-            f"Idempotency-Key must be 1-{MAX_KEY} printable ASCII characters"
+            f"Idempotency-Key must be 1-{MAX_KEY} visible ASCII characters, no spaces"
             " (a UUID is a good key)."
         )
     return key

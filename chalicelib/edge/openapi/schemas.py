@@ -144,6 +144,8 @@ ERRORS = {
     "UnsupportedMediaType": "The body is not plaintext (valid UTF-8 without NUL bytes).",
     "TooManyRequests": "Rate limit of 600 requests per 60 s exceeded; retry in 38 s.",
     "ServiceUnavailable": "A backend is unavailable (database); retry later.",
+    "IdempotencyKeyInUse": "A request with this Idempotency-Key is still running.",
+    "IdempotencyKeyReused": "This Idempotency-Key was used for a different request.",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting
+from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting, keyed
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
 from chalicelib.errors import (
     BadRequest,
@@ -292,3 +292,4 @@ ROUTES: tuple[Route, ...] = (
     # chalicelib/edge/routes/history.py
     *HISTORY_ROUTES,
 )
+ROUTES = keyed(ROUTES)  # Idempotency-Key on the operations in entries.IDEMPOTENT
