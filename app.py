@@ -120,7 +120,7 @@ def delete_file(file_id: str) -> Response:
 
 
 @app.route("/files/uploads", methods=["POST"], content_types=["*/*"])
-@idempotent.keyed
+@idempotent.keyed_link
 @http.guarded
 def start_upload() -> Response:
     from chalicelib.files import uploads

@@ -1,5 +1,6 @@
 """Idempotency-Key on the routes that create or start something (docs/idempotency.md): one
-line per route, `@idempotent.keyed` between `@app.route` and `@http.guarded`.
+line per route, `@idempotent.keyed` between `@app.route` and `@http.guarded`
+(`@idempotent.keyed_link` for a route that answers an upload's presigned link).
 
 The key is claimed right after the caller is admitted (chalicelib/edge/http.py calls back),
 before the handler does any work; the handler's answer is then kept for the key, or the
@@ -38,10 +39,17 @@ class _Replay(Exception):
         self.response = response
 
 
+# An upload's link: never kept (a presigned URL may carry the function's session token).
+LINK_FIELDS = ("url", "method", "headers")
+
+
 class _Held:
     """This request's claim, once the callback has made it."""
 
     claim: Claim | None = None
+
+    def __init__(self, link: bool) -> None:
+        self.link = link
 
     def after_admit(self, request: Request, tenant_id: str) -> None:
         raw = request.headers.get("idempotency-key")
@@ -53,16 +61,30 @@ class _Held:
         found = keys.claim(tenant_id, key, fingerprint(request))
         if isinstance(found, keys.Claim):
             self.claim = found
-        else:
-            raise _Replay(replayed(found))
+            return
+        if self.link and found.status < 300:
+            from chalicelib.files import uploads
+
+            body = json.dumps(uploads.relinked(tenant_id, json.loads(found.body)))
+            found = found._replace(body=body)
+        raise _Replay(replayed(found))
 
 
 def keyed(view: Callable[..., Response]) -> Callable[..., Response]:
     """The route honours Idempotency-Key: a replay answers the first answer again."""
+    return _keyed(view, link=False)
 
+
+def keyed_link(view: Callable[..., Response]) -> Callable[..., Response]:
+    """keyed, for a route that answers an upload's link: the answer is kept without the link,
+    and a replay signs it again for the same upload (chalicelib/files/uploads.relinked)."""
+    return _keyed(view, link=True)
+
+
+def _keyed(view: Callable[..., Response], link: bool) -> Callable[..., Response]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        held = _Held()
+        held = _Held(link)
         token = http.after_admit.set(held.after_admit)
         try:
             response = view(*args, **kwargs)
@@ -76,7 +98,7 @@ def keyed(view: Callable[..., Response]) -> Callable[..., Response]:
         if held.claim is not None:
             from chalicelib.idempotency import keys
 
-            keys.finish(held.claim, answer(response))
+            keys.finish(held.claim, answer(response, held.link))
         return response
 
     return wrapper
@@ -103,8 +125,9 @@ def fingerprint(request: Request) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def answer(response: Response) -> Answer | None:
-    """The answer to keep, or None: one whose body may not be kept (it is not JSON text)."""
+def answer(response: Response, link: bool = False) -> Answer | None:
+    """The answer to keep, or None: one whose body may not be kept (it is not JSON text).
+    `link`: a success's upload link is left out (LINK_FIELDS)."""
     from chalicelib.idempotency.keys import Answer
 
     sent = response.headers
@@ -116,6 +139,9 @@ def answer(response: Response) -> Answer | None:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
     except UnicodeDecodeError:
         return None
+    if link and response.status_code < 300:
+        kept = {k: v for k, v in json.loads(text).items() if k not in LINK_FIELDS}
+        text = json.dumps(kept, separators=(",", ":"))
     return Answer(response.status_code, headers, text)
 
 
