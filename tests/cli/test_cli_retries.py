@@ -8,6 +8,7 @@ import hashlib
 import json
 import sys
 import urllib.parse
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -167,7 +168,8 @@ def test_a_create_whose_answer_was_lost_makes_one_file(
     sees the connection close). The command sends it again with its key and gets the first
     answer back: one file, and the command says it was created."""
     settings = request.getfixturevalue("real_settings") if backend == "real" else None
-    with running(tmp_path / "data", settings, "retries") as (base, key):
+    tenant = f"retries-{uuid.uuid4().hex[:12]}"  # one database serves the session's servers
+    with running(tmp_path / "data", settings, tenant) as (base, key):
         server = urllib.parse.urlsplit(base)
         proxy = fault_proxy((str(server.hostname), int(server.port or 80)))
         cli = Cli(f"http://{proxy.address}", key, tmp_path)
