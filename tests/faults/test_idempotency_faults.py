@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pg8000.native
+from test_integrity_db import backend, direct, pg_proxy  # noqa: F401 - the fixtures
 
 from support.api import Api
 from support.faults import PG_EXECUTE, FaultProxy
-from test_integrity_db import backend, direct, pg_proxy  # noqa: F401 - the fixtures
 
 KEY = {"idempotency-key": "faulty-1"}
 REPLAYED = "Idempotent-Replayed"
