@@ -14,7 +14,7 @@ if config.in_lambda():
 
 from chalice.app import Chalice, Response  # after the pause, on purpose
 
-from chalicelib.edge import cors, http
+from chalicelib.edge import cors, http, idempotent
 from chalicelib.edge.page import bp as ui
 from chalicelib.edge.routes.blobs import bp as local_blobs
 from chalicelib.edge.routes.changes import bp as changes
@@ -36,6 +36,7 @@ app.register_blueprint(local_blobs)  # the local folder driver's links (never us
 
 
 @app.route("/files", methods=["POST"], content_types=[*http.BODY_TYPES])
+@idempotent.keyed
 @http.guarded
 def create_file() -> Response:
     from chalicelib.files import writes
@@ -121,6 +122,7 @@ def delete_file(file_id: str) -> Response:
 
 
 @app.route("/files/uploads", methods=["POST"], content_types=["*/*"])
+@idempotent.keyed_link
 @http.guarded
 def start_upload() -> Response:
     from chalicelib.files import uploads
@@ -132,6 +134,7 @@ def start_upload() -> Response:
 
 
 @app.route("/files/uploads/{upload_id}/complete", methods=["POST"], content_types=["*/*"])
+@idempotent.keyed
 @http.guarded
 def complete_upload(upload_id: str) -> Response:
     from chalicelib.files import uploads

@@ -87,6 +87,30 @@ class NotPlaintext(DomainError):
     )
 
 
+class KeyInUse(DomainError):
+    """The first request with this Idempotency-Key is still running (docs/idempotency.md)."""
+
+    status = 409
+    code = "IdempotencyKeyInUse"
+    description = (
+        "A request with this Idempotency-Key is still running: retry after Retry-After seconds"
+        " to get its answer."
+    )
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class KeyReused(DomainError):
+    status = 422
+    code = "IdempotencyKeyReused"
+    description = (
+        "This Idempotency-Key was used within 24 hours for a different request (another"
+        " method, path, query, body or precondition): use a new key for a new request."
+    )
+
+
 class QuotaExceeded(DomainError):
     status = 403
     code = "QuotaExceeded"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib import clock
 from chalicelib.db.base import Database
 from chalicelib.db.feed import MIGRATIONS as FEED_MIGRATIONS
+from chalicelib.db.idempotency import MIGRATIONS as IDEMPOTENCY_MIGRATIONS
 from chalicelib.db.online import MIGRATIONS as SCALE_MIGRATIONS
 from chalicelib.db.online import ONLINE, Statements, for_dialect, run_online
 
@@ -239,6 +240,7 @@ MIGRATIONS: list[tuple[int, Statements]] = [
         ],
     ),
     *SCALE_MIGRATIONS,
+    *IDEMPOTENCY_MIGRATIONS,  # 15: idempotency keys
     *FEED_MIGRATIONS,  # 16: the change feed
 ]
 

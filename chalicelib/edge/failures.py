@@ -14,10 +14,12 @@ from chalicelib.errors import DomainError
 
 def error_response(exc: DomainError) -> Response:
     from chalicelib import config
-    from chalicelib.errors import BackendUnavailable, RateLimited
+    from chalicelib.errors import BackendUnavailable, KeyInUse, RateLimited
 
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, KeyInUse):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, RateLimited):
         headers.update(exc.headers)
         headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, BackendUnavailable):

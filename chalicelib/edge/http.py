@@ -57,6 +57,10 @@ def api_key(request: Request) -> str | None:
 
 
 _rate: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("rate_headers")
+# Called with the admitted request and its tenant before the handler works (Idempotency-Key:
+# chalicelib/edge/idempotent.py).
+after_admit: contextvars.ContextVar[Callable[[Request, str], None] | None]
+after_admit = contextvars.ContextVar("after_admit", default=None)
 
 
 def reset_state() -> None:
@@ -76,6 +80,8 @@ def authenticate(request: Request, prefetch: Sequence[str] = ()) -> Caller:
     caller = gate.admit(api_key(request), source_ip(request), prefetch)
     _rate.set(caller.rate.headers())
     _check_ids(request.uri_params)
+    if (hook := after_admit.get()) is not None:
+        hook(request, caller.tenant.id)
     return caller
 
 

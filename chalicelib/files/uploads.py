@@ -166,3 +166,15 @@ def _uploaded_body(row: Row) -> bytes:
         raise Conflict(
             f"Upload {row['id']} has no body yet: PUT it to the upload URL first."
         ) from exc
+
+
+def relinked(tenant_id: str, kept: dict[str, Any]) -> dict[str, Any]:
+    """An upload's kept answer (Idempotency-Key keeps none of its link: a presigned URL may
+    carry the function's session token) with its link signed again, for the same upload,
+    until the same expiry."""
+    row = bookkeeping.upload(tenant_id, str(kept.get("upload_id")))
+    if row is None:
+        raise NotFound("The upload of this Idempotency-Key is no longer kept.")
+    lifetime = max(1, -(-(int(row["expires_us"]) - clock.now_us()) // 1_000_000))
+    link = blobs().upload_url(row["blob_key"], lifetime, int(row["size"]))
+    return {**kept, "url": link.url, "method": link.method, "headers": link.headers}

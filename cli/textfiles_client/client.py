@@ -1,8 +1,8 @@
 """A typed client of the textfiles API: one method per operation of /openapi.json.
 
 Every POST that creates or starts something carries an Idempotency-Key made once per call
-(one logical operation, whatever its retries): the server ignores it today and replays the
-first answer once issue 24 is in (then `replays_keys` lets the transport retry such POSTs).
+(one logical operation, whatever its retries): the server replays the first answer to a
+repeated key and does nothing again, so the transport retries such POSTs (`replays_keys`).
 """
 
 from __future__ import annotations

@@ -22,7 +22,14 @@ class _Transport(Protocol):
         sink: IO[bytes] | None = None,
     ) -> tuple[int, dict[str, str], bytes]: ...
 
-    def call(self, method: str, path: str, body: Any = None, **query: Any) -> Any: ...
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        **query: Any,
+    ) -> Any: ...
 
 
 def _q(part: str | int) -> str:
@@ -72,9 +79,13 @@ class HistoryOperations:
 
     @_operation("restoreVersion")
     def restore_version(
-        self: _Transport, file_id: str, version: int, if_match: str | None = None
+        self: _Transport,
+        file_id: str,
+        version: int,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
     ) -> File:
-        headers = {"If-Match": if_match} if if_match else {}
+        headers = {**_keyed(idempotency_key), **({"If-Match": if_match} if if_match else {})}
         url = self.url(f"/files/{_q(file_id)}/versions/{_q(version)}/restore")
         return cast(File, _json(self.send("POST", url, headers=headers)[2]))
 
@@ -85,12 +96,22 @@ class HistoryOperations:
         return cast(TrashList, self.call("GET", "/trash", limit=limit, cursor=cursor))
 
     @_operation("restoreTrashed")
-    def restore_trashed(self: _Transport, file_id: str, name: str | None = None) -> File:
-        return cast(File, self.call("POST", f"/trash/{_q(file_id)}/restore", name=name))
+    def restore_trashed(
+        self: _Transport, file_id: str, name: str | None = None, idempotency_key: str | None = None
+    ) -> File:
+        path = f"/trash/{_q(file_id)}/restore"
+        return cast(File, self.call("POST", path, None, _keyed(idempotency_key), name=name))
 
     @_operation("deleteTrashed")
     def delete_trashed(self: _Transport, file_id: str) -> None:
         self.send("DELETE", self.url(f"/trash/{_q(file_id)}"))
+
+
+def _keyed(idempotency_key: str | None) -> dict[str, str]:
+    """An Idempotency-Key, one per operation (as client.new_key): a retry replays, once."""
+    import secrets
+
+    return {"Idempotency-Key": idempotency_key or secrets.token_hex(16)}
 
 
 def _json(raw: bytes) -> Any:

@@ -120,12 +120,13 @@ FEATURES = (
     "chalicelib.tasks",
     "chalicelib.health",
     "chalicelib.changes",
+    "chalicelib.idempotency",
 )
 PORTS = ("db", "cache", "blobs", "queue", "secrets")
 # The tables each feature owns; their SQL is written in the feature's store modules only.
 TABLES = (
     r"\b(?:files|file_search|file_versions|trash|uploads|garbage|cache_dirty|tenants|api_keys"
-    r"|tasks|changes)\b"
+    r"|tasks|changes|idempotency_keys)\b"
 )
 STORES = {
     "chalicelib/files/store.py",
@@ -134,6 +135,7 @@ STORES = {
     "chalicelib/tenants/store.py",
     "chalicelib/tasks/store.py",
     "chalicelib/changes/store.py",
+    "chalicelib/idempotency/store.py",
     "chalicelib/db/migrations.py",
     "chalicelib/db/online.py",  # the scale migrations' batched backfills (migrations 12-14)
 }

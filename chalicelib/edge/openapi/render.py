@@ -10,10 +10,11 @@ from typing import Any
 from chalicelib.edge.openapi import schemas as extra
 from chalicelib.edge.openapi.entries import Body, Param, Reply, Route, Schema, Setting
 from chalicelib.edge.openapi.table import ROUTES
-from chalicelib.errors import BackendUnavailable, DomainError, RateLimited
+from chalicelib.errors import BackendUnavailable, DomainError, KeyInUse, RateLimited
 
 RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 HEADERS = ("Location", "ETag", "Last-Modified", "Retry-After", "X-Request-Id", *RATE_HEADERS)
+REPLAYED = "Idempotent-Replayed"  # "true" on an answer replayed for an Idempotency-Key
 # Operations grouped by the first part of their path (the reference's sections).
 TAGS = {
     "files": "Files: create, list, search, read, replace, rename, delete.",
@@ -34,7 +35,7 @@ def tag(path: str) -> str:
 
 
 # The errors whose answer says when to try again.
-RETRY: tuple[type[DomainError], ...] = (RateLimited, BackendUnavailable)
+RETRY: tuple[type[DomainError], ...] = (RateLimited, BackendUnavailable, KeyInUse)
 
 
 def _ref(name: str, kind: str = "schemas") -> dict[str, str]:
@@ -156,7 +157,7 @@ def document() -> dict[str, Any]:
         "paths": paths(),
         "components": {
             "schemas": dict(extra.SCHEMAS),
-            "headers": {name: {**header, "description": name} for name in HEADERS},
+            "headers": {name: {**header, "description": name} for name in (*HEADERS, REPLAYED)},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},

@@ -148,6 +148,8 @@ ERRORS = {
     "ServiceUnavailable": "A backend is unavailable (database); retry later.",
     "Gone": "Changes are kept 30 days and some after this cursor are gone: list the files"
     " again (GET /files) and follow from GET /changes/latest.",
+    "IdempotencyKeyInUse": "A request with this Idempotency-Key is still running.",
+    "IdempotencyKeyReused": "This Idempotency-Key was used for a different request.",
 }
 
 

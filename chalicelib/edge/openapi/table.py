@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.edge.openapi.changes import CHANGES_ROUTES
-from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting
+from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting, keyed
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
 from chalicelib.errors import (
     BadRequest,
@@ -294,3 +294,4 @@ ROUTES: tuple[Route, ...] = (
     *HISTORY_ROUTES,
     *CHANGES_ROUTES,
 )
+ROUTES = keyed(ROUTES)  # Idempotency-Key on the operations in entries.IDEMPOTENT

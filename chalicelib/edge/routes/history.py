@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Request, Response
 
-from chalicelib.edge import http
+from chalicelib.edge import http, idempotent
 
 # The use cases are imported inside each handler: no other route's cold start loads them.
 
@@ -67,6 +67,7 @@ def read_version_metadata(file_id: str, version: str) -> Response:
 
 
 @bp.route("/files/{file_id}/versions/{version}/restore", methods=["POST"], content_types=["*/*"])
+@idempotent.keyed
 @http.guarded
 def restore_version(file_id: str, version: str) -> Response:
     from chalicelib.files.history import versions
@@ -102,6 +103,7 @@ def list_trash() -> Response:
 
 
 @bp.route("/trash/{file_id}/restore", methods=["POST"], content_types=["*/*"])
+@idempotent.keyed
 @http.guarded
 def restore_trashed(file_id: str) -> Response:
     from chalicelib.files.history import trash
