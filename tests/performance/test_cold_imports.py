@@ -69,7 +69,7 @@ IMPORT_APP_ADDS = {
     "chalicelib.edge.routes.health", "chalicelib.edge.routes.tasks", "chalicelib.edge.page",
     "chalicelib.edge.routes.blobs", "chalicelib.edge.cors", "chalicelib.edge.responses",
     "chalicelib.edge.routes.history", "chalicelib.edge.routes", "chalicelib.edge.routes.changes",
-    "chalicelib.edge.routes.history", "chalicelib.edge.routes", "chalicelib.edge.idempotent",
+    "chalicelib.edge.idempotent",
 }  # fmt: skip
 IMPORT_APP = """
 import sys
