@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib.edge.openapi.bodies import BODIES_ROUTES
 from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
 from chalicelib.errors import (
@@ -41,7 +42,8 @@ TEXT_BODY = Body(
     binary=("application/octet-stream",),
 )
 FILE_OK = Reply("The file's metadata.", "FileMetadata", headers=("ETag",))
-CREATED = Reply("Created.", "FileMetadata", headers=("Location", "ETag"))
+FILE_HEADERS = ("Location", "ETag")
+CREATED = Reply("Created.", "FileMetadata", headers=FILE_HEADERS)
 
 
 def _page(
@@ -128,7 +130,8 @@ ROUTES: tuple[Route, ...] = (
         "PUT",
         "/files/{file_id}",
         "replaceFile",
-        "Replace the body; resets retention.",
+        "Replace the body; resets retention. A body above the inline limit: 413 with"
+        " upload_url, POST /files/{file_id}/uploads.",
         {"200": FILE_OK},
         errors=(QuotaExceeded, NotFound, PreconditionFailed, TooLarge, NotPlaintext),
         params=(
@@ -188,13 +191,14 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/files/uploads/{upload_id}/complete",
         "completeUpload",
-        "Validate the uploaded body and create the file.",
+        "Validate the uploaded body and create the file (or, for POST /files/{file_id}/uploads,"
+        " make it the file's next version).",
         {
             "201": CREATED,
-            "200": Reply("Already completed: the same file.", "FileMetadata", headers=("ETag",)),
+            "200": Reply("A replaced body, or a retry: the file.", FILE_OK.schema, FILE_HEADERS),
         },
-        errors=(QuotaExceeded, NotFound, Conflict, TooLarge, NotPlaintext),
-        params=(Param("upload_id", "path", description="From POST /files/uploads."),),
+        errors=(QuotaExceeded, NotFound, Conflict, PreconditionFailed, TooLarge, NotPlaintext),
+        params=(Param("upload_id", "path", description="From a POST .../uploads."),),
     ),
     Route(
         "PUT",
@@ -291,4 +295,5 @@ ROUTES: tuple[Route, ...] = (
     ),
     # chalicelib/edge/routes/history.py
     *HISTORY_ROUTES,
+    *BODIES_ROUTES,
 )
