@@ -1,5 +1,5 @@
-"""The routes that move a body inside the store (chalicelib/edge/routes/bodies.py, docs/api.md):
-their entries and examples, joined to the table (table.py) and the examples (schemas.py)."""
+"""The routes that move a body inside the store (chalicelib/edge/routes/bodies.py, docs/api.md),
+joined to the table (table.py)."""
 
 from __future__ import annotations
 
@@ -63,35 +63,7 @@ BODIES_ROUTES: tuple[Route, ...] = (
     ),
 )
 
-_ID = "3f2a9c0e5b7d41e8a6c4f1b2d3e4a5b6"
-_SHA = "9d5ed678fe57bcca610140957afab571e8f5d9e4b5c9f0a1b2c3d4e5f6a7b8c9"
-_UPLOAD_ID = "5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
-_REPLACE = {
-    "upload_id": _UPLOAD_ID,
-    "name": "big.txt",
-    "size": 20971520,
-    "url": f"https://textfiles-prod.s3.amazonaws.com/tenants/acme/files/{_ID}/...&X-Amz-Signature=...",
-    "method": "PUT",
-    "headers": {"Content-Type": "text/plain; charset=utf-8", "Content-Length": "20971520"},
-    "max_bytes": 104857600,
-    "expires_at": "2026-11-23T10:45:00Z",
-    "complete_url": f"/files/uploads/{_UPLOAD_ID}/complete",
-}
-_COPY = {
-    "id": "8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a39",
-    "name": "todo (copy).txt",
-    "size": 26,
-    "sha256": _SHA,
-    "etag": f'"{_SHA}"',
-    "version": 1,
-    "created_at": "2026-11-23T11:00:00Z",
-    "updated_at": "2026-11-23T11:00:00Z",
-    "expires_at": "2026-12-23T11:00:00Z",
-}
-BODIES_EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
-    "startReplaceUpload": ({"201": _REPLACE}, None),
-    "copyFile": ({"201": _COPY}, None),
-}
+# Their examples are in schemas.py, beside the upload's and the file's they resemble.
 BODIES_LINKS: dict[str, dict[str, dict[str, Any]]] = {
     "startReplaceUpload": {
         "201": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.edge.openapi.bodies import BODIES_EXAMPLES, BODIES_LINKS
+from chalicelib.edge.openapi.bodies import BODIES_LINKS
 from chalicelib.edge.openapi.entries import TEXT, Schema
 from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
 from chalicelib.edge.openapi.table import NAME_SCHEMA
@@ -107,7 +107,11 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "apiReference": ({"200": _HTML}, None),
     "staticAsset": ({"200": '"use strict";\n...'}, None),
     **HISTORY_EXAMPLES,
-    **BODIES_EXAMPLES,
+    "startReplaceUpload": ({"201": {**_UPLOAD, "size": 20971520, "name": "todo.txt"}}, None),
+    "copyFile": (
+        {"201": {**_FILE, "id": _ID[::-1], "name": "todo (copy).txt", "version": 1}},
+        None,
+    ),
 }
 # operationId -> status -> the operations its answer leads to (OpenAPI links), each given
 # the path parameter it needs from the answer.

@@ -1,10 +1,6 @@
-"""Validation that streams: an uploaded body is checked (valid UTF-8, no NUL byte) and hashed a
-chunk at a time, so completing an upload of any size holds one chunk in memory (docs/bench.md).
-
-The body is first copied inside the store (S3 CopyObject, a hard link in a folder) from the
-staging object, which its link may still overwrite, to the file's fresh key, which nothing else
-writes: the bytes validated are the bytes filed, without ever passing through the function whole.
-"""
+"""Validation that streams: an uploaded body, first copied inside the store from the staging
+object (its link may still write it) to the file's fresh key (nothing else writes it), is
+checked there (UTF-8, no NUL byte) and hashed one chunk at a time (docs/bench.md, row 10)."""
 
 from __future__ import annotations
 
@@ -13,9 +9,8 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from chalicelib import config, logs
+from chalicelib import config
 from chalicelib.blobs import BlobMissing, blobs
-from chalicelib.db import OutcomeUnknown
 from chalicelib.errors import Conflict, NotPlaintext, TooLarge
 from chalicelib.files import orphans
 from chalicelib.files.writes import Described
@@ -61,7 +56,7 @@ def _decode(decoder: codecs.IncrementalDecoder, chunk: bytes, at: int, final: bo
 @contextmanager
 def filed(staging: str, key: str, limit: int) -> Iterator[Described]:
     """Like orphans.new_body, for an uploaded body: copied from `staging` to the fresh `key`,
-    checked there, and deleted again unless the write in the block certainly committed."""
+    then checked there."""
     store = blobs()
     try:
         if (size := store.head(staging).size) > limit:
@@ -69,11 +64,5 @@ def filed(staging: str, key: str, limit: int) -> Iterator[Described]:
         store.copy(staging, key)
     except BlobMissing as exc:
         raise Conflict("The upload has no body yet: PUT it to the upload URL first.") from exc
-    try:
+    with orphans.guarded(key):
         yield check(key, limit)
-    except OutcomeUnknown as exc:
-        logs.warning("new body left for the purge: outcome unknown", blob_key=key, error=exc.detail)
-        raise
-    except BaseException:
-        orphans.drop([key])
-        raise
