@@ -77,7 +77,7 @@ def keyed(view: Callable[..., Response]) -> Callable[..., Response]:
 
 def keyed_link(view: Callable[..., Response]) -> Callable[..., Response]:
     """keyed, for a route that answers an upload's link: the answer is kept without the link,
-    and a replay signs it again for the same upload (chalicelib/files/uploads.relinked)."""
+    and a replay signs it again for the same upload (chalicelib/files/uploads/links.relinked)."""
     return _keyed(view, link=True)
 
 

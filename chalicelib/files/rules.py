@@ -80,13 +80,15 @@ def validate_name(name: str | None) -> str:
     return name
 
 
-def validate_body(body: bytes, limit: int) -> None:
+def validate_body(body: bytes, limit: int, replacing: str | None = None) -> None:
+    """`replacing`: the id of the file whose body this replaces (a 413 names the route that
+    replaces a larger body, in its message and its `upload_url`)."""
     if len(body) > limit:
-        raise TooLarge(
-            f"The body is {len(body)} bytes; inline bodies are at most {limit} bytes."
-            " Use POST /files/uploads for larger ones.",
-            limit=limit,
-        )
+        message = f"The body is {len(body)} bytes; inline bodies are at most {limit} bytes."
+        if replacing is None:
+            raise TooLarge(f"{message} Use POST /files/uploads for larger ones.", limit=limit)
+        link = f"/files/{replacing}/uploads?size={len(body)}"
+        raise TooLarge(f"{message} Replace it through POST {link}.", limit=limit, upload_url=link)
     if b"\x00" in body:
         raise NotPlaintext("The body is not plaintext: it contains a NUL byte.")
     try:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import NamedTuple
 
 from chalicelib import blobkeys, clock, config, ids, logs, racepoints
 from chalicelib.db import IntegrityError, OutcomeUnknown
 from chalicelib.errors import BackendUnavailable, Conflict, PreconditionFailed
-from chalicelib.files import filecache, orphans, store
+from chalicelib.files import bookkeeping, filecache, orphans, store
 from chalicelib.files.history import track
 from chalicelib.files.reading import get_meta, missing
 
@@ -46,11 +47,23 @@ def _text(body: bytes) -> str:
     return body[: config.search_index_bytes()].decode("utf-8", "ignore")
 
 
-def _with_body(meta: FileMeta, body: bytes, blob_key: str, now: int) -> FileMeta:
+class Described(NamedTuple):
+    """What a row records of a body: its length, its hash, the words search indexes."""
+
+    size: int
+    sha256: str
+    text: str
+
+
+def describe(body: bytes) -> Described:
+    return Described(len(body), hashlib.sha256(body).hexdigest(), _text(body))
+
+
+def _with_body(meta: FileMeta, body: Described, blob_key: str, now: int) -> FileMeta:
     """The next version of `meta`, holding `body` (stored under `blob_key`), retained anew."""
     return meta._replace(
-        size=len(body),
-        sha256=hashlib.sha256(body).hexdigest(),
+        size=body.size,
+        sha256=body.sha256,
         version=meta.version + 1,
         blob_key=blob_key,
         updated_us=now,
@@ -74,17 +87,24 @@ def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
     validate_body(body, config.max_inline_bytes())
     file_id = ids.new_id()
     with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
-        meta = add_row(tenant, file_id, name, body, blob_key)
+        meta = add_row(tenant, file_id, name, describe(body), blob_key)
     written(meta, body)
     return meta
 
 
 def add_row(
-    tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str, upload: str | None = None
+    tenant: Tenant,
+    file_id: str,
+    name: str,
+    body: Described,
+    blob_key: str,
+    upload: str | None = None,
+    words_of: str | None = None,
 ) -> FileMeta:
     """The row of a body stored under `blob_key` (written first: a row never points at a
     missing body), inside `garbage.new_body`. `upload`: the staging key of the upload whose
-    reservation the quota already counts for this body."""
+    reservation the quota already counts for this body; `words_of`: the file whose indexed
+    words a copy takes (its body is not read)."""
     now = clock.now_us()
     unwritten = FileMeta(file_id, tenant.id, name, 0, "", 0, "", now, now, now)  # version 0
     meta = _with_body(unwritten, body, blob_key, now)
@@ -93,7 +113,9 @@ def add_row(
         with repo.transaction():
             _free_expired_name(repo, tenant, name, now)
             limits.check_storage(tenant.id, tenant.overrides, 1, meta.size, reservation=upload)
-            repo.add(meta, _text(body))
+            repo.add(meta, body.text)
+            if words_of is not None:
+                bookkeeping.copy_words(words_of, file_id)
             track.added(meta)
     except IntegrityError as exc:
         raise _taken(name) from exc
@@ -115,16 +137,17 @@ def _matches(meta: FileMeta, if_match: str | None) -> bool:
 
 
 def replace(tenant: Tenant, file_id: str, body: bytes, if_match: str | None = None) -> FileMeta:
-    validate_body(body, config.max_inline_bytes())
+    validate_body(body, config.max_inline_bytes(), replacing=file_id)
     meta = get_meta(tenant, file_id)
     if not _matches(meta, if_match):
         raise _stale()
+    described = describe(body)
     with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
 
         def make(current: FileMeta, now: int) -> FileMeta:
-            return _with_body(current, body, blob_key, now)
+            return _with_body(current, described, blob_key, now)
 
-        new = switch_body(tenant, meta, make, _text(body), if_match)
+        new = switch_body(tenant, meta, make, described.text, if_match)
     written(new, body, collect=True)
     return new
 

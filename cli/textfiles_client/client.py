@@ -137,6 +137,19 @@ class Client(HistoryOperations, Transport):
                     return meta
             raise
 
+    @operation("copyFile")
+    def copy_file(
+        self,
+        file_id: str,
+        name: str,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> File:
+        """A new file `name` with the same body, copied inside the service's store."""
+        headers = {**_keyed(idempotency_key), **({"If-Match": if_match} if if_match else {})}
+        path = f"/files/{_q(file_id)}/copy"
+        return cast(File, self.call("POST", path, None, headers, name=name))
+
     @operation("renameFile")
     def rename_file(self, file_id: str, name: str) -> File:
         return cast(File, self.call("PATCH", f"/files/{_q(file_id)}", {"name": name}))
@@ -164,6 +177,7 @@ class Client(HistoryOperations, Transport):
         path = f"/files/uploads/{_q(upload_id)}/complete"
         return cast(File, self.call("POST", path, None, _keyed(idempotency_key)))
 
+    @operation("startReplaceUpload")
     def start_replace_upload(
         self,
         file_id: str,
@@ -171,9 +185,8 @@ class Client(HistoryOperations, Transport):
         if_match: str | None = None,
         idempotency_key: str | None = None,
     ) -> Upload:
-        """POST /files/{id}/uploads (issue 24): a link to replace a body of any size. Not in
-        the server's document yet (mark it @operation then); `Client.offers` tells whether
-        a server has it."""
+        """A link to replace a body of any size (If-Match checked now and on completion);
+        an older server lacks the route (`Client.offers` tells)."""
         headers = {**_keyed(idempotency_key), **({"If-Match": if_match} if if_match else {})}
         path = f"/files/{_q(file_id)}/uploads"
         return cast(Upload, self.call("POST", path, None, headers, size=str(size)))

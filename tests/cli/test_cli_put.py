@@ -96,25 +96,41 @@ def test_a_change_made_meanwhile_is_reported_never_overwritten(tmp_path: Path) -
         assert other.read_file(made["id"]) == b"theirs, meanwhile\n"
 
 
-def test_large_bodies_create_through_a_link_and_cannot_replace_yet(cli: Cli) -> None:
+def test_large_bodies_create_and_replace_through_upload_links(cli: Cli) -> None:
     big = b"a line of a body above the inline limit\n" * 200
     assert len(big) > INLINE_LIMIT
     created = cli.run("put", "big.txt", "-", stdin=big)
     assert created.stdout.startswith("created ")
     assert cli.run("get", "big.txt").stdout.encode() == big
+    first = _meta(cli, "big.txt")
 
-    # Replacing above the inline limit needs POST /files/{id}/uploads (issue 24): a clear
-    # error today, and the file as it was.
-    again = cli.run("put", "big.txt", "-", stdin=big + b"more\n", code=exits.LIMIT)
-    assert again.stderr == (
-        "textfiles: 'big.txt' would be 7.8 KiB, above this server's inline limit (4.0 KiB),"
-        " and this server cannot yet replace a body that large (it needs POST"
-        " /files/{id}/uploads). Meanwhile: rm the file, then put it again.\n"
-    )
-    assert cli.run("get", "big.txt").stdout.encode() == big
+    # Above the inline limit, a replacement goes through POST /files/{id}/uploads.
+    bigger = big + "and one more line ✓\n".encode()
+    replaced = cli.run("put", "big.txt", "-", stdin=bigger)
+    assert replaced.stdout.startswith("replaced ") and replaced.stdout.endswith("  big.txt\n")
+    assert cli.run("get", "big.txt").stdout.encode() == bigger
+    now = _meta(cli, "big.txt")
+    assert (now["id"], now["version"], now["size"]) == (first["id"], 2, len(bigger))
+    # Guarded like an inline one: a stale ETag is refused, the file kept.
+    stale = cli.run("put", "--if-match", str(first["etag"]), "big.txt", "-", stdin=big, code=5)
+    assert "does not have the ETag" in stale.stderr
+    assert cli.run("get", "big.txt").stdout.encode() == bigger
     # A small body replaces a large file inline.
     cli.run("put", "big.txt", "-", stdin=b"small now\n")
     assert cli.run("get", "big.txt").stdout == "small now\n"
+
+
+def test_a_server_without_the_replace_route_gets_a_clear_error() -> None:
+    """An older server (no POST /files/{id}/uploads in its document): said, nothing sent."""
+    meta = {"id": "f" * 32, "name": "big.txt", "etag": '"old"', "sha256": "old", "size": 10}
+    with stub() as api:
+        api.on("GET", "/files", (200, {}, {"items": [meta], "next_cursor": None}))
+        api.on("GET", "/openapi.json", (200, {}, {"paths": {}}))
+        with pytest.raises(ApiError) as refused:
+            names.write(Client(api.base, "tf_k"), "big.txt", b"x" * 8000, 4096)
+        assert refused.value.status == 413
+        assert "cannot yet replace a body that large" in refused.value.message
+        assert api.requests("POST", f"/files/{meta['id']}/uploads") == []
 
 
 def test_a_large_replace_goes_through_the_route_once_the_server_has_it() -> None:

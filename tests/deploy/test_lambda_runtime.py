@@ -340,6 +340,49 @@ def test_an_uploaded_file_past_the_response_limit_reads_back_through_a_redirect(
         assert response.read() == data
 
 
+def test_a_20_mib_replace_through_an_upload_reads_back_byte_for_byte(
+    deployment: Deployment, gateway: ApiGateway, api_key: str
+) -> None:
+    """Above the inline limit a body is replaced through POST /files/{id}/uploads: the link,
+    S3, the completion (a copy inside S3, validated a chunk at a time), a new version."""
+    dep = deployment
+    status, _, body = call(dep, gateway, "POST", "/files?name=grows.txt", api_key, b"v1\n", TEXT)
+    assert status == 201, body
+    first = json.loads(body)
+    line = "r\u00e9sum\u00e9 \U0001f600 line of the second version\n".encode()
+    data = (line * (20 * 1024 * 1024 // len(line) + 1))[: 20 * 1024 * 1024]
+    data = data.decode("utf-8", "ignore").encode()  # whole characters only
+    inline = b"x" * ((4 << 20) + 1)  # MAX_INLINE_BYTES' default, and one byte
+    status, _, body = call(dep, gateway, "PUT", f"/files/{first['id']}", api_key, inline, TEXT)
+    assert status == 413, body
+    assert json.loads(body)["upload_url"] == f"/files/{first['id']}/uploads?size={len(inline)}"
+    path = f"/files/{first['id']}/uploads?size={len(data)}"
+    status, _, body = call(dep, gateway, "POST", path, api_key, headers={"If-Match": first["etag"]})
+    assert status == 201, body
+    link = json.loads(body)
+    put = urllib.request.Request(link["url"], data=data, method="PUT", headers=link["headers"])
+    with urllib.request.urlopen(put, timeout=120) as response:
+        assert response.status == 200
+    status, headers, body = call(dep, gateway, "POST", link["complete_url"], api_key)
+    assert status == 200, body
+    meta = json.loads(body)
+    assert (meta["id"], meta["version"], meta["size"]) == (first["id"], 2, len(data))
+    assert headers["ETag"] == meta["etag"] != first["etag"]
+    opener = urllib.request.build_opener(
+        _NoRedirect, urllib.request.HTTPSHandler(context=api_gateway.client_context(dep.cert))
+    )
+    request = urllib.request.Request(
+        f"{gateway.url}/files/{first['id']}", headers={"Authorization": f"Bearer {api_key}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        opener.open(request, timeout=60)
+    assert redirect.value.code == 307
+    with urllib.request.urlopen(redirect.value.headers["Location"], timeout=120) as response:
+        assert response.read() == data
+    status, _, body = call(dep, gateway, "GET", f"/files/{first['id']}/versions/1", api_key)
+    assert (status, body) == (200, b"v1\n")
+
+
 def test_an_export_runs_through_sqs_in_the_worker(
     deployment: Deployment, gateway: ApiGateway, api_key: str
 ) -> None:

@@ -70,6 +70,7 @@ IMPORT_APP_ADDS = {
     "chalicelib.edge.routes.blobs", "chalicelib.edge.cors", "chalicelib.edge.responses",
     "chalicelib.edge.routes.history", "chalicelib.edge.routes", "chalicelib.edge.routes.changes",
     "chalicelib.edge.idempotent",
+    "chalicelib.edge.routes.bodies",
 }  # fmt: skip
 IMPORT_APP = """
 import sys

@@ -76,7 +76,7 @@ class Route(NamedTuple):
 # The operations that honour Idempotency-Key (their handlers: @idempotent.keyed).
 IDEMPOTENT = frozenset(
     {"createFile", "startUpload", "completeUpload", "startExport", "restoreVersion"}
-    | {"restoreTrashed"}
+    | {"restoreTrashed", "startReplaceUpload", "copyFile"}
 )
 IDEMPOTENCY_KEY = Param(
     "Idempotency-Key",

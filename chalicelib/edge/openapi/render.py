@@ -29,7 +29,7 @@ _SECTIONS.update(usage="usage", trash="files")
 
 def tag(path: str) -> str:
     parts = path.strip("/").split("/")
-    if parts[:2] == ["files", "uploads"]:
+    if parts[:2] == ["files", "uploads"] or parts[2:] == ["uploads"]:
         return "uploads"
     return _SECTIONS.get(parts[0], "service")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.edge.openapi.bodies import BODIES_LINKS
 from chalicelib.edge.openapi.changes import CHANGES_EXAMPLES, CHANGES_SCHEMAS
 from chalicelib.edge.openapi.entries import TEXT, Schema
 from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
@@ -108,6 +109,11 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "staticAsset": ({"200": '"use strict";\n...'}, None),
     **HISTORY_EXAMPLES,
     **CHANGES_EXAMPLES,
+    "startReplaceUpload": ({"201": {**_UPLOAD, "size": 20971520, "name": "todo.txt"}}, None),
+    "copyFile": (
+        {"201": {**_FILE, "id": _ID[::-1], "name": "todo (copy).txt", "version": 1}},
+        None,
+    ),
 }
 # operationId -> status -> the operations its answer leads to (OpenAPI links), each given
 # the path parameter it needs from the answer.
@@ -132,6 +138,7 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
             for op in ("getTask", "cancelTask")
         }
     },
+    **BODIES_LINKS,
 }
 # An error's code -> the message of its example.
 ERRORS = {
@@ -240,13 +247,14 @@ _ERROR_FIELDS: dict[str, Schema] = {
     "state": {**TEXT, "description": "Conflict on a task: the state it is already in."},
     "used": {"type": "integer"},
     "limit": {"type": "integer"},
+    "upload_url": {**TEXT, "description": "PayloadTooLarge on a replace: the route that takes it."},
 }
 _HEALTH_FIELDS: dict[str, Schema] = {
     "status": {"type": "string", "enum": ["ok", "unavailable"]},
     "checks": {"type": "object", "additionalProperties": {"type": "object"}},
 }
 SCHEMAS: dict[str, Schema] = {
-    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state"),
+    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state", "upload_url"),
     # Not "File": generated clients name their own binary-body type File.
     "FileMetadata": _object(_FILE_FIELDS),
     "FileList": _object(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from chalicelib.edge.openapi.bodies import BODIES_ROUTES
 from chalicelib.edge.openapi.changes import CHANGES_ROUTES
 from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting, keyed
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
+from chalicelib.edge.openapi.tasks import TASK_ROUTES
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -32,7 +34,6 @@ NAME = Param(
     required=True,
 )
 FILE_ID = Param("file_id", "path", description="The file's id.")
-TASK_ID = Param("task_id", "path", description="The task's id.")
 TOKEN = Param("token", "path", description="The signed link token.")
 TEXT_BODY = Body(
     TEXT,
@@ -42,7 +43,8 @@ TEXT_BODY = Body(
     binary=("application/octet-stream",),
 )
 FILE_OK = Reply("The file's metadata.", "FileMetadata", headers=("ETag",))
-CREATED = Reply("Created.", "FileMetadata", headers=("Location", "ETag"))
+FILE_HEADERS = ("Location", "ETag")
+CREATED = Reply("Created.", "FileMetadata", headers=FILE_HEADERS)
 
 
 def _page(
@@ -129,7 +131,8 @@ ROUTES: tuple[Route, ...] = (
         "PUT",
         "/files/{file_id}",
         "replaceFile",
-        "Replace the body; resets retention.",
+        "Replace the body; resets retention. A body above the inline limit: 413 with"
+        " upload_url, POST /files/{file_id}/uploads.",
         {"200": FILE_OK},
         errors=(QuotaExceeded, NotFound, PreconditionFailed, TooLarge, NotPlaintext),
         params=(
@@ -189,13 +192,14 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/files/uploads/{upload_id}/complete",
         "completeUpload",
-        "Validate the uploaded body and create the file.",
+        "Validate the uploaded body and create the file (or, for POST /files/{file_id}/uploads,"
+        " make it the file's next version).",
         {
             "201": CREATED,
-            "200": Reply("Already completed: the same file.", "FileMetadata", headers=("ETag",)),
+            "200": Reply("A replaced body, or a retry: the file.", FILE_OK.schema, FILE_HEADERS),
         },
-        errors=(QuotaExceeded, NotFound, Conflict, TooLarge, NotPlaintext),
-        params=(Param("upload_id", "path", description="From POST /files/uploads."),),
+        errors=(QuotaExceeded, NotFound, Conflict, PreconditionFailed, TooLarge, NotPlaintext),
+        params=(Param("upload_id", "path", description="From a POST .../uploads."),),
     ),
     Route(
         "PUT",
@@ -238,38 +242,7 @@ ROUTES: tuple[Route, ...] = (
         {"200": Reply("The OpenAPI 3 document.", {"type": "object"})},
         secured=False,
     ),
-    # chalicelib/edge/routes/tasks.py
-    Route(
-        "POST",
-        "/exports",
-        "startExport",
-        "Bundle every file of the tenant into one zip archive, in the background."
-        " While an export is under way, the same task is returned.",
-        {"202": Reply("Accepted: poll the task.", "Task", headers=("Location",))},
-        errors=(QuotaExceeded,),
-    ),
-    Route(
-        "GET",
-        "/tasks/{task_id}",
-        "getTask",
-        "A task's state, progress and result.",
-        {"200": Reply("The task.", "Task")},
-        errors=(NotFound,),
-        params=(TASK_ID,),
-    ),
-    Route(
-        "DELETE",
-        "/tasks/{task_id}",
-        "cancelTask",
-        "Cancel a running task (its worker stops after the current step), or delete a"
-        " succeeded export with its archive now.",
-        {
-            "200": Reply("Cancelled (or already cancelled).", "Task"),
-            "204": Reply("The succeeded task and its archive are deleted."),
-        },
-        errors=(NotFound, Conflict),
-        params=(TASK_ID,),
-    ),
+    *TASK_ROUTES,
     # chalicelib/edge/page.py
     _page("/", "webPage", "The web page (HTML).", "text/html"),
     _page("/docs", "apiReference", "This reference, rendered (HTML).", "text/html"),
@@ -293,5 +266,6 @@ ROUTES: tuple[Route, ...] = (
     # chalicelib/edge/routes/history.py
     *HISTORY_ROUTES,
     *CHANGES_ROUTES,
+    *BODIES_ROUTES,
 )
 ROUTES = keyed(ROUTES)  # Idempotency-Key on the operations in entries.IDEMPOTENT
