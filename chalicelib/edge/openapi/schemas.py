@@ -7,6 +7,8 @@ from typing import Any
 
 from chalicelib.edge.openapi.entries import TEXT, Schema
 from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
+from chalicelib.edge.openapi.ranges import EXAMPLES as HEAD_EXAMPLES
+from chalicelib.edge.openapi.ranges import PARTIAL_EXAMPLE as RANGE_EXAMPLE
 from chalicelib.edge.openapi.table import NAME_SCHEMA
 from chalicelib.errors import DomainError
 
@@ -78,7 +80,7 @@ _HTML = '<!doctype html>\n<html lang="en">...'
 EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "createFile": ({"201": {**_FILE, "version": 1}}, "milk\neggs\nbread\n"),
     "listFiles": ({"200": {"items": [_FILE], "next_cursor": "eyJ1IjoxNzY0NDk..."}}, None),
-    "readFile": ({"200": "milk\neggs\nbread\nbutter\n"}, None),
+    "readFile": ({"200": "milk\neggs\nbread\nbutter\n", "206": RANGE_EXAMPLE}, None),
     "replaceFile": ({"200": _FILE}, "milk\neggs\nbread\nbutter\n"),
     "renameFile": ({"200": {**_FILE, "name": "shopping.txt"}}, {"name": "shopping.txt"}),
     "deleteFile": ({}, None),
@@ -86,7 +88,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "startUpload": ({"201": _UPLOAD}, None),
     "completeUpload": ({"201": {**_FILE, "name": "big.txt", "size": 7340032}}, None),
     "putLocalBlob": ({}, "a large body\n"),
-    "getLocalBlob": ({}, None),
+    "getLocalBlob": ({"206": RANGE_EXAMPLE}, None),
     "health": (
         {
             "200": {"status": "ok", "checks": {"database": {"status": "ok"}}},
@@ -106,6 +108,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "apiReference": ({"200": _HTML}, None),
     "staticAsset": ({"200": '"use strict";\n...'}, None),
     **HISTORY_EXAMPLES,
+    **HEAD_EXAMPLES,
 }
 # operationId -> status -> the operations its answer leads to (OpenAPI links), each given
 # the path parameter it needs from the answer.
@@ -144,6 +147,8 @@ ERRORS = {
     "UnsupportedMediaType": "The body is not plaintext (valid UTF-8 without NUL bytes).",
     "TooManyRequests": "Rate limit of 600 requests per 60 s exceeded; retry in 38 s.",
     "ServiceUnavailable": "A backend is unavailable (database); retry later.",
+    "RangeNotSatisfiable": "The body has 20 bytes: no byte of the requested range is in it;"
+    " ask for bytes=0-19 or a suffix such as bytes=-100.",
 }
 
 
@@ -234,13 +239,14 @@ _ERROR_FIELDS: dict[str, Schema] = {
     "state": {**TEXT, "description": "Conflict on a task: the state it is already in."},
     "used": {"type": "integer"},
     "limit": {"type": "integer"},
+    "size": {"type": "integer", "description": "RangeNotSatisfiable: the body's length."},
 }
 _HEALTH_FIELDS: dict[str, Schema] = {
     "status": {"type": "string", "enum": ["ok", "unavailable"]},
     "checks": {"type": "object", "additionalProperties": {"type": "object"}},
 }
 SCHEMAS: dict[str, Schema] = {
-    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state"),
+    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state", "size"),
     # Not "File": generated clients name their own binary-body type File.
     "FileMetadata": _object(_FILE_FIELDS),
     "FileList": _object(

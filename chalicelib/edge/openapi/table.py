@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
+from chalicelib.edge.openapi.ranges import with_ranges_and_heads
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -211,7 +212,7 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/blobs/{token}",
         "getLocalBlob",
-        "Local folder driver only: a download link's target.",
+        "Local folder driver only: a download link's target (Range as S3 answers it).",
         {"200": Reply("The bytes.", {"type": "string", "format": "binary"}, ("*/*",))},
         errors=(Forbidden, NotFound),
         params=(TOKEN,),
@@ -292,3 +293,4 @@ ROUTES: tuple[Route, ...] = (
     # chalicelib/edge/routes/history.py
     *HISTORY_ROUTES,
 )
+ROUTES = with_ranges_and_heads(ROUTES)  # Range on the bodies, HEAD beside their GETs
