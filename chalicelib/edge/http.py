@@ -126,11 +126,6 @@ def content_type(filename: str) -> str:
     return "application/zip" if filename.endswith(".zip") else TEXT
 
 
-def binary_response(data: bytes, headers: dict[str, str]) -> Response:
-    """The bytes as they are stored, byte for byte."""
-    return response(data, 200, headers)
-
-
 def redirect(url: str, headers: dict[str, str] | None = None) -> Response:
     """A temporary redirect to a short-lived link (never cached: the link expires)."""
     extra = {"Location": url, "Cache-Control": "private, no-store"}

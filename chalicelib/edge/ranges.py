@@ -21,7 +21,7 @@ from chalicelib.edge.responses import TEXT, response
 from chalicelib.errors import RangeNotSatisfiable
 
 if TYPE_CHECKING:
-    from chalicelib.files.rules import FileMeta
+    from chalicelib.files.rules import FileMeta, Tagged
 
 ACCEPT_RANGES = "bytes"
 # One byte range; RFC 9110 allows whitespace around it, and the unit in any case.
@@ -123,9 +123,15 @@ def file_validators(meta: FileMeta) -> dict[str, str]:
 def file_head(meta: FileMeta, if_none_match: str | None) -> Response:
     """HEAD of a file's body: GET's headers, its length, no body; never a redirect (a link is
     signed for GET only), and Range is ignored (RFC 9110 defines it for GET)."""
+    return head_answer(meta, meta.size, file_validators(meta), if_none_match)
+
+
+def head_answer(
+    tagged: Tagged, size: int, headers: dict[str, str], if_none_match: str | None
+) -> Response:
+    """HEAD of a body we hold the metadata of: 304 as GET would, else its headers and size."""
     from chalicelib.files.rules import etag_matches
 
-    headers = file_validators(meta)
-    if etag_matches(meta, if_none_match):
+    if etag_matches(tagged, if_none_match):
         return response("", 304, headers)
-    return head_response(meta.size, {"Content-Type": TEXT, **headers})
+    return head_response(size, {"Content-Type": TEXT, **headers})

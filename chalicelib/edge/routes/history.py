@@ -48,7 +48,10 @@ def read_version(file_id: str, version: str) -> Response:
     tenant = http.authenticate(request).tenant
     if_none_match = request.headers.get("if-none-match")
     if request.method == "HEAD":  # the version's row only: no body is read
-        return _version_head(versions.get(tenant, file_id, version), if_none_match)
+        import chalicelib.edge.ranges as ranges
+
+        kept = versions.get(tenant, file_id, version)
+        return ranges.head_answer(kept, kept.size, _version_validators(kept), if_none_match)
     answer = versions.body(tenant, file_id, version, if_none_match)
     headers = _version_validators(answer.version)
     if answer.link is not None:
@@ -66,16 +69,6 @@ def _version_validators(kept: Version) -> dict[str, str]:
         "Last-Modified": clock.http_date(kept.created_us),
         "Cache-Control": IMMUTABLE,
     }
-
-
-def _version_head(kept: Version, if_none_match: str | None) -> Response:
-    import chalicelib.edge.ranges as ranges
-    from chalicelib.files.rules import etag_matches
-
-    headers = _version_validators(kept)
-    if etag_matches(kept, if_none_match):
-        return http.response("", 304, headers)
-    return ranges.head_response(kept.size, {"Content-Type": http.TEXT, **headers})
 
 
 @bp.route("/files/{file_id}/versions/{version}/metadata", methods=["GET", "HEAD"])
