@@ -130,3 +130,4 @@ class Error(TypedDict, total=False):
     used: int
     limit: int
     state: str
+    size: int
