@@ -68,7 +68,7 @@ def list_files() -> Response:
     return http.json_response({"items": [m.public() for m in items], "next_cursor": next_cursor})
 
 
-@app.route("/files/{file_id}", methods=["GET"])
+@app.route("/files/{file_id}", methods=["GET", "HEAD"])
 @http.guarded
 def read_file(file_id: str) -> Response:
     # `import a.b as b`: a sys.modules lookup once loaded (`from a import b` runs importlib's
@@ -76,12 +76,19 @@ def read_file(file_id: str) -> Response:
     import chalicelib.files.reading as reading
 
     request = http.current(app)
-    caller = http.authenticate(request, reading.prefetch(file_id))
+    head = request.method == "HEAD"  # the metadata only: no body is read
+    caller = http.authenticate(request, reading.prefetch(file_id, body=not head))
     if_none_match = request.headers.get("if-none-match")
+    if head:
+        import chalicelib.edge.ranges as ranges
+
+        return ranges.file_head(
+            reading.get_meta(caller.tenant, file_id, caller.hits), if_none_match
+        )
     return http.body_answer(reading.conditional(caller.tenant, file_id, if_none_match, caller.hits))
 
 
-@app.route("/files/{file_id}/metadata", methods=["GET"])
+@app.route("/files/{file_id}/metadata", methods=["GET", "HEAD"])
 @http.guarded
 def read_metadata(file_id: str) -> Response:
     from chalicelib.files import reading

@@ -111,6 +111,26 @@ class KeyReused(DomainError):
     )
 
 
+class RangeNotSatisfiable(DomainError):
+    """A Range none of whose bytes the body has (its size goes in Content-Range)."""
+
+    status = 416
+    code = "RangeNotSatisfiable"
+    description = (
+        "Range starts at or past the end of the body (or asks for its last 0 bytes):"
+        " Content-Range: bytes */SIZE says its length."
+    )
+
+    def __init__(self, size: int) -> None:
+        last = f"bytes=0-{size - 1} or " if size else ""
+        super().__init__(
+            f"The body has {size} bytes: no byte of the requested range is in it;"
+            f" ask for {last}a suffix such as bytes=-100.",
+            size=size,
+        )
+        self.size = size
+
+
 class QuotaExceeded(DomainError):
     status = 403
     code = "QuotaExceeded"

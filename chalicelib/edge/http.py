@@ -18,9 +18,9 @@ from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Res
 from chalicelib.edge.responses import JSON as JSON
 from chalicelib.edge.responses import PROBLEM as PROBLEM
 from chalicelib.edge.responses import TEXT as TEXT
+from chalicelib.edge.responses import for_transport, wants_problem
 from chalicelib.edge.responses import json_response as json_response
 from chalicelib.edge.responses import response as response
-from chalicelib.edge.responses import wants_problem
 
 # What a file's body may be sent as: text, or bytes (the body is checked either way).
 BODY_TYPES = ("text/plain", "application/octet-stream")
@@ -132,32 +132,31 @@ def content_type(filename: str) -> str:
     return "application/zip" if filename.endswith(".zip") else TEXT
 
 
-def binary_response(data: bytes, headers: dict[str, str]) -> Response:
-    """The bytes as they are stored, byte for byte."""
-    return response(data, 200, headers)
-
-
 def redirect(url: str, headers: dict[str, str] | None = None) -> Response:
     """A temporary redirect to a short-lived link (never cached: the link expires)."""
     extra = {"Location": url, "Cache-Control": "private, no-store"}
     return response(b"", 307, {**(headers or {}), **extra})
 
 
-def body_answer(answer: BodyAnswer) -> Response:
-    """A file's body, a 304, or a redirect to a link, with the body's validators."""
-    import chalicelib.clock as clock
+def ranged_body(body: bytes, headers: dict[str, str]) -> Response:
+    """A body we answer ourselves, whole or the range the request asks for
+    (chalicelib/edge/ranges.py: 200, 206 or 416)."""
+    import chalicelib.edge.ranges as ranges
 
-    meta = answer.meta
-    headers = {
-        "ETag": meta.etag,
-        "Last-Modified": clock.http_date(meta.updated_us),
-        "Cache-Control": "private, no-cache",
-    }
+    return ranges.body_response(current(_INSTALLED[0]), body, headers)
+
+
+def body_answer(answer: BodyAnswer) -> Response:
+    """A file's body (or a range of it), a 304, or a redirect to a link (where the link's
+    store answers Range itself), with the body's validators."""
+    import chalicelib.edge.ranges as ranges
+
+    headers = ranges.file_validators(answer.meta)
     if answer.link is not None:
         return redirect(answer.link, headers)
     if answer.body is None:
         return response("", 304, headers)
-    return response(answer.body, 200, {"Content-Type": TEXT, **headers})
+    return ranged_body(answer.body, {"Content-Type": TEXT, **headers})
 
 
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -240,6 +239,7 @@ def _finished(event: Request, response: Response, request_id: str) -> Response:
     for name, value in _rate.get().items():
         response.headers.setdefault(name, value)
     response.headers["X-Request-Id"] = request_id  # the id every log line of it carries
+    response = for_transport(event.method, response)
     if "origin" in event.headers:
         import chalicelib.edge.cors as cors
 

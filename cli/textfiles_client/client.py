@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
 
+from textfiles_client.heads import HeadOperations, read_headers
 from textfiles_client.history import HistoryOperations
 from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
 from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
@@ -38,7 +39,7 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
-class Client(HistoryOperations, Transport):
+class Client(HistoryOperations, HeadOperations, Transport):
     """The API at `base_url` with an API key. Every method raises ApiError on failure
     (history's operations: textfiles_client/history.py)."""
 
@@ -106,9 +107,12 @@ class Client(HistoryOperations, Transport):
         if_none_match: str | None = None,
         sink: IO[bytes] | None = None,
         progress: ProgressFn | None = None,
+        range: str | None = None,
+        if_range: str | None = None,
     ) -> bytes:
-        """The body (b"" when If-None-Match matched); a redirect to a presigned link is followed."""
-        headers = {"If-None-Match": if_none_match} if if_none_match else {}
+        """The body (b"" when If-None-Match matched), or the part `range` names; a redirect to
+        a presigned link is followed (the link's store answers the range)."""
+        headers = read_headers(if_none_match, range, if_range)
         url = self.url(f"/files/{_q(file_id)}")
         return self.send("GET", url, headers=headers, sink=sink, progress=progress)[2]
 
@@ -196,8 +200,11 @@ class Client(HistoryOperations, Transport):
         self.send("PUT", self.url(f"/blobs/{_q(token)}"), body, {"Content-Type": TEXT}, auth=False)
 
     @operation("getLocalBlob")
-    def get_local_blob(self, token: str) -> bytes:
-        return self.send("GET", self.url(f"/blobs/{_q(token)}"), auth=False)[2]
+    def get_local_blob(
+        self, token: str, range: str | None = None, if_range: str | None = None
+    ) -> bytes:
+        headers = read_headers(None, range, if_range)
+        return self.send("GET", self.url(f"/blobs/{_q(token)}"), headers=headers, auth=False)[2]
 
     def upload(self, name: str, body: bytes, progress: ProgressFn | None = None) -> File:
         """A body of any size up to the upload limit: to the presigned link, then completed."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import IO, Any, Protocol, cast
 
+from textfiles_client.heads import read_headers
 from textfiles_client.types import File, TrashList, Version, VersionList
 
 
@@ -61,9 +62,11 @@ class HistoryOperations:
         version: int,
         if_none_match: str | None = None,
         sink: IO[bytes] | None = None,
+        range: str | None = None,
+        if_range: str | None = None,
     ) -> bytes:
-        """Version n's body; a redirect to a presigned link is followed."""
-        headers = {"If-None-Match": if_none_match} if if_none_match else {}
+        """Version n's body, or the part `range` names; a redirect to a link is followed."""
+        headers = read_headers(if_none_match, range, if_range)
         url = self.url(f"/files/{_q(file_id)}/versions/{_q(version)}")
         return self.send("GET", url, headers=headers, sink=sink)[2]
 

@@ -131,3 +131,4 @@ class Error(TypedDict, total=False):
     limit: int
     state: str
     upload_url: str
+    size: int

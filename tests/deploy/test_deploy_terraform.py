@@ -763,3 +763,16 @@ def test_destroy_leaves_nothing_of_the_stage(cycle: dict[str, Any]) -> None:
     # Kept on purpose, as CloudFormation's DeletionPolicy: Snapshot keeps it.
     snapshots = aws(cycle, "rds").describe_db_snapshots()["DBSnapshots"]
     assert [s["DBSnapshotIdentifier"] for s in snapshots] == [f"{APP}-{STAGE}-final"]
+
+
+def test_both_paths_compress_answers_above_the_configured_minimum(rendered: dict[str, Any]) -> None:
+    """API Gateway gzips an answer of at least minimum_compression_size bytes for a client
+    that accepts it (docs/api.md#compression): CloudFormation and Terraform both set it."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    minimum = config["minimum_compression_size"]
+    assert isinstance(minimum, int) and 0 < minimum <= 10_485_760
+    assert (
+        rendered["sam"]["Resources"]["RestAPI"]["Properties"]["MinimumCompressionSize"] == minimum
+    )
+    (api,) = tf_resources(rendered, "aws_api_gateway_rest_api").values()
+    assert api["minimum_compression_size"] == minimum

@@ -567,3 +567,26 @@ def test_make_key_for_a_stage_without_an_admin_function_says_so(admin: Admin) ->
         make(admin, "key", "TENANT=acme", stage="staging")
     assert "error: cannot invoke textfiles-staging-admin" in str(failed.value)
     assert "Traceback" not in str(failed.value)
+
+
+def test_a_range_and_a_head_through_the_packaged_zip(
+    deployment: Deployment, gateway: ApiGateway, api_key: str
+) -> None:
+    """A 206 travels the proxy integration byte for byte (base64), with its Content-Range and
+    identity coding (so API Gateway never compresses it); a 416 says the size; HEAD answers
+    GET's validators with no body."""
+    dep, gw = deployment, gateway
+    data = "Grüße, 0123456789\n".encode() * 100
+    status, _, body = call(dep, gw, "POST", "/files?name=ranged.txt", api_key, data, TEXT)
+    assert status == 201, body
+    meta = json.loads(body)
+    path = f"/files/{meta['id']}"
+    status, headers, body = call(dep, gw, "GET", path, api_key, headers={"Range": "bytes=3-9"})
+    assert (status, body) == (206, data[3:10])
+    assert headers["Content-Range"] == f"bytes 3-9/{len(data)}"
+    assert headers["Content-Encoding"] == "identity"
+    status, headers, _ = call(dep, gw, "GET", path, api_key, headers={"Range": "bytes=99999-"})
+    assert (status, headers["Content-Range"]) == (416, f"bytes */{len(data)}")
+    status, headers, body = call(dep, gw, "HEAD", path, api_key)
+    assert (status, body) == (200, b"")
+    assert headers["ETag"] == meta["etag"] and headers["Accept-Ranges"] == "bytes"

@@ -203,7 +203,7 @@ _CURRENT = {**_VERSION, "version": 2, "size": 23, "superseded_at": None}
 _DIFF = "--- todo.txt@v1\n+++ todo.txt@v2\n@@ -1,3 +1,4 @@\n milk\n eggs\n bread\n+butter\n"
 HISTORY_EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "listVersions": ({"200": {"items": [_CURRENT, _VERSION], "next_cursor": None}}, None),
-    "readVersion": ({"200": "milk\neggs\nbread\n"}, None),
+    "readVersion": ({"200": "milk\neggs\nbread\n", "206": "eggs\n"}, None),
     "readVersionMetadata": ({"200": _VERSION}, None),
     "restoreVersion": ({"200": _FILE}, None),
     "diffVersions": ({"200": _DIFF}, None),

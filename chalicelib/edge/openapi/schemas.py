@@ -9,6 +9,8 @@ from chalicelib.edge.openapi.bodies import BODIES_LINKS
 from chalicelib.edge.openapi.changes import CHANGES_EXAMPLES, CHANGES_SCHEMAS
 from chalicelib.edge.openapi.entries import TEXT, Schema
 from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
+from chalicelib.edge.openapi.ranges import EXAMPLES as HEAD_EXAMPLES
+from chalicelib.edge.openapi.ranges import PARTIAL_EXAMPLE as RANGE_EXAMPLE
 from chalicelib.edge.openapi.table import NAME_SCHEMA
 from chalicelib.errors import DomainError
 
@@ -80,7 +82,7 @@ _HTML = '<!doctype html>\n<html lang="en">...'
 EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "createFile": ({"201": {**_FILE, "version": 1}}, "milk\neggs\nbread\n"),
     "listFiles": ({"200": {"items": [_FILE], "next_cursor": "eyJ1IjoxNzY0NDk..."}}, None),
-    "readFile": ({"200": "milk\neggs\nbread\nbutter\n"}, None),
+    "readFile": ({"200": "milk\neggs\nbread\nbutter\n", "206": RANGE_EXAMPLE}, None),
     "replaceFile": ({"200": _FILE}, "milk\neggs\nbread\nbutter\n"),
     "renameFile": ({"200": {**_FILE, "name": "shopping.txt"}}, {"name": "shopping.txt"}),
     "deleteFile": ({}, None),
@@ -88,7 +90,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "startUpload": ({"201": _UPLOAD}, None),
     "completeUpload": ({"201": {**_FILE, "name": "big.txt", "size": 7340032}}, None),
     "putLocalBlob": ({}, "a large body\n"),
-    "getLocalBlob": ({}, None),
+    "getLocalBlob": ({"206": RANGE_EXAMPLE}, None),
     "health": (
         {
             "200": {"status": "ok", "checks": {"database": {"status": "ok"}}},
@@ -114,6 +116,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
         {"201": {**_FILE, "id": _ID[::-1], "name": "todo (copy).txt", "version": 1}},
         None,
     ),
+    **HEAD_EXAMPLES,
 }
 # operationId -> status -> the operations its answer leads to (OpenAPI links), each given
 # the path parameter it needs from the answer.
@@ -157,6 +160,8 @@ ERRORS = {
     " again (GET /files) and follow from GET /changes/latest.",
     "IdempotencyKeyInUse": "A request with this Idempotency-Key is still running.",
     "IdempotencyKeyReused": "This Idempotency-Key was used for a different request.",
+    "RangeNotSatisfiable": "The body has 20 bytes: no byte of the requested range is in it;"
+    " ask for bytes=0-19 or a suffix such as bytes=-100.",
 }
 
 
@@ -248,13 +253,14 @@ _ERROR_FIELDS: dict[str, Schema] = {
     "used": {"type": "integer"},
     "limit": {"type": "integer"},
     "upload_url": {**TEXT, "description": "PayloadTooLarge on a replace: the route that takes it."},
+    "size": {"type": "integer", "description": "RangeNotSatisfiable: the body's length."},
 }
 _HEALTH_FIELDS: dict[str, Schema] = {
     "status": {"type": "string", "enum": ["ok", "unavailable"]},
     "checks": {"type": "object", "additionalProperties": {"type": "object"}},
 }
 SCHEMAS: dict[str, Schema] = {
-    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state", "upload_url"),
+    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state", "upload_url", "size"),
     # Not "File": generated clients name their own binary-body type File.
     "FileMetadata": _object(_FILE_FIELDS),
     "FileList": _object(

@@ -6,6 +6,7 @@ from chalicelib.edge.openapi.bodies import BODIES_ROUTES
 from chalicelib.edge.openapi.changes import CHANGES_ROUTES
 from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting, keyed
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
+from chalicelib.edge.openapi.ranges import with_ranges_and_heads
 from chalicelib.edge.openapi.tasks import TASK_ROUTES
 from chalicelib.errors import (
     BadRequest,
@@ -216,7 +217,7 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/blobs/{token}",
         "getLocalBlob",
-        "Local folder driver only: a download link's target.",
+        "Local folder driver only: a download link's target (Range as S3 answers it).",
         {"200": Reply("The bytes.", {"type": "string", "format": "binary"}, ("*/*",))},
         errors=(Forbidden, NotFound),
         params=(TOKEN,),
@@ -268,4 +269,4 @@ ROUTES: tuple[Route, ...] = (
     *CHANGES_ROUTES,
     *BODIES_ROUTES,
 )
-ROUTES = keyed(ROUTES)  # Idempotency-Key on the operations in entries.IDEMPOTENT
+ROUTES = keyed(with_ranges_and_heads(ROUTES))  # Range and HEAD on the bodies; Idempotency-Key
