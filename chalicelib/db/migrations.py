@@ -17,7 +17,7 @@ from chalicelib.db.online import ONLINE, Statements, for_dialect, run_online
 # are set by `admin migrate` from the application secret (chalicelib/edge/admin.py).
 APP_ROLE = "textfiles_app"
 
-MIGRATIONS: list[tuple[int, Statements]] = [
+_EVERY: list[tuple[int, Statements]] = [
     (
         1,
         [
@@ -203,6 +203,8 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     *IDEMPOTENCY_MIGRATIONS,  # 15: idempotency keys
     *FEED_MIGRATIONS,  # 16: the change feed
 ]
+# Each feature's module holds its own; applied in the order of their numbers.
+MIGRATIONS = sorted(_EVERY, key=lambda migration: migration[0])
 
 _LOCK = {
     # Concurrent cold starts serialise here; the lock ends with the transaction.

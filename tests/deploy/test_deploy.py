@@ -416,6 +416,11 @@ def test_the_functions_reach_the_database_through_rds_proxy_with_iam_and_tls(
     assert [rule["DestinationSecurityGroupId"] for rule in egress] == [
         {"Ref": "DatabaseSecurityGroup"}
     ]
+    for name in ("api_handler", "task_worker", "daily_purge"):
+        env = packaged["config"]["stages"][STAGE]["lambda_functions"][name]["environment_variables"]
+        assert env["DATABASE_PROXY_ENDPOINT"], name
+    admin = packaged["config"]["stages"][STAGE]["lambda_functions"]["admin"]
+    assert "DATABASE_PROXY_ENDPOINT" not in admin["environment_variables"]  # the owner, direct
 
 
 def test_every_concurrency_bound_is_the_stage_setting(packaged: dict[str, Any]) -> None:

@@ -112,6 +112,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "AWS_ENDPOINT_URL": moto.endpoint,
             "MEMCACHED_SERVERS": memcached.servers,
             "SSL_CERT_FILE": str(cert),  # the stand-ins' certificate, as a public CA's
+            # PostgreSQL does not accept RDS Proxy's IAM tokens: the functions run here as on
+            # a stage without the proxy, on the application role's secret (the token and the
+            # connection settings are tests/backends/test_rds_token.py's).
+            "DATABASE_PROXY_ENDPOINT": "",
             **_moto_resources(dep, api_env),
         }
         url = postgres.create_database("textfiles")
