@@ -73,7 +73,8 @@ def read_file(file_id: str) -> Response:
     request = http.current(app)
     caller = http.authenticate(request, reading.prefetch(file_id))
     if_none_match = request.headers.get("if-none-match")
-    return http.body_answer(reading.conditional(caller.tenant, file_id, if_none_match, caller.hits))
+    answer = reading.conditional(caller.tenant, file_id, if_none_match, caller.hits)
+    return http.body_answer(reading.if_match(answer, request.headers.get("if-match")))
 
 
 @app.route("/files/{file_id}/metadata", methods=["GET"])
@@ -83,38 +84,47 @@ def read_metadata(file_id: str) -> Response:
 
     caller = http.authenticate(http.current(app), reading.prefetch(file_id, body=False))
     meta = reading.get_meta(caller.tenant, file_id, caller.hits)
-    return http.json_response(meta.public(), headers={"ETag": meta.etag})
+    return http.json_response(meta.public(), headers={"ETag": meta.record_etag})
 
 
 @app.route("/files/{file_id}", methods=["PUT"], content_types=[*http.BODY_TYPES])
 @http.guarded
+@http.honours("if-match", "if-none-match")
 def replace_file(file_id: str) -> Response:
     from chalicelib.files import writes
 
     request = http.current(app)
     tenant = http.authenticate(request).tenant
-    meta = writes.replace(tenant, file_id, http.body(request), request.headers.get("if-match"))
+    headers = request.headers
+    body = http.body(request)
+    meta = writes.replace(
+        tenant, file_id, body, headers.get("if-match"), headers.get("if-none-match")
+    )
     return http.json_response(meta.public(), headers={"ETag": meta.etag})
 
 
 @app.route("/files/{file_id}", methods=["PATCH"], content_types=["application/json"])
 @http.guarded
+@http.honours("if-match")
 def rename_file(file_id: str) -> Response:
     from chalicelib.files import writes
 
     request = http.current(app)
     tenant = http.authenticate(request).tenant
-    meta = writes.rename(tenant, file_id, http.json_field(request, "name"))
+    name = http.json_field(request, "name")
+    meta = writes.rename(tenant, file_id, name, request.headers.get("if-match"))
     return http.json_response(meta.public(), headers={"ETag": meta.etag})
 
 
 @app.route("/files/{file_id}", methods=["DELETE"])
 @http.guarded
+@http.honours("if-match")
 def delete_file(file_id: str) -> Response:
     from chalicelib.files import writes
 
-    tenant = http.authenticate(http.current(app)).tenant
-    writes.delete(tenant, file_id)
+    request = http.current(app)
+    tenant = http.authenticate(request).tenant
+    writes.delete(tenant, file_id, request.headers.get("if-match"))
     return http.response("", 204)
 
 

@@ -29,10 +29,8 @@ if TYPE_CHECKING:
     from chalicelib.edge.gate import Caller
     from chalicelib.files.reading import BodyAnswer
 
-# The rest of chalicelib is imported inside the functions that use it: `import app` loads
-# this module and Chalice, nothing more (docs/bench.md, target 1). On the paths every request
-# takes, as `import chalicelib.x as x`: once loaded that is a lookup in sys.modules, where
-# `from chalicelib import x` runs importlib's _handle_fromlist (Python) each time.
+# The rest of chalicelib is imported inside the functions using it (docs/bench.md, target 1); on
+# hot paths as `import chalicelib.x as x` (`from chalicelib import x` runs _handle_fromlist).
 
 
 def current(app: Chalice | Blueprint) -> Request:
@@ -154,12 +152,27 @@ def body_answer(answer: BodyAnswer) -> Response:
     return response(answer.body, 200, {"Content-Type": TEXT, **headers})
 
 
+def honours(*headers: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Under `guarded`: the preconditions a write route honours (others: a 400)."""
+
+    def mark(view: Callable[..., Response]) -> Callable[..., Response]:
+        view.honours = frozenset(headers)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     """Map the core's exceptions to their HTTP answers; anything else stays a 500 (a bug)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
+            request = _INSTALLED[0].current_request if _INSTALLED else None
+            if request is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+                import chalicelib.files.rules as rules
+
+                rules.refuse_unhonoured(request, getattr(view, "honours", frozenset()))
             return view(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - answer() re-raises what is not ours
             import chalicelib.edge.failures as failures

@@ -113,3 +113,13 @@ def _fetch_body(tenant: Tenant, meta: FileMeta) -> tuple[FileMeta, bytes]:
             meta = fresh
     logs.error("a file's body is missing from storage", file=meta.id, blob_key=meta.blob_key)
     raise BackendUnavailable("storage", "body missing")
+
+
+def if_match(answer: BodyAnswer, header: str | None) -> BodyAnswer:
+    """A read under If-Match: 412 unless it names what was read (RFC 9110 13.1.1)."""
+    from chalicelib.errors import PreconditionFailed
+    from chalicelib.files.rules import if_match_holds
+
+    if not if_match_holds(answer.meta, header):
+        raise PreconditionFailed("The file does not have the ETag If-Match names.")
+    return answer

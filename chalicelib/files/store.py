@@ -32,11 +32,12 @@ SQL_RENAME = (
     "UPDATE files SET name = :name, version = version + 1, updated_us = :now"
     " WHERE id = :id AND tenant_id = :t AND expires_us > :now"
 )
+AT_VERSION = " AND version = :v"  # a write under a precondition: only the version it checked
 SQL_EXPIRED_NAMED = (
     "SELECT id, blob_key FROM files WHERE tenant_id = :t AND name = :name AND expires_us <= :now"
 )
-SQL_NAME_TAKEN = "SELECT id FROM files WHERE tenant_id = :t AND name = :name AND expires_us > :now"
 SQL_DELETE = "DELETE FROM files WHERE id = :id AND tenant_id = :t RETURNING size"
+SQL_DELETE_AT = SQL_DELETE.replace(" RETURNING", AT_VERSION + " RETURNING")
 # The tenant's stored files and bytes (migration 12): changed in the transaction that changes
 # a row, after the row; the quota check and /usage read them (chalicelib/tenants/store.py).
 SQL_COUNT = (
@@ -45,10 +46,9 @@ SQL_COUNT = (
 )
 SQL_SEARCH_DELETE = "DELETE FROM file_search WHERE file_id = :id"
 SQL_LIST = f"SELECT {COLUMNS} FROM files WHERE tenant_id = :t AND expires_us > :now"
+SQL_NAMED = SQL_LIST + " AND name = :name"  # on the unique index (tenant_id, name)
 SQL_LIST_AFTER = " AND (created_us < :c OR (created_us = :c AND id < :i))"
 SQL_LIST_ORDER = " ORDER BY created_us DESC, id DESC LIMIT :limit"
-
-
 SQL_EXPORT_COUNT = (
     "SELECT COUNT(*) AS n FROM files"
     " WHERE tenant_id = :t AND created_us <= :as_of AND expires_us > :now"
@@ -63,14 +63,12 @@ SQL_EXPIRED = (
 
 
 class FullText(NamedTuple):
-    """How a dialect indexes a file's words and finds files by them, and compares names
-    byte-wise: the only SQL here the dialects cannot share."""
+    """How a dialect indexes words, finds files by them and compares names byte-wise."""
 
     insert: str  # stores `:doc` as the words of file `:id` of tenant `:t`
     match: str  # the ids of tenant `:t`'s files whose words match `:q`
     query: Callable[[str, list[str]], str]  # the `:q` for a tenant and words that must all match
-    # Names from `:prefix` (included) to `:prefix_end` (excluded), byte-wise (UTF-8 order is
-    # code point order): a range on an index, rare prefix or common (migration 14).
+    # Names in [`:prefix`, `:prefix_end`) byte-wise: a range on an index (migration 14).
     prefix: str
 
 
@@ -113,10 +111,9 @@ SEARCH_WALK = 500
 
 def two_plans(listed: str, match: str) -> str:
     """A search on PostgreSQL as two plans in one statement, chosen as it runs: the newest
-    SEARCH_WALK files checked one by one (a common word: its newest matches are there),
-    else the word's posting list in the index (a rare word: a few entries). The planner's
-    estimate for a word its statistics do not list is a fixed guess, too coarse to choose
-    between these (bench-scale: a rare word walked a million files)."""
+    SEARCH_WALK files checked one by one (a common word), else the word's posting list in the
+    index (a rare word); the planner's fixed guess for an unlisted word cannot choose (a rare
+    word walked a million files in bench-scale)."""
     walk = (
         f"SELECT {COLUMNS} FROM ({listed} ORDER BY created_us DESC, id DESC LIMIT :scan)"
         " AS newest WHERE (SELECT s.doc FROM file_search s WHERE s.file_id = newest.id)"
@@ -192,17 +189,23 @@ class FileRepository:
             self.count(old.tenant_id, 0, new.size - old.size)
         return bool(changed)
 
-    def rename(self, tenant_id: str, file_id: str, name: str, now: int) -> FileMeta | None:
-        """The renamed file (None: no such live file); IntegrityError if the name is taken."""
-        if not self.db.execute(SQL_RENAME, name=name, now=now, id=file_id, t=tenant_id):
+    def rename(
+        self, tenant_id: str, file_id: str, name: str, now: int, version: int | None = None
+    ) -> FileMeta | None:
+        """The renamed file (None: none live, or not at `version`); IntegrityError: name taken."""
+        sql, at = (SQL_RENAME, {}) if version is None else (SQL_RENAME + AT_VERSION, {"v": version})
+        if not self.db.execute(sql, name=name, now=now, id=file_id, t=tenant_id, **at):
             return None
         return self.get(tenant_id, file_id, now)
 
-    def remove(self, tenant_id: str, file_id: str) -> None:
-        """The row and its words (SQLite's full-text table has no cascade)."""
-        self.db.execute(SQL_SEARCH_DELETE, id=file_id)
-        for row in self.db.query(SQL_DELETE, id=file_id, t=tenant_id):
-            self.count(tenant_id, -1, -int(row["size"]))
+    def remove(self, tenant_id: str, file_id: str, version: int | None = None) -> bool:
+        """Whether the row (if at `version`) and its words went (SQLite's FTS has no cascade)."""
+        sql, at = (SQL_DELETE, {}) if version is None else (SQL_DELETE_AT, {"v": version})
+        rows = self.db.query(sql, id=file_id, t=tenant_id, **at)
+        if rows:
+            self.db.execute(SQL_SEARCH_DELETE, id=file_id)
+            self.count(tenant_id, -1, -int(rows[0]["size"]))
+        return bool(rows)
 
     def free_name(self, tenant_id: str, name: str, now: int) -> list[str]:
         """Remove the expired file that still holds `name`, if any: the bodies it pointed at."""
@@ -211,9 +214,13 @@ class FileRepository:
             self.remove(tenant_id, row["id"])
         return [str(row["blob_key"]) for row in rows]
 
+    def named(self, tenant_id: str, name: str, now: int) -> FileMeta | None:
+        """The live file of the tenant that holds `name` (its unique index finds it)."""
+        rows = self.db.query(SQL_NAMED, t=tenant_id, name=name, now=now)
+        return FileMeta.of(rows[0]) if rows else None
+
     def name_taken(self, tenant_id: str, name: str, now: int) -> bool:
-        """Whether a live file of the tenant holds `name`."""
-        return bool(self.db.query(SQL_NAME_TAKEN, t=tenant_id, name=name, now=now))
+        return self.named(tenant_id, name, now) is not None
 
     def page(
         self,
@@ -246,7 +253,6 @@ class FileRepository:
         return [FileMeta.of(row) for row in rows]
 
     # --- for the export and the purge tasks ----------------------------------------------
-
     def export_count(self, tenant_id: str, as_of: int, now: int) -> int:
         """The tenant's live files created by `as_of`: what an export started then holds."""
         rows = self.db.query(SQL_EXPORT_COUNT, t=tenant_id, as_of=as_of, now=now)
@@ -256,9 +262,8 @@ class FileRepository:
         self, tenant_id: str, as_of: int, now: int, after: str, limit: int
     ) -> list[Row]:
         """The next `limit` of those files by id, after the id `after`."""
-        return self.db.query(
-            SQL_EXPORT_BATCH, t=tenant_id, as_of=as_of, now=now, after=after, limit=limit
-        )
+        params = {"t": tenant_id, "as_of": as_of, "now": now, "after": after, "limit": limit}
+        return self.db.query(SQL_EXPORT_BATCH, **params)
 
     def expired(self, now: int, limit: int) -> list[Row]:
         """Up to `limit` expired files of every tenant (id, blob_key), oldest expiry first."""

@@ -185,6 +185,7 @@ _FILE = {
     "size": 16,
     "sha256": _SHA,
     "etag": f'"{_SHA}"',
+    "record_etag": f'"v3.{_ID}"',
     "version": 3,
     "created_at": "2026-11-23T09:00:00Z",
     "updated_at": "2026-11-24T08:00:00Z",

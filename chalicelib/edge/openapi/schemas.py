@@ -18,6 +18,7 @@ _FILE = {
     "size": 26,
     "sha256": _SHA,
     "etag": f'"{_SHA}"',
+    "record_etag": f'"v2.{_ID}"',
     "version": 2,
     "created_at": "2026-11-23T09:00:00Z",
     "updated_at": "2026-11-23T10:30:00Z",
@@ -76,7 +77,10 @@ _HTML = '<!doctype html>\n<html lang="en">...'
 
 # operationId -> (status -> example of that response's body, example of the request body)
 EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
-    "createFile": ({"201": {**_FILE, "version": 1}}, "milk\neggs\nbread\n"),
+    "createFile": (
+        {"201": {**_FILE, "version": 1, "record_etag": f'"v1.{_ID}"'}},
+        "milk\neggs\nbread\n",
+    ),
     "listFiles": ({"200": {"items": [_FILE], "next_cursor": "eyJ1IjoxNzY0NDk..."}}, None),
     "readFile": ({"200": "milk\neggs\nbread\nbutter\n"}, None),
     "replaceFile": ({"200": _FILE}, "milk\neggs\nbread\nbutter\n"),
@@ -166,7 +170,12 @@ _FILE_FIELDS: dict[str, Schema] = {
     "name": TEXT,
     "size": _COUNT,
     "sha256": TEXT,
-    "etag": TEXT,
+    "etag": {**TEXT, "description": "The body's ETag (its content hash): guards the body."},
+    "record_etag": {
+        **TEXT,
+        "description": "The record's ETag (this file at this version): guards everything,"
+        " name included. The ETag header of GET /files/{id}/metadata.",
+    },
     "version": {"type": "integer", "minimum": 1},
     "created_at": _TIME,
     "updated_at": _TIME,
