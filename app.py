@@ -19,6 +19,7 @@ from chalicelib.edge.page import bp as ui
 from chalicelib.edge.routes.blobs import bp as local_blobs
 from chalicelib.edge.routes.health import ops
 from chalicelib.edge.routes.history import bp as history
+from chalicelib.edge.routes.names import bp as names
 from chalicelib.edge.routes.tasks import bp as tasks
 
 # Use cases are imported inside the handlers that need them: a cold start loads only what
@@ -30,6 +31,7 @@ app.register_blueprint(tasks)  # /exports, /tasks, the task worker, the daily pu
 app.register_blueprint(ops)  # GET /health and the daily health check
 app.register_blueprint(ui)  # the web page, the API reference, /openapi.json, GET /usage
 app.register_blueprint(history)  # versions, diffs, restores and the trash (docs/history.md)
+app.register_blueprint(names)  # GET, HEAD, PUT, DELETE /names/{name} (docs/writes.md)
 app.register_blueprint(local_blobs)  # the local folder driver's links (never used with S3)
 
 

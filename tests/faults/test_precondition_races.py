@@ -106,3 +106,49 @@ def test_a_delete_under_a_record_etag_loses_to_a_rename_landing_after_its_check(
     join_threads(thread)
     assert replies[0].status == 412, replies[0].body
     assert row(meta["id"]) == {"name": "moved.txt", "version": 2}
+
+
+# --- PUT /names/{name}: two writers of one new name -------------------------------------------
+
+
+def both_past_the_lookup(api: Api, pause_points: Any, headers: dict[str, str]) -> list[Reply]:
+    """Two PUTs of one name, both held after finding no file of that name, then let go."""
+    import time
+
+    pause = pause_points.arm("files.names.looked_up", times=2)
+    threads, replies = [], []
+    for body in ("first", "second"):
+        thread, got = in_thread(
+            lambda body=body: api.call(  # type: ignore[misc]
+                "PUT", "/names/same.txt", body, {"content-type": "text/plain", **headers}
+            )
+        )
+        threads.append(thread)
+        replies.append(got)
+    deadline = time.monotonic() + 10
+    while pause.arrivals < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pause.arrivals == 2, "both writers should have looked the name up"
+    pause.release()
+    join_threads(*threads)
+    return [got[0] for got in replies]
+
+
+def test_two_create_only_puts_of_one_name_exactly_one_wins(api: Api, pause_points: Any) -> None:
+    replies = both_past_the_lookup(api, pause_points, {"if-none-match": "*"})
+    assert sorted(r.status for r in replies) == [201, 412], [r.body for r in replies]
+    winner = next(r for r in replies if r.status == 201)
+    assert api.get("/names/same.txt").body.decode() in ("first", "second")
+    assert api.get("/names/same.txt").headers["ETag"] == winner.json["etag"]
+    items = api.get("/files").json["items"]
+    assert [(i["name"], i["version"]) for i in items] == [("same.txt", 1)]
+
+
+def test_two_plain_puts_of_one_name_make_one_file_with_two_versions(
+    api: Api, pause_points: Any
+) -> None:
+    replies = both_past_the_lookup(api, pause_points, {})
+    assert sorted(r.status for r in replies) == [200, 201], [r.body for r in replies]
+    assert replies[0].json["id"] == replies[1].json["id"]
+    items = api.get("/files").json["items"]
+    assert [(i["name"], i["version"]) for i in items] == [("same.txt", 2)]

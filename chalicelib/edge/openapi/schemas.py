@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.edge.openapi.entries import TEXT, Schema
+from chalicelib.edge.openapi.entries import NAME_SCHEMA, TEXT, Schema
 from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
-from chalicelib.edge.openapi.table import NAME_SCHEMA
+from chalicelib.edge.openapi.names import NAMES_EXAMPLES
 from chalicelib.errors import DomainError
 
 _ID = "3f2a9c0e5b7d41e8a6c4f1b2d3e4a5b6"
@@ -110,6 +110,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "apiReference": ({"200": _HTML}, None),
     "staticAsset": ({"200": '"use strict";\n...'}, None),
     **HISTORY_EXAMPLES,
+    **NAMES_EXAMPLES,
 }
 # operationId -> status -> the operations its answer leads to (OpenAPI links), each given
 # the path parameter it needs from the answer.

@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
-from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting
+from chalicelib.edge.openapi.entries import (
+    NAME_SCHEMA,
+    TEXT,
+    TEXT_BODY,
+    Body,
+    Param,
+    Reply,
+    Route,
+    Setting,
+)
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
+from chalicelib.edge.openapi.names import (
+    IF_MATCH,
+    IF_MATCH_READ,
+    IF_NONE_MATCH,
+    IF_NONE_MATCH_READ,
+    NAMES_ROUTES,
+)
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -16,13 +32,6 @@ from chalicelib.errors import (
     TooLarge,
 )
 
-# What rules.validate_name accepts: no "/", no control character (Unicode category Cc).
-NAME_SCHEMA: Schema = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 255,
-    "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$",
-}
 NAME = Param(
     "name",
     "query",
@@ -33,13 +42,6 @@ NAME = Param(
 FILE_ID = Param("file_id", "path", description="The file's id.")
 TASK_ID = Param("task_id", "path", description="The task's id.")
 TOKEN = Param("token", "path", description="The signed link token.")
-TEXT_BODY = Body(
-    TEXT,
-    "text/plain",
-    "The file body: valid UTF-8 without NUL bytes, at most MAX_INLINE_BYTES (larger: an"
-    " upload). application/octet-stream is taken too, for clients that send bytes as such.",
-    binary=("application/octet-stream",),
-)
 FILE_OK = Reply("The file's metadata.", "FileMetadata", headers=("ETag",))
 CREATED = Reply("Created.", "FileMetadata", headers=("Location", "ETag"))
 
@@ -121,8 +123,8 @@ ROUTES: tuple[Route, ...] = (
                 headers=("Location", "ETag"),
             ),
         },
-        errors=(NotFound,),
-        params=(FILE_ID, Param("If-None-Match", "header", description="ETags you hold.")),
+        errors=(BadRequest, NotFound, PreconditionFailed),
+        params=(FILE_ID, IF_NONE_MATCH_READ, IF_MATCH_READ),
     ),
     Route(
         "PUT",
@@ -130,11 +132,8 @@ ROUTES: tuple[Route, ...] = (
         "replaceFile",
         "Replace the body; resets retention.",
         {"200": FILE_OK},
-        errors=(QuotaExceeded, NotFound, PreconditionFailed, TooLarge, NotPlaintext),
-        params=(
-            FILE_ID,
-            Param("If-Match", "header", description="Only if the body still has this ETag."),
-        ),
+        errors=(BadRequest, QuotaExceeded, NotFound, PreconditionFailed, TooLarge, NotPlaintext),
+        params=(FILE_ID, IF_MATCH, IF_NONE_MATCH),
         body=TEXT_BODY,
     ),
     Route(
@@ -143,8 +142,8 @@ ROUTES: tuple[Route, ...] = (
         "renameFile",
         "Rename a file.",
         {"200": FILE_OK},
-        errors=(BadRequest, NotFound, Conflict, NotPlaintext),
-        params=(FILE_ID,),
+        errors=(BadRequest, NotFound, Conflict, PreconditionFailed, NotPlaintext),
+        params=(FILE_ID, IF_MATCH),
         body=Body("Rename"),
     ),
     Route(
@@ -153,14 +152,14 @@ ROUTES: tuple[Route, ...] = (
         "deleteFile",
         "Move a file to the trash (its name is free; GET /trash).",
         {"204": Reply("In the trash.")},
-        errors=(NotFound,),
-        params=(FILE_ID,),
+        errors=(BadRequest, NotFound, PreconditionFailed),
+        params=(FILE_ID, IF_MATCH),
     ),
     Route(
         "GET",
         "/files/{file_id}/metadata",
         "readMetadata",
-        "A file's metadata.",
+        "A file's metadata; its ETag header is the record's (record_etag), not the body's.",
         {"200": FILE_OK},
         errors=(NotFound,),
         params=(FILE_ID,),
@@ -291,4 +290,6 @@ ROUTES: tuple[Route, ...] = (
     ),
     # chalicelib/edge/routes/history.py
     *HISTORY_ROUTES,
+    # chalicelib/edge/routes/names.py
+    *NAMES_ROUTES,
 )
