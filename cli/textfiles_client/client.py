@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
 
 from textfiles_client.history import HistoryOperations
+from textfiles_client.named import NamedOperations
 from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
 from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
 
@@ -38,9 +39,9 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
-class Client(HistoryOperations, Transport):
+class Client(HistoryOperations, NamedOperations, Transport):
     """The API at `base_url` with an API key. Every method raises ApiError on failure
-    (history's operations: textfiles_client/history.py)."""
+    (history's operations: textfiles_client/history.py; by name: named.py)."""
 
     # ---- transport -------------------------------------------------------------------
 
@@ -106,9 +107,11 @@ class Client(HistoryOperations, Transport):
         if_none_match: str | None = None,
         sink: IO[bytes] | None = None,
         progress: ProgressFn | None = None,
+        if_match: str | None = None,
     ) -> bytes:
         """The body (b"" when If-None-Match matched); a redirect to a presigned link is followed."""
-        headers = {"If-None-Match": if_none_match} if if_none_match else {}
+        given = {"If-None-Match": if_none_match, "If-Match": if_match}
+        headers = {k: v for k, v in given.items() if v}
         url = self.url(f"/files/{_q(file_id)}")
         return self.send("GET", url, headers=headers, sink=sink, progress=progress)[2]
 
@@ -123,10 +126,11 @@ class Client(HistoryOperations, Transport):
         body: bytes,
         if_match: str | None = None,
         progress: ProgressFn | None = None,
+        if_none_match: str | None = None,
     ) -> File:
         """A retried PUT whose first try landed meets its own If-Match as stale: when the file
         now holds exactly this body, that 412 is the success it hides."""
-        headers = {"If-Match": if_match}
+        headers = {"If-Match": if_match, "If-None-Match": if_none_match}
         path = f"/files/{_q(file_id)}"
         try:
             return cast(File, self.text_call("PUT", path, body, progress, headers))
@@ -138,14 +142,16 @@ class Client(HistoryOperations, Transport):
             raise
 
     @operation("renameFile")
-    def rename_file(self, file_id: str, name: str) -> File:
-        return cast(File, self.call("PATCH", f"/files/{_q(file_id)}", {"name": name}))
+    def rename_file(self, file_id: str, name: str, if_match: str | None = None) -> File:
+        headers = {"If-Match": if_match} if if_match else {}
+        return cast(File, self.call("PATCH", f"/files/{_q(file_id)}", {"name": name}, headers))
 
     @operation("deleteFile")
-    def delete_file(self, file_id: str) -> None:
+    def delete_file(self, file_id: str, if_match: str | None = None) -> None:
         """A retried DELETE whose first try landed answers 404: the file is gone either way."""
+        headers = {"If-Match": if_match} if if_match else {}
         try:
-            self.send("DELETE", self.url(f"/files/{_q(file_id)}"))
+            self.send("DELETE", self.url(f"/files/{_q(file_id)}"), headers=headers)
         except ApiError as exc:
             if not (exc.status == 404 and exc.retried):
                 raise
