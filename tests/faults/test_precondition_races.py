@@ -152,3 +152,24 @@ def test_two_plain_puts_of_one_name_make_one_file_with_two_versions(
     assert replies[0].json["id"] == replies[1].json["id"]
     items = api.get("/files").json["items"]
     assert [(i["name"], i["version"]) for i in items] == [("same.txt", 2)]
+
+
+def test_a_put_by_name_never_writes_the_file_renamed_away_meanwhile(
+    api: Api, pause_points: Any
+) -> None:
+    """Found by its name, then renamed before the write: the name is looked up again, and the
+    body goes to a new file of that name, never to the renamed one."""
+    meta = api.created("moving.txt", "original")
+    pause = pause_points.arm("files.names.looked_up")
+    thread, replies = in_thread(
+        lambda: api.call("PUT", "/names/moving.txt", "new", {"content-type": "text/plain"})
+    )
+    assert pause.wait_reached(10)
+    moved = api.call("PATCH", f"/files/{meta['id']}", json.dumps({"name": "moved.txt"}), JSON)
+    assert moved.status == 200
+    pause.release()
+    join_threads(thread)
+    assert replies[0].status == 201, replies[0].body
+    assert replies[0].json["id"] != meta["id"]
+    assert api.get(f"/files/{meta['id']}").text == "original"
+    assert api.get("/names/moving.txt").text == "new"
