@@ -84,8 +84,11 @@ def read_file(file_id: str) -> Response:
 def read_metadata(file_id: str) -> Response:
     from chalicelib.files import reading
 
-    caller = http.authenticate(http.current(app), reading.prefetch(file_id, body=False))
+    request = http.current(app)
+    caller = http.authenticate(request, reading.prefetch(file_id, body=False))
     meta = reading.get_meta(caller.tenant, file_id, caller.hits)
+    if reading.metadata_unchanged(meta, request.headers):  # 304, or 412 on a stale If-Match
+        return http.response("", 304, {"ETag": meta.record_etag})
     return http.json_response(meta.public(), headers={"ETag": meta.record_etag})
 
 

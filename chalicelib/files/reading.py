@@ -6,6 +6,7 @@ either: they are imported on the first miss (a cold cache hit is measured, docs/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from chalicelib import clock, config, logs, racepoints
@@ -123,3 +124,14 @@ def if_match(answer: BodyAnswer, header: str | None) -> BodyAnswer:
     if not if_match_holds(answer.meta, header):
         raise PreconditionFailed("The file does not have the ETag If-Match names.")
     return answer
+
+
+def metadata_unchanged(meta: FileMeta, headers: Mapping[str, str]) -> bool:
+    """GET /files/{id}/metadata, whose ETag is the record's: whether If-None-Match names it (a
+    304, weak comparison); 412 first when If-Match names neither of the file's ETags."""
+    if_none_match = headers.get("if-none-match")
+    if_match(BodyAnswer(meta), headers.get("if-match"))
+    if if_none_match is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or meta.record_etag in tags

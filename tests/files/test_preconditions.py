@@ -215,3 +215,16 @@ def test_restore_under_a_record_etag(api: Api) -> None:
     reply = api.call("POST", path, headers={"if-match": second["record_etag"]})
     assert reply.status == 200, reply.body
     assert api.get(f"/files/{meta['id']}").text == "one"
+
+
+def test_conditional_get_of_the_metadata_uses_the_record_etag(api: Api) -> None:
+    meta = api.created("md.txt", "one")
+    path = f"/files/{meta['id']}/metadata"
+    same = api.get(path, {"if-none-match": meta["record_etag"]})
+    assert (same.status, same.body, same.headers["ETag"]) == (304, b"", meta["record_etag"])
+    assert api.get(path, {"if-none-match": meta["etag"]}).status == 200  # the body's: not it
+    assert rename(api, meta["id"], "md2.txt").status == 200
+    changed = api.get(path, {"if-none-match": meta["record_etag"]})
+    assert (changed.status, changed.json["name"]) == (200, "md2.txt")
+    assert_412(api.get(path, {"if-match": meta["record_etag"]}))
+    assert api.get(path, {"if-match": meta["etag"]}).status == 200  # the body is unchanged

@@ -44,6 +44,12 @@ IF_NONE_MATCH_READ = Param(
     {"type": "string", "example": f'"{_SHA}"'},
     "Body ETags you hold: 304 when the body has one of them.",
 )
+IF_NONE_MATCH_RECORD = Param(
+    "If-None-Match",
+    "header",
+    {"type": "string", "example": f'"v2.{_ID}"'},
+    "Record ETags you hold (record_etag): 304 when the record is still one of them.",
+)
 NAME = Param(
     "name",
     "path",

@@ -18,6 +18,7 @@ from chalicelib.edge.openapi.names import (
     IF_MATCH_READ,
     IF_NONE_MATCH,
     IF_NONE_MATCH_READ,
+    IF_NONE_MATCH_RECORD,
     NAMES_ROUTES,
 )
 from chalicelib.errors import (
@@ -160,9 +161,9 @@ ROUTES: tuple[Route, ...] = (
         "/files/{file_id}/metadata",
         "readMetadata",
         "A file's metadata; its ETag header is the record's (record_etag), not the body's.",
-        {"200": FILE_OK},
-        errors=(NotFound,),
-        params=(FILE_ID,),
+        {"200": FILE_OK, "304": Reply("Not modified (If-None-Match names the record_etag).")},
+        errors=(BadRequest, NotFound, PreconditionFailed),
+        params=(FILE_ID, IF_NONE_MATCH_RECORD, IF_MATCH_READ),
     ),
     Route(
         "POST",
