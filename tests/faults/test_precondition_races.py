@@ -173,3 +173,22 @@ def test_a_put_by_name_never_writes_the_file_renamed_away_meanwhile(
     assert replies[0].json["id"] != meta["id"]
     assert api.get(f"/files/{meta['id']}").text == "original"
     assert api.get("/names/moving.txt").text == "new"
+
+
+def test_a_replace_under_a_record_etag_loses_to_a_rename_landing_before_its_switch(
+    api: Api, pause_points: Any
+) -> None:
+    """The body's switch is conditioned on the version too: a rename in between is a 412 for a
+    record ETag (a body ETag would have passed: the body is the same)."""
+    meta = api.created("rec.txt", "one")
+    pause = pause_points.arm("files.replace.switching")
+    headers = {"content-type": "text/plain", "if-match": meta["record_etag"]}
+    thread, replies = in_thread(lambda: api.call("PUT", f"/files/{meta['id']}", "two", headers))
+    assert pause.wait_reached(10)
+    moved = api.call("PATCH", f"/files/{meta['id']}", json.dumps({"name": "rec2.txt"}), JSON)
+    assert moved.status == 200
+    pause.release()
+    join_threads(thread)
+    assert replies[0].status == 412, replies[0].body
+    assert api.get(f"/files/{meta['id']}").text == "one"
+    assert row(meta["id"]) == {"name": "rec2.txt", "version": 2}
