@@ -76,7 +76,7 @@ def read_file(file_id: str) -> Response:
     caller = http.authenticate(request, reading.prefetch(file_id))
     if_none_match = request.headers.get("if-none-match")
     answer = reading.conditional(caller.tenant, file_id, if_none_match, caller.hits)
-    return http.body_answer(reading.if_match(answer, request.headers.get("if-match")))
+    return http.body_answer(reading.preconditions(answer, request.headers))
 
 
 @app.route("/files/{file_id}/metadata", methods=["GET"])

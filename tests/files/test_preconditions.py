@@ -228,3 +228,21 @@ def test_conditional_get_of_the_metadata_uses_the_record_etag(api: Api) -> None:
     assert (changed.status, changed.json["name"]) == (200, "md2.txt")
     assert_412(api.get(path, {"if-match": meta["record_etag"]}))
     assert api.get(path, {"if-match": meta["etag"]}).status == 200  # the body is unchanged
+
+
+def test_get_with_dates_follows_rfc_9110(api: Api) -> None:
+    meta = api.created("dates.txt", "one")
+    path = f"/files/{meta['id']}"
+    last = api.get(path).headers["Last-Modified"]
+    before, after = "Mon, 01 Jan 2001 00:00:00 GMT", "Fri, 01 Jan 2100 00:00:00 GMT"
+    assert api.get(path, {"if-modified-since": last}).status == 304
+    assert api.get(path, {"if-modified-since": before}).text == "one"
+    assert api.get(path, {"if-modified-since": "not a date"}).text == "one"  # ignored (RFC)
+    # With If-None-Match, If-Modified-Since is ignored: the ETag decides.
+    assert api.get(path, {"if-modified-since": last, "if-none-match": '"x"'}).status == 200
+    assert_412(api.get(path, {"if-unmodified-since": before}))
+    assert api.get(path, {"if-unmodified-since": after}).status == 200
+    # With If-Match, If-Unmodified-Since is ignored: the ETag decides.
+    assert api.get(path, {"if-unmodified-since": before, "if-match": meta["etag"]}).status == 200
+    by_name = api.get("/names/dates.txt", {"if-modified-since": last})
+    assert (by_name.status, by_name.body) == (304, b"")

@@ -44,6 +44,22 @@ IF_NONE_MATCH_READ = Param(
     {"type": "string", "example": f'"{_SHA}"'},
     "Body ETags you hold: 304 when the body has one of them.",
 )
+_HTTP_DATE = {"type": "string", "example": "Mon, 23 Nov 2026 10:30:00 GMT"}
+DATES = (
+    Param(
+        "If-Modified-Since",
+        "header",
+        _HTTP_DATE,
+        "304 unless the file changed after this HTTP-date (ignored with If-None-Match).",
+    ),
+    Param(
+        "If-Unmodified-Since",
+        "header",
+        _HTTP_DATE,
+        "412 if the file changed after this HTTP-date (ignored with If-Match). On a write it is"
+        " a 400: send If-Match with the record_etag.",
+    ),
+)
 IF_NONE_MATCH_RECORD = Param(
     "If-None-Match",
     "header",
@@ -78,7 +94,7 @@ NAMES_ROUTES: tuple[Route, ...] = (
         "Read a file's body by its name, as GET /files/{file_id} does.",
         _READ_REPLIES,
         errors=_READ_ERRORS,
-        params=(NAME, IF_NONE_MATCH_READ, IF_MATCH_READ),
+        params=(NAME, IF_NONE_MATCH_READ, IF_MATCH_READ, *DATES),
     ),
     Route(
         "HEAD",
@@ -87,7 +103,7 @@ NAMES_ROUTES: tuple[Route, ...] = (
         "The GET's status and headers by name, without a body.",
         {status: reply._replace(schema=None) for status, reply in _READ_REPLIES.items()},
         errors=_READ_ERRORS,
-        params=(NAME, IF_NONE_MATCH_READ, IF_MATCH_READ),
+        params=(NAME, IF_NONE_MATCH_READ, IF_MATCH_READ, *DATES),
     ),
     Route(
         "PUT",

@@ -14,6 +14,7 @@ from chalicelib.edge.openapi.entries import (
 )
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
 from chalicelib.edge.openapi.names import (
+    DATES,
     IF_MATCH,
     IF_MATCH_READ,
     IF_NONE_MATCH,
@@ -125,7 +126,7 @@ ROUTES: tuple[Route, ...] = (
             ),
         },
         errors=(BadRequest, NotFound, PreconditionFailed),
-        params=(FILE_ID, IF_NONE_MATCH_READ, IF_MATCH_READ),
+        params=(FILE_ID, IF_NONE_MATCH_READ, IF_MATCH_READ, *DATES),
     ),
     Route(
         "PUT",

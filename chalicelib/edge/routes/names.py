@@ -22,7 +22,7 @@ def _read(name: str) -> Response:
     tenant = http.authenticate(request).tenant
     meta = names.find(tenant, name)
     answer = reading.conditional(tenant, meta.id, request.headers.get("if-none-match"), {})
-    return http.body_answer(reading.if_match(answer, request.headers.get("if-match")))
+    return http.body_answer(reading.preconditions(answer, request.headers))
 
 
 @bp.route("/names/{name}", methods=["GET"])
