@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
 
 from textfiles_client.history import HistoryOperations
-from textfiles_client.named import NamedOperations
+from textfiles_client.named import NamedOperations, conditions
 from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
 from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
 
@@ -108,16 +108,21 @@ class Client(HistoryOperations, NamedOperations, Transport):
         sink: IO[bytes] | None = None,
         progress: ProgressFn | None = None,
         if_match: str | None = None,
+        if_modified_since: str | None = None,
+        if_unmodified_since: str | None = None,
     ) -> bytes:
-        """The body (b"" when If-None-Match matched); a redirect to a presigned link is followed."""
-        given = {"If-None-Match": if_none_match, "If-Match": if_match}
-        headers = {k: v for k, v in given.items() if v}
+        """The body (b"" when a 304 answered); a redirect to a presigned link is followed."""
+        headers = conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
         url = self.url(f"/files/{_q(file_id)}")
         return self.send("GET", url, headers=headers, sink=sink, progress=progress)[2]
 
     @operation("readMetadata")
-    def read_metadata(self, file_id: str) -> File:
-        return cast(File, self.call("GET", f"/files/{_q(file_id)}/metadata"))
+    def read_metadata(
+        self, file_id: str, if_none_match: str | None = None, if_match: str | None = None
+    ) -> File:
+        """The metadata; its conditions compare the record_etag (a 304 answers None)."""
+        headers = conditions(if_match, if_none_match)
+        return cast(File, self.call("GET", f"/files/{_q(file_id)}/metadata", headers=headers))
 
     @operation("replaceFile")
     def replace_file(

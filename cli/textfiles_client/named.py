@@ -42,8 +42,19 @@ def _operation(operation_id: str) -> Any:
     return mark
 
 
-def _conditions(if_match: str | None, if_none_match: str | None) -> dict[str, str]:
-    out = {"If-Match": if_match, "If-None-Match": if_none_match}
+def conditions(
+    if_match: str | None = None,
+    if_none_match: str | None = None,
+    if_modified_since: str | None = None,
+    if_unmodified_since: str | None = None,
+) -> dict[str, str]:
+    """The precondition headers given (HTTP-dates as strings)."""
+    out = {
+        "If-Match": if_match,
+        "If-None-Match": if_none_match,
+        "If-Modified-Since": if_modified_since,
+        "If-Unmodified-Since": if_unmodified_since,
+    }
     return {k: v for k, v in out.items() if v}
 
 
@@ -55,18 +66,25 @@ class NamedOperations:
         if_none_match: str | None = None,
         if_match: str | None = None,
         sink: IO[bytes] | None = None,
+        if_modified_since: str | None = None,
+        if_unmodified_since: str | None = None,
     ) -> bytes:
-        """The body (b"" when If-None-Match matched); a redirect to a link is followed."""
-        headers = _conditions(if_match, if_none_match)
+        """The body (b"" when a 304 answered); a redirect to a link is followed."""
+        headers = conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
         return self.send("GET", self.url(path(name)), headers=headers, sink=sink)[2]
 
     @_operation("headNamed")
     def head_named(
-        self: _Transport, name: str, if_none_match: str | None = None, if_match: str | None = None
+        self: _Transport,
+        name: str,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
+        if_modified_since: str | None = None,
+        if_unmodified_since: str | None = None,
     ) -> dict[str, str]:
         """The GET's headers (ETag, Last-Modified, ...), without the body."""
-        url = self.url(path(name))
-        return self.send("HEAD", url, headers=_conditions(if_match, if_none_match))[1]
+        headers = conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
+        return self.send("HEAD", self.url(path(name)), headers=headers)[1]
 
     @_operation("putNamed")
     def put_named(
@@ -78,10 +96,10 @@ class NamedOperations:
         progress: Any = None,
     ) -> tuple[File, bool]:
         """Create (True) or replace (False) the file of that name."""
-        headers = {"Content-Type": TEXT, **_conditions(if_match, if_none_match)}
+        headers = {"Content-Type": TEXT, **conditions(if_match, if_none_match)}
         status, _, raw = self.send("PUT", self.url(path(name)), body, headers, progress)
         return cast(File, json.loads(raw)), status == 201
 
     @_operation("deleteNamed")
     def delete_named(self: _Transport, name: str, if_match: str | None = None) -> None:
-        self.send("DELETE", self.url(path(name)), headers=_conditions(if_match, None))
+        self.send("DELETE", self.url(path(name)), headers=conditions(if_match))
