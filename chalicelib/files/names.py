@@ -12,7 +12,13 @@ from urllib.parse import unquote
 from chalicelib import clock, config, racepoints
 from chalicelib.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from chalicelib.files import store, writes
-from chalicelib.files.rules import FileMeta, create_only, validate_body, validate_name
+from chalicelib.files.rules import (
+    FileMeta,
+    create_only,
+    if_match_holds,
+    validate_body,
+    validate_name,
+)
 from chalicelib.tenants.apikeys import Tenant
 
 ATTEMPTS = 3  # a name taken, freed or moved under a writer: looked up again this many times
@@ -45,8 +51,7 @@ def put(
 ) -> tuple[FileMeta, bool]:
     """Create the file (True) or replace its body (False). If-None-Match: * creates only;
     If-Match replaces only what it names. A name that changes hands meanwhile is looked up
-    again; without If-Match the replace is guarded by the record just found, so a file renamed
-    away meanwhile is never the one written."""
+    again (and If-Match checked again): a file renamed away is never the one written."""
     name = decoded(raw)
     validate_body(body, config.max_inline_bytes())
     fresh_only = create_only(if_none_match)
@@ -60,14 +65,19 @@ def put(
                 continue  # created meanwhile: replace it
         if fresh_only:
             raise writes.exists(f"A file named {name!r}")
+        _require(current, if_match)
         try:
-            return writes.replace(tenant, current.id, body, if_match or current.record_etag), False
-        except NotFound:
-            continue  # deleted meanwhile: create it
-        except PreconditionFailed:
-            if if_match is not None:
-                raise
+            return writes.replace(tenant, current.id, body, current.record_etag), False
+        except (NotFound, PreconditionFailed):
+            continue  # deleted, renamed or replaced meanwhile: look again
     raise Conflict(f"The file named {name!r} is being changed by others; retry.")
+
+
+def _require(current: FileMeta, if_match: str | None) -> None:
+    """The client's If-Match, against the file the name holds now; the write itself is then
+    guarded by that file's record ETag, so it lands only on what was checked."""
+    if not if_match_holds(current, if_match):
+        raise PreconditionFailed("The file changed since you read it (If-Match does not match).")
 
 
 def _create(
@@ -84,15 +94,14 @@ def _create(
 
 
 def delete(tenant: Tenant, raw: str, if_match: str | None) -> None:
-    """To the trash, as DELETE /files/{id}; without If-Match, only the file found by name."""
+    """To the trash, as DELETE /files/{id}: only the file the name holds (looked up again if it
+    changes meanwhile), under If-Match checked against it."""
     for _attempt in range(ATTEMPTS):
         current = find(tenant, raw)
+        _require(current, if_match)
         try:
-            writes.delete(tenant, current.id, if_match or current.record_etag)
+            writes.delete(tenant, current.id, current.record_etag)
             return
-        except NotFound:
-            continue
-        except PreconditionFailed:
-            if if_match is not None:
-                raise
+        except (NotFound, PreconditionFailed):
+            continue  # renamed, replaced or deleted meanwhile: look again
     raise Conflict("The file is being changed by others; retry.")

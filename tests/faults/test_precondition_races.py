@@ -192,3 +192,22 @@ def test_a_replace_under_a_record_etag_loses_to_a_rename_landing_before_its_swit
     assert replies[0].status == 412, replies[0].body
     assert api.get(f"/files/{meta['id']}").text == "one"
     assert row(meta["id"]) == {"name": "rec2.txt", "version": 2}
+
+
+def test_a_guarded_put_by_name_never_writes_the_file_renamed_away_meanwhile(
+    api: Api, pause_points: Any
+) -> None:
+    """If-Match with the body's ETag still holds for the renamed file, but the name no longer
+    names it: looked up again, the name holds nothing, and If-Match on nothing is a 412."""
+    meta = api.created("guarded-move.txt", "original")
+    pause = pause_points.arm("files.names.looked_up")
+    headers = {"content-type": "text/plain", "if-match": meta["etag"]}
+    thread, replies = in_thread(lambda: api.call("PUT", "/names/guarded-move.txt", "new", headers))
+    assert pause.wait_reached(10)
+    moved = api.call("PATCH", f"/files/{meta['id']}", json.dumps({"name": "away.txt"}), JSON)
+    assert moved.status == 200
+    pause.release()
+    join_threads(thread)
+    assert replies[0].status == 412, replies[0].body
+    assert api.get(f"/files/{meta['id']}").text == "original"
+    assert api.get("/names/guarded-move.txt").status == 404
