@@ -19,7 +19,10 @@ class DomainError(Exception):
 class BadRequest(DomainError):
     status = 400
     code = "BadRequest"
-    description = "Bad input: a parameter, name, cursor or JSON body is not valid."
+    description = (
+        "Bad input: a parameter, name, cursor or JSON body is not valid, or a precondition"
+        " header is one the route cannot honour (it says why)."
+    )
 
 
 class Unauthorized(DomainError):
@@ -57,7 +60,10 @@ class Conflict(DomainError):
 class PreconditionFailed(DomainError):
     status = 412
     code = "PreconditionFailed"
-    description = "If-Match names a body the file no longer has."
+    description = (
+        "If-Match names neither the file's body nor its record as they are now (or no file is"
+        " there), or If-None-Match: * and a file is there."
+    )
 
 
 class Gone(DomainError):

@@ -18,8 +18,10 @@ from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Res
 from chalicelib.edge.responses import JSON as JSON
 from chalicelib.edge.responses import PROBLEM as PROBLEM
 from chalicelib.edge.responses import TEXT as TEXT
+from chalicelib.edge.responses import content_type as content_type
 from chalicelib.edge.responses import for_transport, wants_problem
 from chalicelib.edge.responses import json_response as json_response
+from chalicelib.edge.responses import redirect as redirect
 from chalicelib.edge.responses import response as response
 
 # What a file's body may be sent as: text, or bytes (the body is checked either way).
@@ -29,10 +31,8 @@ if TYPE_CHECKING:
     from chalicelib.edge.gate import Caller
     from chalicelib.files.reading import BodyAnswer
 
-# The rest of chalicelib is imported inside the functions that use it: `import app` loads
-# this module and Chalice, nothing more (docs/bench.md, target 1). On the paths every request
-# takes, as `import chalicelib.x as x`: once loaded that is a lookup in sys.modules, where
-# `from chalicelib import x` runs importlib's _handle_fromlist (Python) each time.
+# The rest of chalicelib is imported inside the functions using it (docs/bench.md, target 1); on
+# hot paths as `import chalicelib.x as x` (`from chalicelib import x` runs _handle_fromlist).
 
 
 def current(app: Chalice | Blueprint) -> Request:
@@ -128,16 +128,6 @@ def retry_after(healthy: bool) -> dict[str, str]:
     return {} if healthy else {"Retry-After": str(config.retry_after_seconds())}
 
 
-def content_type(filename: str) -> str:
-    return "application/zip" if filename.endswith(".zip") else TEXT
-
-
-def redirect(url: str, headers: dict[str, str] | None = None) -> Response:
-    """A temporary redirect to a short-lived link (never cached: the link expires)."""
-    extra = {"Location": url, "Cache-Control": "private, no-store"}
-    return response(b"", 307, {**(headers or {}), **extra})
-
-
 def ranged_body(body: bytes, headers: dict[str, str]) -> Response:
     """A body we answer ourselves, whole or the range the request asks for
     (chalicelib/edge/ranges.py: 200, 206 or 416)."""
@@ -159,12 +149,27 @@ def body_answer(answer: BodyAnswer) -> Response:
     return ranged_body(answer.body, {"Content-Type": TEXT, **headers})
 
 
+def honours(*headers: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Under `guarded`: the preconditions a write route honours (others: a 400)."""
+
+    def mark(view: Callable[..., Response]) -> Callable[..., Response]:
+        view.honours = frozenset(headers)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     """Map the core's exceptions to their HTTP answers; anything else stays a 500 (a bug)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
+            request = _INSTALLED[0].current_request if _INSTALLED else None
+            if request is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+                import chalicelib.files.rules as rules
+
+                rules.refuse_unhonoured(request, getattr(view, "honours", frozenset()))
             return view(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - answer() re-raises what is not ours
             import chalicelib.edge.failures as failures

@@ -60,3 +60,13 @@ def for_transport(method: str, answer: Response) -> Response:
     if "Content-Encoding" not in answer.headers:
         vary(answer, "Accept-Encoding")
     return answer
+
+
+def content_type(filename: str) -> str:
+    return "application/zip" if filename.endswith(".zip") else TEXT
+
+
+def redirect(url: str, headers: dict[str, str] | None = None) -> Response:
+    """A temporary redirect to a short-lived link (never cached: the link expires)."""
+    extra = {"Location": url, "Cache-Control": "private, no-store"}
+    return response(b"", 307, {**(headers or {}), **extra})

@@ -22,7 +22,8 @@ from chalicelib.files.reading import get_meta, missing
 # Named here for app.py and bench/: the metadata, the limit a listing parses, the cache keys.
 from chalicelib.files.rules import FileMeta as FileMeta
 from chalicelib.files.rules import (
-    etag_matches,
+    create_only,
+    if_match_holds,
     validate_body,
     validate_name,
 )
@@ -40,6 +41,12 @@ def _taken(name: str) -> Conflict:
 
 def _stale() -> PreconditionFailed:
     return PreconditionFailed("The file changed since you read it (If-Match does not match).")
+
+
+def exists(what: str) -> PreconditionFailed:
+    return PreconditionFailed(
+        f"{what} already exists (If-None-Match: * writes only where none is)."
+    )
 
 
 def _text(body: bytes) -> str:
@@ -132,13 +139,21 @@ def _free_expired_name(repo: FileRepository, tenant: Tenant, name: str, now: int
 # --- replace ----------------------------------------------------------------
 
 
-def _matches(meta: FileMeta, if_match: str | None) -> bool:
-    return if_match is None or etag_matches(meta, if_match, weak=False)
+_matches = if_match_holds  # the one rule (chalicelib/files/rules.py)
 
 
-def replace(tenant: Tenant, file_id: str, body: bytes, if_match: str | None = None) -> FileMeta:
+def replace(
+    tenant: Tenant,
+    file_id: str,
+    body: bytes,
+    if_match: str | None = None,
+    if_none_match: str | None = None,
+) -> FileMeta:
     validate_body(body, config.max_inline_bytes(), replacing=file_id)
+    fresh_only = create_only(if_none_match)
     meta = get_meta(tenant, file_id)
+    if fresh_only:
+        raise exists(f"The file {file_id}")
     if not _matches(meta, if_match):
         raise _stale()
     described = describe(body)
@@ -190,42 +205,87 @@ def _update_row(tenant: Tenant, meta: FileMeta, new: FileMeta, text: str) -> boo
 # --- rename, delete ---------------------------------------------------------
 
 
-def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
+def until_written(
+    read: Callable[[], FileMeta], if_match: str | None, write: Callable[[FileMeta], FileMeta | None]
+) -> FileMeta:
+    """A write under If-Match, atomic with its check: `write(meta)` changes the row only if it
+    still has `meta.version` (else None); then read again and check again."""
+    for _attempt in range(3):
+        meta = read()
+        if not _matches(meta, if_match):
+            raise _stale()
+        racepoints.point("files.conditions.checked")
+        done = write(meta)
+        if done is not None:
+            return done
+    raise Conflict("The file is being changed by others; retry.")
+
+
+def _row(tenant: Tenant, file_id: str) -> Callable[[], FileMeta]:
+    """The file's row as the database has it now (a cached copy could be behind)."""
+
+    def read() -> FileMeta:
+        meta = store.repository().get(tenant.id, file_id, clock.now_us())
+        if meta is None:
+            raise missing(file_id)
+        return meta
+
+    return read
+
+
+def rename(tenant: Tenant, file_id: str, name: str, if_match: str | None = None) -> FileMeta:
     validate_name(name)
-    repo = store.repository()
-    now = clock.now_us()
-    try:
-        with repo.transaction():
-            # The tenant's row first, as every other write takes it: the feed numbers the
-            # change under that lock, and the file's row after it could deadlock a replace.
-            tenants_store.lock(tenant.id)
-            _free_expired_name(repo, tenant, name, now)
-            meta = repo.rename(tenant.id, file_id, name, now)
-            if meta is not None:
-                track.superseded(meta._replace(version=meta.version - 1), meta, owns_body=False)
-    except IntegrityError as exc:
-        raise _taken(name) from exc
+    meta: FileMeta | None
+    if if_match is not None:
+        meta = until_written(
+            _row(tenant, file_id), if_match, lambda m: _rename_row(tenant, file_id, name, m)
+        )
+    else:
+        meta = _rename_row(tenant, file_id, name, None)
     if meta is None:
         raise missing(file_id)
     written(meta)
     return meta
 
 
-def delete(tenant: Tenant, file_id: str) -> None:
+def _rename_row(tenant: Tenant, file_id: str, name: str, seen: FileMeta | None) -> FileMeta | None:
+    """The renamed file; None: no live file (or, with `seen`, not at its version any more)."""
+    repo = store.repository()
+    now = clock.now_us()
+    version = None if seen is None else seen.version
+    try:
+        with repo.transaction():
+            # The tenant's row first, as every other write takes it: the feed numbers the
+            # change under that lock, and the file's row after it could deadlock a replace.
+            tenants_store.lock(tenant.id)
+            _free_expired_name(repo, tenant, name, now)
+            meta = repo.rename(tenant.id, file_id, name, now, version)
+            if meta is not None:
+                track.superseded(meta._replace(version=meta.version - 1), meta, owns_body=False)
+    except IntegrityError as exc:
+        raise _taken(name) from exc
+    return meta
+
+
+def delete(tenant: Tenant, file_id: str, if_match: str | None = None) -> None:
     """To the trash: the row leaves `files` (its name is free), its versions stay."""
+    meta = until_written(_row(tenant, file_id), if_match, lambda m: _delete_row(tenant, m))
+    filecache.deleted(file_id, meta.version)
+
+
+def _delete_row(tenant: Tenant, meta: FileMeta) -> FileMeta | None:
+    """The file, trashed; None: it is not at `meta.version` any more."""
     repo = store.repository()
     now = clock.now_us()
     try:
         with repo.transaction():
-            meta = repo.get(tenant.id, file_id, now)
-            if meta is not None:
-                repo.remove(tenant.id, file_id)
+            removed = repo.remove(tenant.id, meta.id, meta.version)
+            if removed:
                 track.trashed(meta, now)
     except OutcomeUnknown as exc:
-        _settled_delete(repo, exc, file_id)
-    if meta is None:
-        raise missing(file_id)
-    filecache.deleted(file_id, meta.version)
+        _settled_delete(repo, exc, meta.id)
+        return meta
+    return meta if removed else None
 
 
 def _settled_delete(repo: FileRepository, outcome: OutcomeUnknown, file_id: str) -> None:

@@ -17,6 +17,7 @@ from typing import IO, Any, TypeVar, cast
 
 from textfiles_client.heads import HeadOperations, read_headers
 from textfiles_client.history import HistoryOperations
+from textfiles_client.named import NamedOperations, conditions
 from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
 from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
 
@@ -39,9 +40,9 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
-class Client(HistoryOperations, HeadOperations, Transport):
+class Client(HistoryOperations, HeadOperations, NamedOperations, Transport):
     """The API at `base_url` with an API key. Every method raises ApiError on failure
-    (history's operations: textfiles_client/history.py)."""
+    (history's operations: textfiles_client/history.py; by name: named.py)."""
 
     # ---- transport -------------------------------------------------------------------
 
@@ -109,16 +110,26 @@ class Client(HistoryOperations, HeadOperations, Transport):
         progress: ProgressFn | None = None,
         range: str | None = None,
         if_range: str | None = None,
+        if_match: str | None = None,
+        if_modified_since: str | None = None,
+        if_unmodified_since: str | None = None,
     ) -> bytes:
-        """The body (b"" when If-None-Match matched), or the part `range` names; a redirect to
-        a presigned link is followed (the link's store answers the range)."""
-        headers = read_headers(if_none_match, range, if_range)
+        """The body (b"" when a 304 answered), or the part `range` names; a redirect to a
+        presigned link is followed (the link's store answers the range)."""
+        headers = {
+            **conditions(if_match, if_none_match, if_modified_since, if_unmodified_since),
+            **read_headers(None, range, if_range),
+        }
         url = self.url(f"/files/{_q(file_id)}")
         return self.send("GET", url, headers=headers, sink=sink, progress=progress)[2]
 
     @operation("readMetadata")
-    def read_metadata(self, file_id: str) -> File:
-        return cast(File, self.call("GET", f"/files/{_q(file_id)}/metadata"))
+    def read_metadata(
+        self, file_id: str, if_none_match: str | None = None, if_match: str | None = None
+    ) -> File:
+        """The metadata; its conditions compare the record_etag (a 304 answers None)."""
+        headers = conditions(if_match, if_none_match)
+        return cast(File, self.call("GET", f"/files/{_q(file_id)}/metadata", headers=headers))
 
     @operation("replaceFile")
     def replace_file(
@@ -127,10 +138,11 @@ class Client(HistoryOperations, HeadOperations, Transport):
         body: bytes,
         if_match: str | None = None,
         progress: ProgressFn | None = None,
+        if_none_match: str | None = None,
     ) -> File:
         """A retried PUT whose first try landed meets its own If-Match as stale: when the file
         now holds exactly this body, that 412 is the success it hides."""
-        headers = {"If-Match": if_match}
+        headers = {"If-Match": if_match, "If-None-Match": if_none_match}
         path = f"/files/{_q(file_id)}"
         try:
             return cast(File, self.text_call("PUT", path, body, progress, headers))
@@ -155,14 +167,16 @@ class Client(HistoryOperations, HeadOperations, Transport):
         return cast(File, self.call("POST", path, None, headers, name=name))
 
     @operation("renameFile")
-    def rename_file(self, file_id: str, name: str) -> File:
-        return cast(File, self.call("PATCH", f"/files/{_q(file_id)}", {"name": name}))
+    def rename_file(self, file_id: str, name: str, if_match: str | None = None) -> File:
+        headers = {"If-Match": if_match} if if_match else {}
+        return cast(File, self.call("PATCH", f"/files/{_q(file_id)}", {"name": name}, headers))
 
     @operation("deleteFile")
-    def delete_file(self, file_id: str) -> None:
+    def delete_file(self, file_id: str, if_match: str | None = None) -> None:
         """A retried DELETE whose first try landed answers 404: the file is gone either way."""
+        headers = {"If-Match": if_match} if if_match else {}
         try:
-            self.send("DELETE", self.url(f"/files/{_q(file_id)}"))
+            self.send("DELETE", self.url(f"/files/{_q(file_id)}"), headers=headers)
         except ApiError as exc:
             if not (exc.status == 404 and exc.retried):
                 raise

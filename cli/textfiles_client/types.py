@@ -10,7 +10,8 @@ class File(TypedDict):
     name: str
     size: int
     sha256: str
-    etag: str
+    etag: str  # the body's: guards the body
+    record_etag: str  # the record's: changes with every version, rename included
     version: int
     created_at: str
     updated_at: str

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support.cli import Cli, started_cli, stub
+from support.cli import DROP, Cli, Reply, started_cli, stub
 from support.local_site import INLINE_LIMIT, ROOT
 
 sys.path.insert(0, str(ROOT / "cli"))
@@ -68,23 +68,28 @@ def test_put_creates_then_replaces_by_name_guarded_by_etags(cli: Cli) -> None:
 
 
 def test_a_change_made_meanwhile_is_reported_never_overwritten(tmp_path: Path) -> None:
-    """Between reading the name's ETag and writing, another client replaces the file: the put
-    is a 412 with a message that says so, and the other client's body stays."""
+    """On a server without PUT /names/{name}: between reading the name's ETag and writing,
+    another client replaces the file: the put is a 412 with a message that says so, and the
+    other client's body stays."""
     with started_cli(tmp_path / "data", None, tmp_path) as cli:
         base, key = cli.env["TEXTFILES_URL"], cli.env["TEXTFILES_KEY"]
         other = Client(base, key)
         made = other.create_file("shared.txt", b"theirs, first\n")
 
         class Racing(Client):
+            def offers(self, method: str, path: str) -> bool:
+                return False  # a server before PUT /names/{name}: list, then PUT by id
+
             def replace_file(
                 self,
                 file_id: str,
                 body: bytes,
                 if_match: str | None = None,
                 progress: ProgressFn | None = None,
+                if_none_match: str | None = None,
             ) -> File:
                 other.replace_file(made["id"], b"theirs, meanwhile\n")
-                return super().replace_file(file_id, body, if_match, progress)
+                return super().replace_file(file_id, body, if_match, progress, if_none_match)
 
         with pytest.raises(ApiError) as caught:
             names.write(Racing(base, key), "shared.txt", b"mine\n", INLINE_LIMIT)
@@ -163,3 +168,46 @@ def test_a_large_replace_goes_through_the_route_once_the_server_has_it() -> None
         assert sent.body == body and "Authorization" not in sent.headers
         (complete,) = api.requests("POST", "/files/uploads/u1/complete")
         assert complete.headers["Idempotency-Key"] != start.headers["Idempotency-Key"]
+
+
+def test_put_writes_by_name_in_one_request_with_its_conditions() -> None:
+    """On a server with PUT /names/{name}: the name one percent-encoded segment, --new as
+    If-None-Match: *, --if-match as If-Match; no listing to resolve the name."""
+    meta = {"id": "f" * 32, "name": "a b%.txt", "etag": '"e"', "sha256": "e", "version": 1}
+    with stub() as api:
+        api.on("GET", "/openapi.json", (200, {}, {"paths": {"/names/{name}": {"put": {}}}}))
+        api.on("PUT", "/names/a%20b%25.txt", (201, {}, meta), (200, {}, {**meta, "version": 2}))
+        client = Client(api.base, "tf_k")
+        assert names.write(client, "a b%.txt", b"x", 4096, new=True).created is True
+        assert names.write(client, "a b%.txt", b"y", 4096, if_match="abc").created is False
+        first, second = api.requests("PUT", "/names/a%20b%25.txt")
+        assert (first.body, first.headers["If-None-Match"]) == (b"x", "*")
+        assert "If-Match" not in first.headers
+        assert (second.headers["If-Match"], "If-None-Match" in second.headers) == ('"abc"', False)
+        assert api.requests("GET", "/files") == []
+
+
+def test_put_new_on_a_taken_name_exits_5_and_leaves_the_file(cli: Cli) -> None:
+    (cli.folder / "a.txt").write_text("first\n")
+    cli.run("put", "--new", "taken name.txt", "a.txt")
+    refused = cli.run("put", "--new", "taken name.txt", "-", stdin=b"second\n", code=5)
+    assert refused.stderr == "textfiles: A file named 'taken name.txt' already exists (--new).\n"
+    assert cli.run("get", "taken name.txt").stdout == "first\n"
+    stale = cli.run("put", "taken name.txt", "-", "--if-match", "0" * 64, stdin=b"x\n", code=5)
+    assert "does not have the ETag" in stale.stderr
+    assert cli.run("get", "taken name.txt").stdout == "first\n"
+
+
+def test_a_create_only_put_whose_answer_was_lost_is_recognised() -> None:
+    """The PUT landed, its answer was lost; the retry meets its own If-None-Match: * as a 412,
+    and the name holds exactly the body sent: that is the success it hides."""
+    body = b"mine\n"
+    meta = {"id": "f" * 32, "name": "n.txt", "sha256": hashlib.sha256(body).hexdigest()}
+    stale: Reply = (412, {}, {"Code": "PreconditionFailed", "Message": "'n.txt' exists."})
+    with stub() as api:
+        api.on("GET", "/openapi.json", (200, {}, {"paths": {"/names/{name}": {"put": {}}}}))
+        api.on("PUT", "/names/n.txt", DROP, stale)
+        api.on("GET", "/files", (200, {}, {"items": [meta], "next_cursor": None}))
+        written = names.write(Client(api.base, "tf_k"), "n.txt", body, 4096, new=True)
+        assert written == names.Written(meta, True)  # type: ignore[arg-type]
+        assert len(api.requests("PUT", "/names/n.txt")) == 2

@@ -130,6 +130,7 @@ TABLES = (
 )
 STORES = {
     "chalicelib/files/store.py",
+    "chalicelib/files/search.py",
     "chalicelib/files/bookkeeping.py",
     "chalicelib/files/history/store.py",
     "chalicelib/tenants/store.py",

@@ -359,7 +359,7 @@ def _plan(db: Database, tenant: str, **page: Any) -> str:
 
 def test_the_plans_use_the_indexes(db: Database) -> None:
     """By plan, not by timing: each read of a big tenant is an index range or a bounded walk."""
-    from chalicelib.files.store import tenant_token
+    from chalicelib.files.search import tenant_token
 
     tenant = _tenant(db)
     for sql in LOAD[db.dialect]:

@@ -71,6 +71,7 @@ IMPORT_APP_ADDS = {
     "chalicelib.edge.routes.history", "chalicelib.edge.routes", "chalicelib.edge.routes.changes",
     "chalicelib.edge.idempotent",
     "chalicelib.edge.routes.bodies",
+    "chalicelib.edge.routes.names",
 }  # fmt: skip
 IMPORT_APP = """
 import sys

@@ -20,6 +20,13 @@ from chalicelib.errors import (
 Schema = dict[str, Any]
 JSON = "application/json"
 TEXT: Schema = {"type": "string"}
+# What rules.validate_name accepts: no "/", no control character (Unicode category Cc).
+NAME_SCHEMA: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$",
+}
 # What an authenticated route can answer besides its own errors (chalicelib/edge/http.py).
 AUTHENTICATED: tuple[type[DomainError], ...] = (Unauthorized, RateLimited, BackendUnavailable)
 
@@ -113,3 +120,12 @@ def _keyed(route: Route) -> Route:
         errors=(*errors, KeyInUse, KeyReused),
         params=(*route.params, IDEMPOTENCY_KEY),
     )
+
+
+TEXT_BODY = Body(
+    TEXT,
+    "text/plain",
+    "The file body: valid UTF-8 without NUL bytes, at most MAX_INLINE_BYTES (larger: an"
+    " upload). application/octet-stream is taken too, for clients that send bytes as such.",
+    binary=("application/octet-stream",),
+)

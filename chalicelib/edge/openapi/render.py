@@ -34,7 +34,7 @@ TAGS = {
     "service": "Health, this document, the web page and the local links.",
 }
 _SECTIONS = {"files": "files", "uploads": "uploads", "exports": "tasks", "tasks": "tasks"}
-_SECTIONS.update(usage="usage", trash="files")
+_SECTIONS.update(usage="usage", trash="files", names="files")
 
 
 def tag(path: str) -> str:

@@ -7,11 +7,11 @@ from typing import Any
 
 from chalicelib.edge.openapi.bodies import BODIES_LINKS
 from chalicelib.edge.openapi.changes import CHANGES_EXAMPLES, CHANGES_SCHEMAS
-from chalicelib.edge.openapi.entries import TEXT, Schema
+from chalicelib.edge.openapi.entries import NAME_SCHEMA, TEXT, Schema
 from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
+from chalicelib.edge.openapi.names import NAMES_EXAMPLES
 from chalicelib.edge.openapi.ranges import EXAMPLES as HEAD_EXAMPLES
 from chalicelib.edge.openapi.ranges import PARTIAL_EXAMPLE as RANGE_EXAMPLE
-from chalicelib.edge.openapi.table import NAME_SCHEMA
 from chalicelib.errors import DomainError
 
 _ID = "3f2a9c0e5b7d41e8a6c4f1b2d3e4a5b6"
@@ -22,6 +22,7 @@ _FILE = {
     "size": 26,
     "sha256": _SHA,
     "etag": f'"{_SHA}"',
+    "record_etag": f'"v2.{_ID}"',
     "version": 2,
     "created_at": "2026-11-23T09:00:00Z",
     "updated_at": "2026-11-23T10:30:00Z",
@@ -80,7 +81,10 @@ _HTML = '<!doctype html>\n<html lang="en">...'
 
 # operationId -> (status -> example of that response's body, example of the request body)
 EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
-    "createFile": ({"201": {**_FILE, "version": 1}}, "milk\neggs\nbread\n"),
+    "createFile": (
+        {"201": {**_FILE, "version": 1, "record_etag": f'"v1.{_ID}"'}},
+        "milk\neggs\nbread\n",
+    ),
     "listFiles": ({"200": {"items": [_FILE], "next_cursor": "eyJ1IjoxNzY0NDk..."}}, None),
     "readFile": ({"200": "milk\neggs\nbread\nbutter\n", "206": RANGE_EXAMPLE}, None),
     "replaceFile": ({"200": _FILE}, "milk\neggs\nbread\nbutter\n"),
@@ -117,6 +121,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
         None,
     ),
     **HEAD_EXAMPLES,
+    **NAMES_EXAMPLES,
 }
 # operationId -> status -> the operations its answer leads to (OpenAPI links), each given
 # the path parameter it needs from the answer.
@@ -184,7 +189,12 @@ _FILE_FIELDS: dict[str, Schema] = {
     "name": TEXT,
     "size": _COUNT,
     "sha256": TEXT,
-    "etag": TEXT,
+    "etag": {**TEXT, "description": "The body's ETag (its content hash): guards the body."},
+    "record_etag": {
+        **TEXT,
+        "description": "The record's ETag (this file at this version): guards everything,"
+        " name included. The ETag header of GET /files/{id}/metadata.",
+    },
     "version": {"type": "integer", "minimum": 1},
     "created_at": _TIME,
     "updated_at": _TIME,

@@ -4,8 +4,27 @@ from __future__ import annotations
 
 from chalicelib.edge.openapi.bodies import BODIES_ROUTES
 from chalicelib.edge.openapi.changes import CHANGES_ROUTES
-from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting, keyed
+from chalicelib.edge.openapi.entries import (
+    NAME_SCHEMA,
+    TEXT,
+    TEXT_BODY,
+    Body,
+    Param,
+    Reply,
+    Route,
+    Setting,
+    keyed,
+)
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
+from chalicelib.edge.openapi.names import (
+    DATES,
+    IF_MATCH,
+    IF_MATCH_READ,
+    IF_NONE_MATCH,
+    IF_NONE_MATCH_READ,
+    IF_NONE_MATCH_RECORD,
+    NAMES_ROUTES,
+)
 from chalicelib.edge.openapi.ranges import with_ranges_and_heads
 from chalicelib.edge.openapi.tasks import TASK_ROUTES
 from chalicelib.errors import (
@@ -20,13 +39,6 @@ from chalicelib.errors import (
     TooLarge,
 )
 
-# What rules.validate_name accepts: no "/", no control character (Unicode category Cc).
-NAME_SCHEMA: Schema = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 255,
-    "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$",
-}
 NAME = Param(
     "name",
     "query",
@@ -36,13 +48,6 @@ NAME = Param(
 )
 FILE_ID = Param("file_id", "path", description="The file's id.")
 TOKEN = Param("token", "path", description="The signed link token.")
-TEXT_BODY = Body(
-    TEXT,
-    "text/plain",
-    "The file body: valid UTF-8 without NUL bytes, at most MAX_INLINE_BYTES (larger: an"
-    " upload). application/octet-stream is taken too, for clients that send bytes as such.",
-    binary=("application/octet-stream",),
-)
 FILE_OK = Reply("The file's metadata.", "FileMetadata", headers=("ETag",))
 FILE_HEADERS = ("Location", "ETag")
 CREATED = Reply("Created.", "FileMetadata", headers=FILE_HEADERS)
@@ -125,8 +130,8 @@ ROUTES: tuple[Route, ...] = (
                 headers=("Location", "ETag"),
             ),
         },
-        errors=(NotFound,),
-        params=(FILE_ID, Param("If-None-Match", "header", description="ETags you hold.")),
+        errors=(BadRequest, NotFound, PreconditionFailed),
+        params=(FILE_ID, IF_NONE_MATCH_READ, IF_MATCH_READ, *DATES),
     ),
     Route(
         "PUT",
@@ -135,11 +140,8 @@ ROUTES: tuple[Route, ...] = (
         "Replace the body; resets retention. A body above the inline limit: 413 with"
         " upload_url, POST /files/{file_id}/uploads.",
         {"200": FILE_OK},
-        errors=(QuotaExceeded, NotFound, PreconditionFailed, TooLarge, NotPlaintext),
-        params=(
-            FILE_ID,
-            Param("If-Match", "header", description="Only if the body still has this ETag."),
-        ),
+        errors=(BadRequest, QuotaExceeded, NotFound, PreconditionFailed, TooLarge, NotPlaintext),
+        params=(FILE_ID, IF_MATCH, IF_NONE_MATCH),
         body=TEXT_BODY,
     ),
     Route(
@@ -148,8 +150,8 @@ ROUTES: tuple[Route, ...] = (
         "renameFile",
         "Rename a file.",
         {"200": FILE_OK},
-        errors=(BadRequest, NotFound, Conflict, NotPlaintext),
-        params=(FILE_ID,),
+        errors=(BadRequest, NotFound, Conflict, PreconditionFailed, NotPlaintext),
+        params=(FILE_ID, IF_MATCH),
         body=Body("Rename"),
     ),
     Route(
@@ -158,17 +160,17 @@ ROUTES: tuple[Route, ...] = (
         "deleteFile",
         "Move a file to the trash (its name is free; GET /trash).",
         {"204": Reply("In the trash.")},
-        errors=(NotFound,),
-        params=(FILE_ID,),
+        errors=(BadRequest, NotFound, PreconditionFailed),
+        params=(FILE_ID, IF_MATCH),
     ),
     Route(
         "GET",
         "/files/{file_id}/metadata",
         "readMetadata",
-        "A file's metadata.",
-        {"200": FILE_OK},
-        errors=(NotFound,),
-        params=(FILE_ID,),
+        "A file's metadata; its ETag header is the record's (record_etag), not the body's.",
+        {"200": FILE_OK, "304": Reply("Not modified (If-None-Match names the record_etag).")},
+        errors=(BadRequest, NotFound, PreconditionFailed),
+        params=(FILE_ID, IF_NONE_MATCH_RECORD, IF_MATCH_READ),
     ),
     Route(
         "POST",
@@ -268,5 +270,7 @@ ROUTES: tuple[Route, ...] = (
     *HISTORY_ROUTES,
     *CHANGES_ROUTES,
     *BODIES_ROUTES,
+    # chalicelib/edge/routes/names.py
+    *NAMES_ROUTES,
 )
 ROUTES = keyed(with_ranges_and_heads(ROUTES))  # Range and HEAD on the bodies; Idempotency-Key

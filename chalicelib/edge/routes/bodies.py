@@ -16,6 +16,7 @@ bp = Blueprint(__name__)
 @bp.route("/files/{file_id}/uploads", methods=["POST"], content_types=["*/*"])
 @idempotent.keyed_link
 @http.guarded
+@http.honours("if-match")
 def start_replace(file_id: str) -> Response:
     from chalicelib.files.uploads import replace
 
@@ -29,6 +30,7 @@ def start_replace(file_id: str) -> Response:
 @bp.route("/files/{file_id}/copy", methods=["POST"], content_types=["*/*"])
 @idempotent.keyed
 @http.guarded
+@http.honours("if-match")
 def copy_file(file_id: str) -> Response:
     from chalicelib.files.uploads import copies
 

@@ -84,6 +84,7 @@ def read_version_metadata(file_id: str, version: str) -> Response:
 @bp.route("/files/{file_id}/versions/{version}/restore", methods=["POST"], content_types=["*/*"])
 @idempotent.keyed
 @http.guarded
+@http.honours("if-match")
 def restore_version(file_id: str, version: str) -> Response:
     from chalicelib.files.history import versions
 
