@@ -303,10 +303,12 @@ def api_reference(s: Session) -> None:
     s.shot("docs")
     other = s.page.context.new_page()  # another tab: no key until this one shares it
     other.goto(f"{s.base}/docs")
-    other.wait_for_function("document.getElementById('status').textContent.includes('operations')")
+    # Locator waits, not wait_for_function: a string predicate polled is an eval, which the
+    # page's Content-Security-Policy refuses once the first check does not pass.
+    s.expect(other.locator("#status")).to_contain_text("operations")
     assert other.input_value("#key") == ""
     s.page.check("#share")
-    other.wait_for_function(f"document.getElementById('key').value === {s.key!r}")
+    s.expect(other.locator("#key")).to_have_value(s.key)
     other.close()
 
 
