@@ -15,11 +15,12 @@ import urllib.parse
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
 
+from textfiles_client.changes import ChangeOperations
 from textfiles_client.heads import HeadOperations, read_headers
 from textfiles_client.history import HistoryOperations
 from textfiles_client.named import NamedOperations, conditions
 from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
-from textfiles_client.types import ChangeList, File, FileList, Health, Task, Upload, Usage
+from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
 
 __all__ = ["TEXT", "ApiError", "Client", "ProgressFn"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,7 +41,7 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
-class Client(HistoryOperations, HeadOperations, NamedOperations, Transport):
+class Client(HistoryOperations, HeadOperations, NamedOperations, ChangeOperations, Transport):
     """The API at `base_url` with an API key. Every method raises ApiError on failure
     (history's operations: textfiles_client/history.py; by name: named.py)."""
 
@@ -180,21 +181,6 @@ class Client(HistoryOperations, HeadOperations, NamedOperations, Transport):
         except ApiError as exc:
             if not (exc.status == 404 and exc.retried):
                 raise
-
-    # ---- the change feed -------------------------------------------------------------
-
-    @operation("listChanges")
-    def list_changes(
-        self, cursor: str | None = None, limit: int | None = None, wait: int | None = None
-    ) -> ChangeList:
-        """The tenant's changes after `cursor`, oldest first; `wait` seconds of long poll."""
-        found = self.call("GET", "/changes", cursor=cursor, limit=limit, wait=wait)
-        return cast(ChangeList, found)
-
-    @operation("latestChange")
-    def latest_change(self) -> str:
-        """A cursor at the head of the feed: follow from now on, without the past."""
-        return str(self.call("GET", "/changes/latest")["next_cursor"])
 
     # ---- uploads ---------------------------------------------------------------------
 

@@ -91,16 +91,14 @@ def guard(client: Client, file_id: str, sha256: str) -> None:
 
 def rename(client: Client, file_id: str, name: str, sha256: str) -> File:
     guard(client, file_id, sha256)
-    headers = {"If-Match": f'"{sha256}"'}
-    found: File = client.call("PATCH", f"/files/{file_id}", {"name": name}, headers)
-    return found
+    return client.rename_file(file_id, name, if_match=f'"{sha256}"')
 
 
 def delete(client: Client, file_id: str, sha256: str) -> None:
     """Gone already (404) counts as done."""
     try:
         guard(client, file_id, sha256)
-        client.send("DELETE", client.url(f"/files/{file_id}"), headers={"If-Match": f'"{sha256}"'})
+        client.delete_file(file_id, if_match=f'"{sha256}"')
     except ApiError as exc:
         if exc.status != 404:
             raise
