@@ -66,8 +66,9 @@ def folder(path: Path) -> dict[str, bytes]:
     """Every file in a synced folder but the sync's own, name to body."""
     if not path.exists():
         return {}
-    own = (STATE, ".textfiles-sync-lock")  # the state; the lock of a sync running there
-    return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file() and p.name not in own}
+    # The state, and a running sync's lock and temporary files.
+    files = [p for p in path.iterdir() if p.is_file() and p.name != STATE]
+    return {p.name: p.read_bytes() for p in files if not p.name.startswith(".textfiles-sync-")}
 
 
 def sync(cli: Cli, where: Path, *args: str, code: int = 0) -> list[dict[str, object]]:
