@@ -17,6 +17,7 @@ from chalice.app import Chalice, Response  # after the pause, on purpose
 from chalicelib.edge import cors, http
 from chalicelib.edge.page import bp as ui
 from chalicelib.edge.routes.blobs import bp as local_blobs
+from chalicelib.edge.routes.changes import bp as changes
 from chalicelib.edge.routes.health import ops
 from chalicelib.edge.routes.history import bp as history
 from chalicelib.edge.routes.tasks import bp as tasks
@@ -30,6 +31,7 @@ app.register_blueprint(tasks)  # /exports, /tasks, the task worker, the daily pu
 app.register_blueprint(ops)  # GET /health and the daily health check
 app.register_blueprint(ui)  # the web page, the API reference, /openapi.json, GET /usage
 app.register_blueprint(history)  # versions, diffs, restores and the trash (docs/history.md)
+app.register_blueprint(changes)  # the change feed and its long poll (docs/changes.md)
 app.register_blueprint(local_blobs)  # the local folder driver's links (never used with S3)
 
 

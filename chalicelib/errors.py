@@ -60,6 +60,15 @@ class PreconditionFailed(DomainError):
     description = "If-Match names a body the file no longer has."
 
 
+class Gone(DomainError):
+    status = 410
+    code = "Gone"
+    description = (
+        "The changes after this cursor are past the retention period: list the files again"
+        " (GET /files) and follow from GET /changes/latest."
+    )
+
+
 class TooLarge(DomainError):
     status = 413
     code = "PayloadTooLarge"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from chalicelib import clock
 from chalicelib.db.base import Database
+from chalicelib.db.feed import MIGRATIONS as FEED_MIGRATIONS
 from chalicelib.db.online import MIGRATIONS as SCALE_MIGRATIONS
 from chalicelib.db.online import ONLINE, Statements, for_dialect, run_online
 
 # Each migration: statements shared by both dialects, or a dict per dialect; a statement may
 # be a function of the database (a backfill in batches). Those in `online.ONLINE` run outside
 # a transaction on PostgreSQL (chalicelib/db/online.py).
-
 # The role the functions log in as: the schema's data, no DDL. Its login and password
 # are set by `admin migrate` from the application secret (chalicelib/edge/admin.py).
 APP_ROLE = "textfiles_app"
@@ -239,6 +239,7 @@ MIGRATIONS: list[tuple[int, Statements]] = [
         ],
     ),
     *SCALE_MIGRATIONS,
+    *FEED_MIGRATIONS,  # 16: the change feed
 ]
 
 _LOCK = {

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
+from chalicelib.changes import feed
 from chalicelib.db import OutcomeUnknown, database, in_list
 from chalicelib.db.base import Database, Row
 from chalicelib.files.rules import MAX_NAME, FileMeta
@@ -33,7 +34,8 @@ SQL_RENAME = (
     " WHERE id = :id AND tenant_id = :t AND expires_us > :now"
 )
 SQL_EXPIRED_NAMED = (
-    "SELECT id, blob_key FROM files WHERE tenant_id = :t AND name = :name AND expires_us <= :now"
+    "SELECT id, blob_key, version FROM files"
+    " WHERE tenant_id = :t AND name = :name AND expires_us <= :now"
 )
 SQL_NAME_TAKEN = "SELECT id FROM files WHERE tenant_id = :t AND name = :name AND expires_us > :now"
 SQL_DELETE = "DELETE FROM files WHERE id = :id AND tenant_id = :t RETURNING size"
@@ -209,6 +211,7 @@ class FileRepository:
         rows = self.db.query(SQL_EXPIRED_NAMED, t=tenant_id, name=name, now=now)
         for row in rows:
             self.remove(tenant_id, row["id"])
+            feed.purged(tenant_id, str(row["id"]), name, int(row["version"]))
         return [str(row["blob_key"]) for row in rows]
 
     def name_taken(self, tenant_id: str, name: str, now: int) -> bool:
@@ -270,13 +273,15 @@ class FileRepository:
         self.db.execute(f"DELETE FROM file_search WHERE file_id IN {placeholders}", **params)
         sql = (
             f"DELETE FROM files WHERE expires_us <= :now AND id IN {placeholders}"
-            " RETURNING tenant_id, size"
+            " RETURNING tenant_id, size, id, name, version"
         )
-        freed: dict[str, list[int]] = {}
+        freed: dict[str, list[Row]] = {}
         for row in self.db.query(sql, now=now, **params):
-            freed.setdefault(str(row["tenant_id"]), []).append(int(row["size"]))
-        for tenant_id in sorted(freed):  # one order of row locks for every purge
-            self.count(tenant_id, -len(freed[tenant_id]), -sum(freed[tenant_id]))
+            freed.setdefault(str(row["tenant_id"]), []).append(row)
+        for tenant_id, rows in sorted(freed.items()):  # one order of row locks for every purge
+            self.count(tenant_id, -len(rows), -sum(int(row["size"]) for row in rows))
+            for row in rows:  # gone for good: the feed's `purged`
+                feed.purged(tenant_id, str(row["id"]), str(row["name"]), int(row["version"]))
 
     def needed_bodies(self, file_ids: list[str], keys: list[str]) -> set[str]:
         """Of the bodies `keys` (of the files `file_ids`), those a file row, a kept version or a

@@ -119,12 +119,13 @@ FEATURES = (
     "chalicelib.tenants",
     "chalicelib.tasks",
     "chalicelib.health",
+    "chalicelib.changes",
 )
 PORTS = ("db", "cache", "blobs", "queue", "secrets")
 # The tables each feature owns; their SQL is written in the feature's store modules only.
 TABLES = (
     r"\b(?:files|file_search|file_versions|trash|uploads|garbage|cache_dirty|tenants|api_keys"
-    r"|tasks)\b"
+    r"|tasks|changes)\b"
 )
 STORES = {
     "chalicelib/files/store.py",
@@ -132,6 +133,7 @@ STORES = {
     "chalicelib/files/history/store.py",
     "chalicelib/tenants/store.py",
     "chalicelib/tasks/store.py",
+    "chalicelib/changes/store.py",
     "chalicelib/db/migrations.py",
     "chalicelib/db/online.py",  # the scale migrations' batched backfills (migrations 12-14)
 }

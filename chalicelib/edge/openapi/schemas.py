@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.edge.openapi.changes import CHANGES_EXAMPLES, CHANGES_SCHEMAS
 from chalicelib.edge.openapi.entries import TEXT, Schema
 from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
 from chalicelib.edge.openapi.table import NAME_SCHEMA
@@ -106,6 +107,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "apiReference": ({"200": _HTML}, None),
     "staticAsset": ({"200": '"use strict";\n...'}, None),
     **HISTORY_EXAMPLES,
+    **CHANGES_EXAMPLES,
 }
 # operationId -> status -> the operations its answer leads to (OpenAPI links), each given
 # the path parameter it needs from the answer.
@@ -144,6 +146,8 @@ ERRORS = {
     "UnsupportedMediaType": "The body is not plaintext (valid UTF-8 without NUL bytes).",
     "TooManyRequests": "Rate limit of 600 requests per 60 s exceeded; retry in 38 s.",
     "ServiceUnavailable": "A backend is unavailable (database); retry later.",
+    "Gone": "Changes are kept 30 days and some after this cursor are gone: list the files"
+    " again (GET /files) and follow from GET /changes/latest.",
 }
 
 
@@ -255,4 +259,5 @@ SCHEMAS: dict[str, Schema] = {
     "Task": _object(_TASK_FIELDS),
     "Usage": _object(_USAGE_FIELDS),
     **HISTORY_SCHEMAS,
+    **CHANGES_SCHEMAS,
 }

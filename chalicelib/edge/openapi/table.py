@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib.edge.openapi.changes import CHANGES_ROUTES
 from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
 from chalicelib.errors import (
@@ -291,4 +292,5 @@ ROUTES: tuple[Route, ...] = (
     ),
     # chalicelib/edge/routes/history.py
     *HISTORY_ROUTES,
+    *CHANGES_ROUTES,
 )

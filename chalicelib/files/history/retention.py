@@ -28,6 +28,7 @@ def purge_trash(limit: int) -> tuple[int, bool]:
     file_ids = store.trash_expired(now, limit)
     for file_id in file_ids:
         with files_store.repository().transaction():
-            if store.trash_forget(file_id, now):
-                track.forgotten(file_id, now, grace=False)
+            gone = store.trash_forget(file_id, now)
+            if gone is not None:
+                track.forgotten(gone, now, grace=False)
     return len(file_ids), len(file_ids) == limit

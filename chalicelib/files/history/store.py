@@ -90,9 +90,9 @@ SQL_T_ADD = (
 SQL_T_GET = (
     f"SELECT {T_COLUMNS} FROM trash WHERE file_id = :id AND tenant_id = :t AND expires_us > :now"
 )
+_T_GONE = " RETURNING file_id, tenant_id, name, version"  # for the feed's `purged`
 SQL_T_TAKE = (
-    "DELETE FROM trash WHERE file_id = :id AND tenant_id = :t AND expires_us > :now"
-    " RETURNING tenant_id"
+    "DELETE FROM trash WHERE file_id = :id AND tenant_id = :t AND expires_us > :now" + _T_GONE
 )
 SQL_T_PAGE = f"SELECT {T_COLUMNS} FROM trash WHERE tenant_id = :t AND expires_us > :now"
 SQL_T_AFTER = " AND (deleted_us < :d OR (deleted_us = :d AND file_id < :i))"
@@ -100,7 +100,7 @@ SQL_T_ORDER = " ORDER BY deleted_us DESC, file_id DESC LIMIT :limit"
 SQL_T_EXPIRED = (
     "SELECT file_id FROM trash WHERE expires_us <= :now ORDER BY expires_us LIMIT :limit"
 )
-SQL_T_FORGET = "DELETE FROM trash WHERE file_id = :id AND expires_us <= :now RETURNING tenant_id"
+SQL_T_FORGET = "DELETE FROM trash WHERE file_id = :id AND expires_us <= :now" + _T_GONE
 
 
 class Version(NamedTuple):
@@ -271,12 +271,12 @@ def trashed(tenant_id: str, file_id: str, now: int) -> Row | None:
     return rows[0] if rows else None
 
 
-def take(tenant_id: str, file_id: str, now: int) -> bool:
-    """Remove the tenant's unexpired trash entry; whether this call removed it."""
-    taken = bool(_db().query(SQL_T_TAKE, id=file_id, t=tenant_id, now=now))
-    if taken:
+def take(tenant_id: str, file_id: str, now: int) -> Row | None:
+    """Remove the tenant's unexpired trash entry; the entry, if this call removed it."""
+    rows = _db().query(SQL_T_TAKE, id=file_id, t=tenant_id, now=now)
+    if rows:
         _count_trash(tenant_id, file_id, -1)
-    return taken
+    return rows[0] if rows else None
 
 
 def trash_page(tenant_id: str, now: int, limit: int, after: tuple[int, str] | None) -> list[Row]:
@@ -291,8 +291,8 @@ def trash_expired(now: int, limit: int) -> list[str]:
     return [str(r["file_id"]) for r in _db().query(SQL_T_EXPIRED, now=now, limit=limit)]
 
 
-def trash_forget(file_id: str, now: int) -> bool:
+def trash_forget(file_id: str, now: int) -> Row | None:
     rows = _db().query(SQL_T_FORGET, id=file_id, now=now)
     for row in rows:
         _count_trash(str(row["tenant_id"]), file_id, -1)
-    return bool(rows)
+    return rows[0] if rows else None

@@ -11,30 +11,46 @@
 A body is owned by the version that wrote it (a rename's version shares it). When an owner
 goes, the oldest version still sharing its body owns it (so the quota keeps counting it);
 a body nobody shares any more goes to the garbage ledger (chalicelib/files/orphans.py).
+
+Each hook also records the write's change in the feed (chalicelib/changes/, docs/changes.md):
+every write calls exactly one of added, superseded, restored, trashed or forgotten.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib import clock, config
+from chalicelib.changes import feed
 from chalicelib.files import orphans
 from chalicelib.files.history import store
 from chalicelib.files.rules import FileMeta
+
+if TYPE_CHECKING:
+    from chalicelib.db import Row
 
 
 def _retention_us() -> int:
     return config.retention_days() * clock.DAY_US
 
 
+def _changed(kind: str, meta: FileMeta) -> None:
+    feed.record(kind, meta.tenant_id, meta.id, meta.name, meta.version, meta.sha256, meta.size)
+
+
 def added(meta: FileMeta) -> None:
     store.add(meta, owns_body=True)
+    _changed("created", meta)
 
 
 def superseded(old: FileMeta, new: FileMeta, owns_body: bool = True) -> None:
-    """`new` is the version after `old`, written at `new.updated_us`."""
+    """`new` is the version after `old`, written at `new.updated_us`: a new body, or a new
+    name (`owns_body` False: a rename shares its body)."""
     now = new.updated_us
     store.supersede(old.id, old.version, now, min(now + _retention_us(), new.expires_us))
     store.add(new, owns_body)
     _prune(new)
+    _changed("updated" if owns_body else "renamed", new)
 
 
 def restored(meta: FileMeta) -> None:
@@ -42,6 +58,7 @@ def restored(meta: FileMeta) -> None:
     when it was deleted)."""
     store.add(meta, owns_body=True)
     _prune(meta)
+    _changed("restored", meta)
 
 
 def _prune(new: FileMeta) -> None:
@@ -56,11 +73,15 @@ def trashed(meta: FileMeta, now: int) -> None:
     expires = now + _retention_us()
     store.trash_add(meta, now, expires)
     store.supersede(meta.id, meta.version, now, expires)
+    _changed("deleted", meta)
 
 
-def forgotten(file_id: str, now: int, grace: bool = True) -> None:
-    """Every version of a file gone for good (out of the trash): their bodies to the garbage."""
+def forgotten(gone: Row, now: int, grace: bool = True) -> None:
+    """Every version of a file gone for good (out of the trash: `gone` is its trash row, taken):
+    their bodies to the garbage."""
+    file_id = str(gone["file_id"])
     orphans.record(store.drop_upto(file_id, 2**31 - 1), now, grace)
+    feed.purged(str(gone["tenant_id"]), file_id, str(gone["name"]), int(gone["version"]))
 
 
 def released(file_id: str, keys: list[str], now: int, grace: bool = True) -> None:

@@ -112,7 +112,8 @@ def delete_forever(tenant: Tenant, file_id: str) -> None:
     repo = files_store.repository()
     now = clock.now_us()
     with repo.transaction():
-        if not store.take(tenant.id, file_id, now):
+        gone = store.take(tenant.id, file_id, now)
+        if gone is None:
             raise not_in_trash(file_id)
-        track.forgotten(file_id, now)
+        track.forgotten(gone, now)
     orphans.collect_quietly()

@@ -6,7 +6,9 @@ Phases, in order (the checkpoint says which, and where in the bucket the scan is
            recorded as garbage, due at once (the collector keeps those a version still holds);
 - versions: expired versions (docs/history.md); the bodies no kept version shares any more are
            recorded as garbage, due at once;
-- trash:   trashed files past their expiry, with every version they still had;
+- trash:   trashed files past their expiry, with every version they still had (these and the
+           expired files are recorded in the change feed as `purged`, in the same transaction);
+- changes: changes older than the retention (docs/changes.md), oldest first;
 - garbage: the collector (chalicelib/files/orphans.py): every due body no row references;
 - counters: each tenant's stored files and bytes counted again, its row locked, a batch of
            tenants per step; a counter that had drifted is fixed and logged (a warning);
@@ -27,6 +29,7 @@ from typing import Any
 
 from chalicelib import blobkeys, clock, config, logs
 from chalicelib.blobs import BlobInfo, blobs
+from chalicelib.changes import feed
 from chalicelib.files import bookkeeping, orphans, store
 from chalicelib.files.history import retention
 from chalicelib.tasks import Task
@@ -35,7 +38,9 @@ from chalicelib.tasks.kinds import export
 from chalicelib.tasks.model import Kind, Step, TaskContext, register
 from chalicelib.tenants import store as tenants_store
 
-PHASES = ("files", "versions", "trash", "garbage", "counters", "uploads", "orphans", "tasks")
+PHASES = (
+    "files", "versions", "trash", "changes", "garbage", "counters", "uploads", "orphans", "tasks",
+)  # fmt: skip
 COUNTER_BATCH = 100  # tenants per step: each is one aggregate over the tenant's rows
 
 
@@ -56,6 +61,8 @@ def step(ctx: TaskContext) -> Step:
         removed, more = retention.purge_versions(config.purge_batch())
     elif phase == "trash":
         removed, more = retention.purge_trash(config.purge_batch())
+    elif phase == "changes":
+        removed, more = feed.expire(config.purge_batch())
     elif phase == "garbage":
         removed, more = _garbage()
     elif phase == "counters":
