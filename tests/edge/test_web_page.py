@@ -531,6 +531,36 @@ def large_body(s: Session) -> None:
     s.expect("#error").to_be_hidden()
 
 
+HIDE = """(hidden) => {
+  Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+  Object.defineProperty(document, "visibilityState", { value: hidden ? "hidden" : "visible",
+    configurable: true });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def _polls(s: Session) -> int:
+    return len([u for u in s.urls if "/changes?" in u])
+
+
+def follows_the_feed(s: Session) -> None:
+    """A file made by another client appears without a reload; a hidden tab does not poll."""
+    s.page.fill("#prefix", "")
+    s.page.click("#search button")
+    s.api("POST", "/files?name=from-elsewhere.txt", b"another client\n", Content_Type="text/plain")
+    s.expect(s.row("from-elsewhere.txt")).to_be_visible(timeout=15_000)
+    s.page.evaluate(HIDE, True)
+    s.page.wait_for_timeout(500)  # a poll under way finishes
+    before = _polls(s)
+    s.api("POST", "/files?name=while-hidden.txt", b"unseen\n", Content_Type="text/plain")
+    s.page.wait_for_timeout(4_000)  # longer than the page's poll interval (3 s)
+    assert _polls(s) == before
+    s.expect(s.row("while-hidden.txt")).to_have_count(0)
+    s.page.evaluate(HIDE, False)
+    s.expect(s.row("while-hidden.txt")).to_be_visible(timeout=15_000)
+    assert _polls(s) > before
+
+
 def test_the_page_on_a_phone(site: tuple[str, str, str], browser: Any) -> None:
     base, key, configuration = site
     shots_dir = os.environ.get("TEXTFILES_SCREENSHOTS")
@@ -539,7 +569,15 @@ def test_the_page_on_a_phone(site: tuple[str, str, str], browser: Any) -> None:
     session = Session(context.new_page(), base, key, shots)
     try:
         sign_in(session)
-        for step in (fits_a_phone, errors_clear, several_uploads, downloads, save_keys, large_body):
+        for step in (
+            fits_a_phone,
+            errors_clear,
+            several_uploads,
+            downloads,
+            save_keys,
+            large_body,
+            follows_the_feed,
+        ):
             step(session)
     finally:
         context.close()

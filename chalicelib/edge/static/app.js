@@ -27,7 +27,9 @@ function query() {
 }
 
 async function loadList() {
+  const mine = (state.listed = (state.listed || 0) + 1); // a later listing wins, not a slower one
   const data = await json("GET", "files?" + query());
+  if (mine !== state.listed) return;
   state.next = data.next_cursor;
   $("rows").replaceChildren(...data.items.map(row));
   $("empty").hidden = data.items.length > 0;
