@@ -14,7 +14,7 @@ class ApiError extends Error {
 // What to do about a failed request, by its status: the server says what went wrong.
 const HINTS = {
   0: "Check the connection to the service, then try again.",
-  401: "Check the key: paste it again, or print a new one with make key TENANT=....",
+  401: "Check the key: paste it again (make run prints one, make key TENANT=name another).",
   403: "Make room (delete files, empty the trash) or wait for a running task to finish.",
   404: "It may have been deleted elsewhere: search again to refresh the list.",
   409: "Choose another name, or try again.",

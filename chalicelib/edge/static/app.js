@@ -76,11 +76,13 @@ async function openFile(id, anyway = false) {
     $("large-text").textContent = `${file.name} is ${size(file.size)}, more than the ` +
       `${size(inlineLimit())} the editor opens at once: opening it may be slow. Open it anyway, or download it.`;
     say(`${file.name} is not opened yet: it is ${size(file.size)}.`);
+    $("large").scrollIntoView({ block: "nearest" });
     return;
   }
   const text = await (await api("GET", fileUrl(id))).text();
   showEditor(file, text);
   say(`Opened ${file.name}.`);
+  $("editor").scrollIntoView({ block: "nearest" }); // below the list on a narrow screen
 }
 
 // Bodies above the inline limit go through a link (transfer.js), the same way as uploads.
@@ -204,7 +206,7 @@ function wire() {
   on("search", "submit", (e) => { e.preventDefault(); return firstPage(); });
   on("prev", "click", () => { state.page -= 1; return loadList(); });
   on("next", "click", () => { state.cursors[state.page + 1] = state.next; state.page += 1; return loadList(); });
-  on("new", "click", () => { showEditor(null, ""); $("name").focus(); });
+  on("new", "click", () => { showEditor(null, ""); $("name").focus(); }); // focus scrolls to it
   on("save", "click", save);
   on("name-form", "submit", rename);
   on("delete", "click", remove);

@@ -92,9 +92,12 @@ async function uploadAll(files) {
   say(files.length === 1 ? `Uploaded ${files[0].name} (${size(files[0].size)}).` : `Uploaded ${ok} files.`);
 }
 
+const carriesFiles = (event) => [...event.dataTransfer.types].includes("Files");
+
 function dropped(event) {
-  event.preventDefault();
   document.body.classList.remove("dragging");
+  if (!carriesFiles(event)) return; // text dragged inside the page drops as usual
+  event.preventDefault();
   if (event.type !== "drop" || $("app").hidden) return;
   clearError();
   uploadAll(event.dataTransfer.files).catch(fail);
@@ -102,6 +105,7 @@ function dropped(event) {
 
 function wireDrops() {
   document.addEventListener("dragover", (e) => {
+    if (!carriesFiles(e)) return;
     e.preventDefault();
     if (!$("app").hidden) document.body.classList.add("dragging");
   });
