@@ -305,10 +305,10 @@ def api_reference(s: Session) -> None:
     s.shot("docs")
     other = s.page.context.new_page()  # another tab: no key until this one shares it
     other.goto(f"{s.base}/docs")
-    other.wait_for_function("document.getElementById('status').textContent.includes('operations')")
+    s.expect(other.locator("#status")).to_contain_text("operations")  # no eval: the CSP forbids it
     assert other.input_value("#key") == ""
     s.page.check("#share")
-    other.wait_for_function(f"document.getElementById('key').value === {s.key!r}")
+    s.expect(other.locator("#key")).to_have_value(s.key)
     other.close()
 
 
@@ -431,7 +431,6 @@ def fits_a_phone(s: Session) -> None:
         if _overlap(boxes[a], boxes[b])
     ]
     assert clashes == []
-    s.shot("phone", full_page=False)
 
 
 def errors_clear(s: Session) -> None:
@@ -473,6 +472,8 @@ def several_uploads(s: Session) -> None:
     )
     s.expect("#uploads progress").to_have_count(0)
     s.expect(s.page.get_by_role("alert")).to_contain_text("1 of 3 files were not uploaded")
+    s.page.evaluate("window.scrollTo(0, document.getElementById('files').offsetTop - 90)")
+    s.shot("phone", full_page=False)
     assert _stored(s, "drop-small.txt") == b"dropped\n"
     assert _stored(s, "drop-big.txt") == BIG and len(BIG) > INLINE_LIMIT  # through the link
     assert _stored(s, "drop-nul.txt") is None

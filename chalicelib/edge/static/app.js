@@ -31,7 +31,9 @@ async function loadList() {
   const data = await json("GET", "files?" + query());
   if (mine !== state.listed) return;
   state.next = data.next_cursor;
-  $("rows").replaceChildren(...data.items.map(row));
+  const shown = JSON.stringify(data.items); // unchanged: keep the rows (and the focus in them)
+  if (shown !== state.shown) $("rows").replaceChildren(...data.items.map(row));
+  state.shown = shown;
   $("empty").hidden = data.items.length > 0;
   $("prev").disabled = state.page === 0;
   $("next").disabled = !state.next;
