@@ -22,6 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "bench" / "baselines"
 
 from events import (  # noqa: E402
     Context,
+    changes_event,
     create_file_event,
     get_file_event,
     list_files_event,
@@ -134,6 +135,10 @@ def main() -> None:
         response: dict[str, Any] = app(list_files_event(key), context)
         return response
 
+    def changes() -> dict[str, Any]:
+        response: dict[str, Any] = app(changes_event(key), context)
+        return response
+
     def forget(*keys: str) -> None:
         from chalicelib.cache import cache
 
@@ -152,6 +157,7 @@ def main() -> None:
         "get_miss_cold_key": None,
         "list": probe.measure(list_),
         "create": probe.measure(post),
+        "changes": probe.measure(changes),
     }
     forget(writes.meta_key(file_id), writes.body_key(file_id))
     counts["get_miss"] = probe.measure(get)

@@ -83,6 +83,11 @@ def list_files_event(key: str, limit: int = 50) -> dict[str, Any]:
     return rest_event("GET", "/files", "/files", key, query={"limit": str(limit)})
 
 
+def changes_event(key: str) -> dict[str, Any]:
+    """GET /changes without a cursor: the feed from its oldest kept change (docs/changes.md)."""
+    return rest_event("GET", "/changes", "/changes", key, query={"limit": "100"})
+
+
 class Context:
     """What the handlers read from Lambda's context object."""
 

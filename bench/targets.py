@@ -129,7 +129,8 @@ COUNT_TARGETS = {
     "get_hit": (("statements", 0), ("cache_round_trips", 1)),
     "get_miss": (("statements", 1),),
     "list": (("statements", 1),),
-    "create": (("transactions", 1),),
+    "create": (("transactions", 1),),  # its change record included (docs/changes.md)
+    "changes": (("statements", 1),),  # a page of the feed and its head, one snapshot
 }
 
 

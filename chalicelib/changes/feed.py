@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import clock, config, ids
+from chalicelib import clock, config, ids, racepoints
 from chalicelib.changes import store
 from chalicelib.changes.store import Change
 from chalicelib.errors import BadRequest, Gone
@@ -30,6 +30,7 @@ def record(
 ) -> None:  # fmt: skip
     """Number the change and keep it: every acknowledged write has exactly one."""
     store.record(tenant_id, Change(0, kind, file_id, name, version, sha256, size, clock.now_us()))
+    racepoints.point("changes.numbered")  # numbered, not yet committed
 
 
 def purged(tenant_id: str, file_id: str, name: str, version: int) -> None:

@@ -70,8 +70,8 @@ def record(tenant_id: str, change: Change) -> None:
     if db.dialect == "postgresql":
         db.execute(SQL_RECORD_PG, t=tenant_id, at=change.at_us, **fields)
         return
-    seq = int(db.query(SQL_NEXT_SEQ, t=tenant_id)[0]["change_seq"])
-    db.execute(SQL_INSERT, t=tenant_id, seq=seq, at=change.at_us, **fields)
+    for row in db.query(SQL_NEXT_SEQ, t=tenant_id):  # none: no such tenant, as on PostgreSQL
+        db.execute(SQL_INSERT, t=tenant_id, seq=row["change_seq"], at=change.at_us, **fields)
 
 
 def _change(row: Row) -> Change:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from chalicelib import racepoints
 from chalicelib.changes import feed
 from chalicelib.changes.store import Change
 from chalicelib.errors import BadRequest, RateLimited
@@ -64,6 +65,7 @@ def follow(tenant_id: str, after: int | None, limit: int, wait_s: int) -> tuple[
         return changes, head
     deadline = time.monotonic() + wait_s
     with _waiter(tenant_id):
+        racepoints.point("changes.waiting")
         for attempt in range(10_000):
             left = deadline - time.monotonic()
             if left <= 0:

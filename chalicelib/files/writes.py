@@ -27,6 +27,7 @@ from chalicelib.files.rules import (
 )
 from chalicelib.files.store import FileRepository
 from chalicelib.tenants import limits
+from chalicelib.tenants import store as tenants_store
 from chalicelib.tenants.apikeys import Tenant
 
 meta_key, body_key = filecache.meta_key, filecache.body_key
@@ -172,6 +173,9 @@ def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
     now = clock.now_us()
     try:
         with repo.transaction():
+            # The tenant's row first, as every other write takes it: the feed numbers the
+            # change under that lock, and the file's row after it could deadlock a replace.
+            tenants_store.lock(tenant.id)
             _free_expired_name(repo, tenant, name, now)
             meta = repo.rename(tenant.id, file_id, name, now)
             if meta is not None:

@@ -68,7 +68,7 @@ IMPORT_APP_ADDS = {
     "chalicelib.settings_table", "chalicelib.edge", "chalicelib.edge.http",
     "chalicelib.edge.routes.health", "chalicelib.edge.routes.tasks", "chalicelib.edge.page",
     "chalicelib.edge.routes.blobs", "chalicelib.edge.cors", "chalicelib.edge.responses",
-    "chalicelib.edge.routes.history", "chalicelib.edge.routes",
+    "chalicelib.edge.routes.history", "chalicelib.edge.routes", "chalicelib.edge.routes.changes",
 }  # fmt: skip
 IMPORT_APP = """
 import sys
