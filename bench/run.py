@@ -1,5 +1,6 @@
-"""`make bench`: cold start, memory, warm latency, backend round trips, package size and export
-throughput of textfiles, against baselines measured in the same run (docs/bench.md).
+"""`make bench`: cold start, memory, warm latency, backend round trips, package size, export
+throughput and the peak memory of completing a large upload of textfiles, against baselines
+measured in the same run (docs/bench.md).
 
 Starts a throwaway PostgreSQL, memcached and moto server (bench/backends.py), prepares a
 tenant and files, runs every cold measurement in fresh processes of the virtualenv's real
@@ -8,7 +9,8 @@ interpreter with a Lambda-like environment (bench/variants.py), prints a table
 
 Settings (environment): BENCH_RUNS (cold runs per variant, default 15), BENCH_WARM_RUNS
 (cached GETs timed in one process, default 2000), BENCH_POST_RUNS (default 200),
-BENCH_EXPORT_FILES (default 1000), BENCH_EXPORT_RUNS (default 2), BENCH_RIE_RUNS (fresh
+BENCH_EXPORT_FILES (default 1000), BENCH_EXPORT_RUNS (default 2), BENCH_UPLOAD_MIB (the
+completed upload's size, default 100), BENCH_RIE_RUNS (fresh
 Lambda emulators, default 5; 0 skips them), BENCH_REF_PYTHON (the FastAPI reference's
 interpreter, default .venv-bench-ref/bin/python), BENCH_PYTHONS (other interpreters, e.g.
 "3.11 3.12": rows 1-4 under each, beside the runtime's, bench/pythons.py).
@@ -28,6 +30,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench"), str(ROOT / 
 import pythons  # noqa: E402
 import rie  # noqa: E402
 import targets  # noqa: E402
+import upload_memory  # noqa: E402
 from backends import Backends, prepare, start_backends  # noqa: E402
 from common import (  # noqa: E402
     BENCH,
@@ -77,6 +80,7 @@ def in_process(env: dict[str, str], data: dict[str, str], results: dict[str, Any
         results["export"] = run_child(command, env, spec, "child_export.py")[0]
     except Exception as exc:  # noqa: BLE001 - reported as "not measured", with the reason
         results["export"] = {"reason": f"not measured: {str(exc)[-800:]}"}
+    results["upload_memory"] = upload_memory.measure(env)
 
 
 def measure(backends: Backends, results: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from package import SHIPPED_ZIP
 from report import Row, verdict
+from upload_memory import rows as upload_memory
 
 ZIP_LIMIT = 1_200_000  # "1.2 MB"
 Results = dict[str, Any]
@@ -226,5 +227,6 @@ FIGURES: tuple[Callable[[Results], list[Row]], ...] = (
     round_trips,
     package,
     export,
+    upload_memory,
     lambda_emulator,
 )

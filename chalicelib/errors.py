@@ -19,7 +19,10 @@ class DomainError(Exception):
 class BadRequest(DomainError):
     status = 400
     code = "BadRequest"
-    description = "Bad input: a parameter, name, cursor or JSON body is not valid."
+    description = (
+        "Bad input: a parameter, name, cursor or JSON body is not valid, or a precondition"
+        " header is one the route cannot honour (it says why)."
+    )
 
 
 class Unauthorized(DomainError):
@@ -57,7 +60,10 @@ class Conflict(DomainError):
 class PreconditionFailed(DomainError):
     status = 412
     code = "PreconditionFailed"
-    description = "If-Match names a body the file no longer has."
+    description = (
+        "If-Match names neither the file's body nor its record as they are now (or no file is"
+        " there), or If-None-Match: * and a file is there."
+    )
 
 
 class Gone(DomainError):
@@ -85,6 +91,50 @@ class NotPlaintext(DomainError):
         "The body is not plaintext (valid UTF-8, no NUL byte), or its Content-Type is not one"
         " the route takes."
     )
+
+
+class KeyInUse(DomainError):
+    """The first request with this Idempotency-Key is still running (docs/idempotency.md)."""
+
+    status = 409
+    code = "IdempotencyKeyInUse"
+    description = (
+        "A request with this Idempotency-Key is still running: retry after Retry-After seconds"
+        " to get its answer."
+    )
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class KeyReused(DomainError):
+    status = 422
+    code = "IdempotencyKeyReused"
+    description = (
+        "This Idempotency-Key was used within 24 hours for a different request (another"
+        " method, path, query, body or precondition): use a new key for a new request."
+    )
+
+
+class RangeNotSatisfiable(DomainError):
+    """A Range none of whose bytes the body has (its size goes in Content-Range)."""
+
+    status = 416
+    code = "RangeNotSatisfiable"
+    description = (
+        "Range starts at or past the end of the body (or asks for its last 0 bytes):"
+        " Content-Range: bytes */SIZE says its length."
+    )
+
+    def __init__(self, size: int) -> None:
+        last = f"bytes=0-{size - 1} or " if size else ""
+        super().__init__(
+            f"The body has {size} bytes: no byte of the requested range is in it;"
+            f" ask for {last}a suffix such as bytes=-100.",
+            size=size,
+        )
+        self.size = size
 
 
 class QuotaExceeded(DomainError):

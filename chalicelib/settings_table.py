@@ -24,9 +24,15 @@ _BACKEND: _Rows = {
     "AWS_LAMBDA_FUNCTION_NAME": ("", "set by Lambda: a missing backend setting is an error"),
     "DATABASE_URL": ("", "PostgreSQL URL (pg8000); unset: SQLite in DATA_DIR"),
     "DATABASE_SECRET_ARN": ("", "Lambda: the secret holding the database's credentials"),
-    "DATABASE_SSLMODE": ("require", "TLS mode for a database given by an RDS secret"),
+    "DATABASE_SSLMODE": (
+        "require",
+        "TLS mode for a database given by an RDS secret; behind RDS Proxy at least `require`",
+    ),
     "APP_DATABASE_URL": ("", "the application role's login, set by `admin migrate`"),
-    "DATABASE_PROXY_ENDPOINT": ("", "RDS Proxy `host[:port]`: log in with IAM tokens, no secret"),
+    "DATABASE_PROXY_ENDPOINT": (
+        "",
+        "RDS Proxy `host[:port]`: log in with IAM tokens over TLS, no secret",
+    ),
     "DATABASE_IAM_USER": ("textfiles_app", "the database user of the IAM tokens (RDS Proxy)"),
     "DATABASE_NAME": ("textfiles", "the database behind RDS Proxy"),
     "APP_DATABASE_SECRET_ARN": ("", "Lambda: the secret holding the application role's login"),

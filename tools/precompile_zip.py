@@ -19,6 +19,7 @@ Optional, to trim the zip further (each is a trade-off, see docs/bench.md):
   --exclude PREFIX     drop entries under PREFIX (e.g. tzdata/ when no code needs zone names)
   --sourceless-deps    third-party modules as .pyc only, in place of the .py (the project's
                        own code, `--checked`, always keeps its source)
+A dependency's dist-info METADATA keeps its headers only (its long description is a README).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def precompile(
                 dropped += 1
                 continue
             data = zin.read(info)
+            if info.filename.endswith(".dist-info/METADATA"):
+                # The headers (name, version, requirements: what importlib.metadata reads);
+                # the long description after them is the project's README, tens of KB.
+                data = data.split(b"\n\n", 1)[0] + b"\n"
             own = info.filename.startswith(checked)
             is_py = not info.is_dir() and info.filename.endswith(".py")
             sourceless = is_py and sourceless_deps and not own

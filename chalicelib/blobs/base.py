@@ -31,6 +31,11 @@ class BlobStore(Protocol):
 
     def head(self, key: str) -> BlobInfo: ...
 
+    def chunks(self, key: str, size: int) -> Iterator[bytes]:
+        """The object's bytes, read in order `size` bytes at a time (the last chunk may be
+        shorter): one chunk in memory at once, whatever the object's size (BlobMissing: none)."""
+        ...
+
     def copy(self, source: str, key: str) -> None:
         """A new object `key` with the bytes of `source`, made inside the store (BlobMissing:
         no `source`)."""

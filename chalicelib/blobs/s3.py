@@ -67,6 +67,15 @@ class S3BlobStore:
                 return b""
             raise
 
+    def chunks(self, key: str, size: int) -> Iterator[bytes]:
+        """One streamed GetObject (botocore's, whose body is read as it arrives)."""
+        with _storage_errors(key):
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                yield from body.iter_chunks(size)
+            finally:
+                body.close()
+
     def head(self, key: str) -> BlobInfo:
         with _storage_errors(key):
             response = self.s3.head_object(Bucket=self.bucket, Key=key)

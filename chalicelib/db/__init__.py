@@ -67,9 +67,15 @@ def proxy_settings() -> PostgresSettings | None:
         user=config.get("DATABASE_IAM_USER"),
         password="",
         database=config.get("DATABASE_NAME"),
-        sslmode=config.database_sslmode(),
+        sslmode=_tls_required(config.database_sslmode()),
         iam_region=region,
     )
+
+
+def _tls_required(sslmode: str) -> str:
+    """The token is a password: it never travels in clear text, whatever DATABASE_SSLMODE
+    says (the proxy requires TLS anyway). A verifying mode stays as it is."""
+    return sslmode if sslmode in ("verify-ca", "verify-full") else "require"
 
 
 def connection_settings(fresh: bool = False) -> PostgresSettings | None:

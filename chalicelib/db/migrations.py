@@ -5,6 +5,8 @@ from __future__ import annotations
 from chalicelib import clock
 from chalicelib.db.base import Database
 from chalicelib.db.feed import MIGRATIONS as FEED_MIGRATIONS
+from chalicelib.db.history import MIGRATIONS as HISTORY_MIGRATIONS
+from chalicelib.db.idempotency import MIGRATIONS as IDEMPOTENCY_MIGRATIONS
 from chalicelib.db.online import MIGRATIONS as SCALE_MIGRATIONS
 from chalicelib.db.online import ONLINE, Statements, for_dialect, run_online
 
@@ -15,7 +17,7 @@ from chalicelib.db.online import ONLINE, Statements, for_dialect, run_online
 # are set by `admin migrate` from the application secret (chalicelib/edge/admin.py).
 APP_ROLE = "textfiles_app"
 
-MIGRATIONS: list[tuple[int, Statements]] = [
+_EVERY: list[tuple[int, Statements]] = [
     (
         1,
         [
@@ -196,51 +198,13 @@ MIGRATIONS: list[tuple[int, Statements]] = [
             " ON CONFLICT (blob_key) DO NOTHING",
         ],
     ),
-    (
-        11,
-        [
-            # History (docs/history.md): every kept version of a file, the current one included.
-            # `owns_body`: 1 when this version wrote its own object (a rename's shares one).
-            """CREATE TABLE file_versions (
-                file_id VARCHAR(40) NOT NULL,
-                version INTEGER NOT NULL,
-                tenant_id VARCHAR(64) NOT NULL,
-                name VARCHAR(255) NOT NULL,
-                size BIGINT NOT NULL,
-                sha256 CHAR(64) NOT NULL,
-                blob_key VARCHAR(512) NOT NULL,
-                owns_body INTEGER NOT NULL,
-                created_us BIGINT NOT NULL,
-                superseded_us BIGINT,
-                expires_us BIGINT NOT NULL,
-                PRIMARY KEY (file_id, version)
-            )""",
-            "CREATE INDEX file_versions_expires ON file_versions (expires_us)",
-            "CREATE INDEX file_versions_tenant ON file_versions (tenant_id)",
-            "CREATE INDEX file_versions_blob_key ON file_versions (blob_key)",
-            # Deleted files: out of `files` (their name is free), kept with their versions.
-            """CREATE TABLE trash (
-                file_id VARCHAR(40) PRIMARY KEY,
-                tenant_id VARCHAR(64) NOT NULL,
-                name VARCHAR(255) NOT NULL,
-                size BIGINT NOT NULL,
-                version INTEGER NOT NULL,
-                created_us BIGINT NOT NULL,
-                deleted_us BIGINT NOT NULL,
-                expires_us BIGINT NOT NULL
-            )""",
-            "CREATE INDEX trash_tenant_deleted ON trash (tenant_id, deleted_us DESC, file_id DESC)",
-            "CREATE INDEX trash_expires ON trash (expires_us)",
-            # Existing files: their current version becomes the oldest one kept.
-            """INSERT INTO file_versions (file_id, version, tenant_id, name, size, sha256,
-                blob_key, owns_body, created_us, superseded_us, expires_us)
-                SELECT id, version, tenant_id, name, size, sha256, blob_key, 1, updated_us,
-                NULL, expires_us FROM files""",
-        ],
-    ),
+    *HISTORY_MIGRATIONS,  # 11: versions and the trash
     *SCALE_MIGRATIONS,
+    *IDEMPOTENCY_MIGRATIONS,  # 15: idempotency keys
     *FEED_MIGRATIONS,  # 16: the change feed
 ]
+# Each feature's module holds its own; applied in the order of their numbers.
+MIGRATIONS = sorted(_EVERY, key=lambda migration: migration[0])
 
 _LOCK = {
     # Concurrent cold starts serialise here; the lock ends with the transaction.

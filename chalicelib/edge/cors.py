@@ -9,10 +9,15 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
+from chalicelib.edge.responses import vary
+
 # What a browser app may send and read (RFC 9110 conditions, the rate and request headers).
-ALLOW_HEADERS = "Authorization, X-Api-Key, Content-Type, If-Match, If-None-Match, Idempotency-Key"
+ALLOW_HEADERS = (
+    "Authorization, X-Api-Key, Content-Type, If-Match, If-None-Match, Idempotency-Key,"
+    " Range, If-Range"
+)
 EXPOSE_HEADERS = (
-    "ETag, Last-Modified, Location, Retry-After, X-Request-Id,"
+    "ETag, Last-Modified, Location, Retry-After, X-Request-Id, Content-Range, Accept-Ranges,"
     " RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 )
 MAX_AGE_S = "600"
@@ -31,7 +36,7 @@ def allowed_origin(origin: str | None) -> str | None:
 def add_headers(request: Request, response: Response) -> None:
     """An answer to a listed origin: the browser may read it, and these headers."""
     origin = allowed_origin(request.headers.get("origin"))
-    response.headers["Vary"] = "Origin"
+    vary(response, "Origin")
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS

@@ -14,14 +14,18 @@ from chalicelib.errors import DomainError
 
 def error_response(exc: DomainError) -> Response:
     from chalicelib import config
-    from chalicelib.errors import BackendUnavailable, RateLimited
+    from chalicelib.errors import BackendUnavailable, KeyInUse, RangeNotSatisfiable, RateLimited
 
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, KeyInUse):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, RateLimited):
         headers.update(exc.headers)
         headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, BackendUnavailable):
         headers["Retry-After"] = str(config.retry_after_seconds())
+    elif isinstance(exc, RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{exc.size}"
     return _ours({"Code": exc.code, "Message": exc.message, **exc.extra}, exc.status, headers)
 
 

@@ -18,9 +18,11 @@ from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Res
 from chalicelib.edge.responses import JSON as JSON
 from chalicelib.edge.responses import PROBLEM as PROBLEM
 from chalicelib.edge.responses import TEXT as TEXT
+from chalicelib.edge.responses import content_type as content_type
+from chalicelib.edge.responses import for_transport, wants_problem
 from chalicelib.edge.responses import json_response as json_response
+from chalicelib.edge.responses import redirect as redirect
 from chalicelib.edge.responses import response as response
-from chalicelib.edge.responses import wants_problem
 
 # What a file's body may be sent as: text, or bytes (the body is checked either way).
 BODY_TYPES = ("text/plain", "application/octet-stream")
@@ -29,10 +31,8 @@ if TYPE_CHECKING:
     from chalicelib.edge.gate import Caller
     from chalicelib.files.reading import BodyAnswer
 
-# The rest of chalicelib is imported inside the functions that use it: `import app` loads
-# this module and Chalice, nothing more (docs/bench.md, target 1). On the paths every request
-# takes, as `import chalicelib.x as x`: once loaded that is a lookup in sys.modules, where
-# `from chalicelib import x` runs importlib's _handle_fromlist (Python) each time.
+# The rest of chalicelib is imported inside the functions using it (docs/bench.md, target 1); on
+# hot paths as `import chalicelib.x as x` (`from chalicelib import x` runs _handle_fromlist).
 
 
 def current(app: Chalice | Blueprint) -> Request:
@@ -57,6 +57,10 @@ def api_key(request: Request) -> str | None:
 
 
 _rate: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("rate_headers")
+# Called with the admitted request and its tenant before the handler works (Idempotency-Key:
+# chalicelib/edge/idempotent.py).
+after_admit: contextvars.ContextVar[Callable[[Request, str], None] | None]
+after_admit = contextvars.ContextVar("after_admit", default=None)
 
 
 def reset_state() -> None:
@@ -76,6 +80,8 @@ def authenticate(request: Request, prefetch: Sequence[str] = ()) -> Caller:
     caller = gate.admit(api_key(request), source_ip(request), prefetch)
     _rate.set(caller.rate.headers())
     _check_ids(request.uri_params)
+    if (hook := after_admit.get()) is not None:
+        hook(request, caller.tenant.id)
     return caller
 
 
@@ -122,36 +128,35 @@ def retry_after(healthy: bool) -> dict[str, str]:
     return {} if healthy else {"Retry-After": str(config.retry_after_seconds())}
 
 
-def content_type(filename: str) -> str:
-    return "application/zip" if filename.endswith(".zip") else TEXT
+def ranged_body(body: bytes, headers: dict[str, str]) -> Response:
+    """A body we answer ourselves, whole or the range the request asks for
+    (chalicelib/edge/ranges.py: 200, 206 or 416)."""
+    import chalicelib.edge.ranges as ranges
 
-
-def binary_response(data: bytes, headers: dict[str, str]) -> Response:
-    """The bytes as they are stored, byte for byte."""
-    return response(data, 200, headers)
-
-
-def redirect(url: str, headers: dict[str, str] | None = None) -> Response:
-    """A temporary redirect to a short-lived link (never cached: the link expires)."""
-    extra = {"Location": url, "Cache-Control": "private, no-store"}
-    return response(b"", 307, {**(headers or {}), **extra})
+    return ranges.body_response(current(_INSTALLED[0]), body, headers)
 
 
 def body_answer(answer: BodyAnswer) -> Response:
-    """A file's body, a 304, or a redirect to a link, with the body's validators."""
-    import chalicelib.clock as clock
+    """A file's body (or a range of it), a 304, or a redirect to a link (where the link's
+    store answers Range itself), with the body's validators."""
+    import chalicelib.edge.ranges as ranges
 
-    meta = answer.meta
-    headers = {
-        "ETag": meta.etag,
-        "Last-Modified": clock.http_date(meta.updated_us),
-        "Cache-Control": "private, no-cache",
-    }
+    headers = ranges.file_validators(answer.meta)
     if answer.link is not None:
         return redirect(answer.link, headers)
     if answer.body is None:
         return response("", 304, headers)
-    return response(answer.body, 200, {"Content-Type": TEXT, **headers})
+    return ranged_body(answer.body, {"Content-Type": TEXT, **headers})
+
+
+def honours(*headers: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Under `guarded`: the preconditions a write route honours (others: a 400)."""
+
+    def mark(view: Callable[..., Response]) -> Callable[..., Response]:
+        view.honours = frozenset(headers)  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -160,6 +165,11 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
+            request = _INSTALLED[0].current_request if _INSTALLED else None
+            if request is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+                import chalicelib.files.rules as rules
+
+                rules.refuse_unhonoured(request, getattr(view, "honours", frozenset()))
             return view(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - answer() re-raises what is not ours
             import chalicelib.edge.failures as failures
@@ -234,6 +244,7 @@ def _finished(event: Request, response: Response, request_id: str) -> Response:
     for name, value in _rate.get().items():
         response.headers.setdefault(name, value)
     response.headers["X-Request-Id"] = request_id  # the id every log line of it carries
+    response = for_transport(event.method, response)
     if "origin" in event.headers:
         import chalicelib.edge.cors as cors
 

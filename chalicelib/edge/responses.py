@@ -36,3 +36,37 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return response(
         json.dumps(data, separators=(",", ":")), status, {"Content-Type": JSON, **(headers or {})}
     )
+
+
+def vary(answer: Response, field: str) -> None:
+    """Add a request field the answer depends on to its Vary."""
+    present = [v.strip() for v in str(answer.headers.get("Vary", "")).split(",") if v.strip()]
+    if field.lower() not in (v.lower() for v in present):
+        answer.headers["Vary"] = ", ".join([*present, field])
+
+
+def for_transport(method: str, answer: Response) -> Response:
+    """Every answer as it may travel: a HEAD's without its body (its Content-Length says how
+    long GET's is); one with a body may be compressed on the way (API Gateway, or the local
+    server, when the client accepts gzip), so it varies with Accept-Encoding."""
+    body = answer.body if isinstance(answer.body, bytes) else b""
+    if method == "HEAD":
+        answer.headers.setdefault("Content-Length", str(len(body)))
+        answer.body = b""
+        if answer.headers["Content-Length"] == "0":
+            return answer
+    elif not body:
+        return answer
+    if "Content-Encoding" not in answer.headers:
+        vary(answer, "Accept-Encoding")
+    return answer
+
+
+def content_type(filename: str) -> str:
+    return "application/zip" if filename.endswith(".zip") else TEXT
+
+
+def redirect(url: str, headers: dict[str, str] | None = None) -> Response:
+    """A temporary redirect to a short-lived link (never cached: the link expires)."""
+    extra = {"Location": url, "Cache-Control": "private, no-store"}
+    return response(b"", 307, {**(headers or {}), **extra})

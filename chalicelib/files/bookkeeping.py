@@ -14,7 +14,7 @@ SQL_UPLOAD_ADD = (
     " VALUES (:id, :t, :file_id, :name, :blob_key, :size, :now, :expires)"
 )
 SQL_UPLOAD_GET = (
-    "SELECT id, file_id, name, blob_key, size, expires_us FROM uploads"
+    "SELECT id, file_id, name, blob_key, size, expires_us, completed_us FROM uploads"
     " WHERE id = :id AND tenant_id = :t"
 )
 SQL_UPLOAD_DELETE = "DELETE FROM uploads WHERE id = :id"
@@ -38,6 +38,11 @@ SQL_STAGING_DUE = (
 SQL_REFERENCED = (  # a file's current body, or a kept version's (a trashed file's too)
     "SELECT id FROM files WHERE blob_key = :k"
     " UNION ALL SELECT file_id FROM file_versions WHERE blob_key = :k"
+)
+# A copy's words are its source's, copied inside the database (its body is never read).
+SQL_WORDS_COPY = (
+    "UPDATE file_search SET doc = COALESCE((SELECT s.doc FROM file_search s"
+    " WHERE s.file_id = :source), doc) WHERE file_id = :id"
 )
 SQL_DIRTY_MARK = (
     "INSERT INTO cache_dirty (file_id, version, created_us) VALUES (:id, :v, :now)"
@@ -71,8 +76,27 @@ def delete_upload(upload_id: str) -> None:
     _db().execute(SQL_UPLOAD_DELETE, id=upload_id)
 
 
-def upload_completed(upload_id: str, now: int) -> None:
-    _db().execute(SQL_UPLOAD_COMPLETED, id=upload_id, now=now)
+def upload_completed(upload_id: str, now: int) -> bool:
+    """Whether this call marked the upload completed (False: it already was)."""
+    return bool(_db().execute(SQL_UPLOAD_COMPLETED, id=upload_id, now=now))
+
+
+# An upload that replaces a file's body (POST /files/{id}/uploads) names no new file: its
+# `name` holds REPLACING (never part of a name) and then the If-Match its file must still
+# meet when it completes ("*" when the client sent none).
+REPLACING = "/"
+MAX_CONDITION = 254  # the column's 255 characters, less the mark
+
+
+def replacing(condition: str) -> str:
+    """The `name` of an upload that replaces a body under `condition` (an If-Match value)."""
+    return REPLACING + condition
+
+
+def replace_condition(row: Row) -> str | None:
+    """The If-Match a replacing upload's file must meet; None for an upload of a new file."""
+    name = str(row["name"])
+    return name[len(REPLACING) :] if name.startswith(REPLACING) else None
 
 
 def stale_uploads(cutoff: int, limit: int) -> list[str]:
@@ -111,6 +135,11 @@ def due_staging(tenant_id: str, now: int, limit: int) -> list[str]:
 
 def forget_garbage(key: str) -> None:
     _db().execute(SQL_GARBAGE_FORGET, k=key)
+
+
+def copy_words(source_id: str, file_id: str) -> None:
+    """Give the new file `file_id` the indexed words of `source_id` (a copy of its body)."""
+    _db().execute(SQL_WORDS_COPY, source=source_id, id=file_id)
 
 
 # --- writes the cache missed ------------------------------------------------------------------

@@ -74,15 +74,11 @@ def drop(keys: list[str]) -> None:
 
 
 @contextmanager
-def new_body(key: str, body: bytes) -> Iterator[str]:
-    """Store `body` under the fresh `key` for the write in the block, and yield the key.
-
-    The one cleanup of a failed write: the body is deleted again only when it is certain
-    that no committed row references it. A write whose outcome stayed unknown (the
-    database could not be asked, see `settled`) leaves it to the purge, which checks the
-    database first.
-    """
-    blobs().put(key, body)
+def guarded(key: str) -> Iterator[str]:
+    """The one cleanup of a failed write of the fresh body `key`: it is deleted again only
+    when it is certain that no committed row references it. A write whose outcome stayed
+    unknown (the database could not be asked, see `settled`) leaves it to the purge, which
+    checks the database first."""
     try:
         yield key
     except OutcomeUnknown as exc:
@@ -91,6 +87,14 @@ def new_body(key: str, body: bytes) -> Iterator[str]:
     except BaseException:
         drop([key])
         raise
+
+
+@contextmanager
+def new_body(key: str, body: bytes) -> Iterator[str]:
+    """Store `body` under the fresh `key` for the write in the block, and yield the key."""
+    blobs().put(key, body)
+    with guarded(key):
+        yield key
 
 
 class Copy(NamedTuple):
@@ -102,24 +106,19 @@ class Copy(NamedTuple):
 
 
 @contextmanager
-def copied_body(source: str, key: str) -> Iterator[Copy]:
-    """Like `new_body`, for a copy of the stored body `source` made inside the store."""
+def copied_body(source: str, key: str, words: bool = True) -> Iterator[Copy]:
+    """Like `new_body`, for a copy of the stored body `source` made inside the store;
+    `words`: read the copy's first bytes for search (a file's copy takes its source's)."""
     store = blobs()
     try:
         store.copy(source, key)
-        head = store.get(key, max_bytes=config.search_index_bytes())
+        head = store.get(key, max_bytes=config.search_index_bytes()) if words else b""
     except BlobMissing:
         drop([key])
         yield Copy(None)
         return
-    try:
+    with guarded(key):
         yield Copy(key, head.decode("utf-8", "ignore"))
-    except OutcomeUnknown as exc:
-        logs.warning("new body left for the purge: outcome unknown", blob_key=key, error=exc.detail)
-        raise
-    except BaseException:
-        drop([key])
-        raise
 
 
 def settled(outcome: OutcomeUnknown, key: str) -> None:

@@ -6,6 +6,7 @@ either: they are imported on the first miss (a cold cache hit is measured, docs/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from chalicelib import clock, config, logs, racepoints
@@ -113,3 +114,53 @@ def _fetch_body(tenant: Tenant, meta: FileMeta) -> tuple[FileMeta, bytes]:
             meta = fresh
     logs.error("a file's body is missing from storage", file=meta.id, blob_key=meta.blob_key)
     raise BackendUnavailable("storage", "body missing")
+
+
+def if_match(answer: BodyAnswer, header: str | None) -> BodyAnswer:
+    """A read under If-Match: 412 unless it names what was read (RFC 9110 13.1.1)."""
+    from chalicelib.errors import PreconditionFailed
+    from chalicelib.files.rules import if_match_holds
+
+    if not if_match_holds(answer.meta, header):
+        raise PreconditionFailed("The file does not have the ETag If-Match names.")
+    return answer
+
+
+def _date(value: str | None) -> int | None:
+    """An HTTP-date in whole seconds; None for none or one that is not valid (RFC 9110: such a
+    date is ignored)."""
+    import email.utils
+
+    try:
+        return int(email.utils.parsedate_to_datetime(value).timestamp()) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def preconditions(answer: BodyAnswer, headers: Mapping[str, str]) -> BodyAnswer:
+    """A conditional GET's other preconditions, in RFC 9110 13.2.2's order (If-None-Match was
+    answered by `conditional`): If-Match, else If-Unmodified-Since (412); If-Modified-Since
+    when there is no If-None-Match (304). Dates compare whole seconds of updated_at."""
+    from chalicelib.errors import PreconditionFailed
+
+    changed = answer.meta.updated_us // 1_000_000
+    if "if-match" in headers:
+        if_match(answer, headers.get("if-match"))
+    elif (since := _date(headers.get("if-unmodified-since"))) is not None and changed > since:
+        raise PreconditionFailed("The file changed after If-Unmodified-Since.")
+    if "if-none-match" not in headers:
+        since = _date(headers.get("if-modified-since"))
+        if since is not None and changed <= since:
+            return BodyAnswer(answer.meta)  # 304
+    return answer
+
+
+def metadata_unchanged(meta: FileMeta, headers: Mapping[str, str]) -> bool:
+    """GET /files/{id}/metadata, whose ETag is the record's: whether If-None-Match names it (a
+    304, weak comparison); 412 first when If-Match names neither of the file's ETags."""
+    if_none_match = headers.get("if-none-match")
+    if_match(BodyAnswer(meta), headers.get("if-match"))
+    if if_none_match is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or meta.record_etag in tags

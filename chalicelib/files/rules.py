@@ -37,7 +37,13 @@ class FileMeta(NamedTuple):
 
     @property
     def etag(self) -> str:
+        """The body's validator: its content hash (guards the body)."""
         return f'"{self.sha256}"'
+
+    @property
+    def record_etag(self) -> str:
+        """The record's validator: this file at this version (guards everything, name included)."""
+        return f'"v{self.version}.{self.id}"'
 
     def public(self) -> dict[str, Any]:
         """The metadata a client sees."""
@@ -47,6 +53,7 @@ class FileMeta(NamedTuple):
             "size": self.size,
             "sha256": self.sha256,
             "etag": self.etag,
+            "record_etag": self.record_etag,
             "version": self.version,
             "created_at": clock.iso(self.created_us),
             "updated_at": clock.iso(self.updated_us),
@@ -80,13 +87,15 @@ def validate_name(name: str | None) -> str:
     return name
 
 
-def validate_body(body: bytes, limit: int) -> None:
+def validate_body(body: bytes, limit: int, replacing: str | None = None) -> None:
+    """`replacing`: the id of the file whose body this replaces (a 413 names the route that
+    replaces a larger body, in its message and its `upload_url`)."""
     if len(body) > limit:
-        raise TooLarge(
-            f"The body is {len(body)} bytes; inline bodies are at most {limit} bytes."
-            " Use POST /files/uploads for larger ones.",
-            limit=limit,
-        )
+        message = f"The body is {len(body)} bytes; inline bodies are at most {limit} bytes."
+        if replacing is None:
+            raise TooLarge(f"{message} Use POST /files/uploads for larger ones.", limit=limit)
+        link = f"/files/{replacing}/uploads?size={len(body)}"
+        raise TooLarge(f"{message} Replace it through POST {link}.", limit=limit, upload_url=link)
     if b"\x00" in body:
         raise NotPlaintext("The body is not plaintext: it contains a NUL byte.")
     try:
@@ -156,3 +165,61 @@ def etag_matches(meta: Tagged, header: str | None, weak: bool = True) -> bool:
     if weak:
         tags = [t.removeprefix("W/") for t in tags]
     return "*" in tags or meta.etag in tags
+
+
+# --- preconditions: the one rule every route applies (docs/writes.md) ---------------------
+
+# The precondition headers a request may carry (lowercase); a write route honours those it is
+# marked with (chalicelib/edge/http.py, `honours`) and refuses the others.
+PRECONDITIONS = ("if-match", "if-none-match", "if-unmodified-since", "if-modified-since")
+_TAG = re.compile(r'(W/)?"[\x21\x23-\x7e\x80-\U0010ffff]*"')
+
+
+def _tags(header: str, field: str) -> list[str]:
+    """The entity tags of an If-Match or If-None-Match list (`*` alone), or a 400 saying why."""
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    if tags == ["*"]:
+        return tags
+    if not tags or any(_TAG.fullmatch(t) is None for t in tags):
+        raise BadRequest(f'{field} must be * or a list of quoted ETags, such as "abc", "def".')
+    return tags
+
+
+def if_match_holds(meta: FileMeta, header: str | None) -> bool:
+    """Whether an If-Match holds for the file as it is now (strong comparison: a `W/` tag never
+    matches, RFC 9110 13.1.1): `*`, its body's ETag (the body is unchanged: a rename still
+    passes) or its record's ETag (nothing changed at all). No header: it holds."""
+    if header is None:
+        return True
+    tags = _tags(header, "If-Match")
+    return "*" in tags or meta.etag in tags or meta.record_etag in tags
+
+
+def create_only(header: str | None) -> bool:
+    """If-None-Match on a write: `*` (only where no file is) or nothing; anything else is a 400
+    (an ETag there would ask to overwrite any version but that one, which nobody means)."""
+    if header is None:
+        return False
+    if _tags(header, "If-None-Match") == ["*"]:
+        return True
+    raise BadRequest(
+        "If-None-Match on a write takes only * (create only); to write only over the version"
+        " you read, send If-Match with its ETag."
+    )
+
+
+_WHY = {
+    "if-unmodified-since": "a date cannot tell two writes in one second apart; send If-Match"
+    " with the record_etag from the metadata instead",
+    "if-modified-since": "it is a condition for reads (GET) only",
+}
+
+
+def refuse_unhonoured(request: Any, honoured: frozenset[str]) -> None:
+    """A precondition a write route cannot honour is a 400 that says why, never ignored."""
+    for field in PRECONDITIONS:
+        if field in request.headers and field not in honoured:
+            route = f"{request.method} {(request.context or {}).get('resourcePath', '')}"
+            takes = ", ".join(h.title() for h in sorted(honoured)) or "no precondition"
+            why = _WHY.get(field, f"this route takes {takes}")
+            raise BadRequest(f"{field.title()} cannot be honoured by {route}: {why}.")

@@ -7,14 +7,14 @@ transactions: every method here runs inside the caller's, if there is one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, NamedTuple
+from typing import Any
 
 from chalicelib.changes import feed
 from chalicelib.db import OutcomeUnknown, database, in_list
 from chalicelib.db.base import Database, Row
 from chalicelib.files.rules import MAX_NAME, FileMeta
+from chalicelib.files.search import FULL_TEXT, SEARCH_WALK, tenant_token, two_plans
 
 COLUMNS = "id, tenant_id, name, size, sha256, version, blob_key, created_us, updated_us, expires_us"
 SQL_GET = f"SELECT {COLUMNS} FROM files WHERE id = :id AND tenant_id = :t AND expires_us > :now"
@@ -33,12 +33,13 @@ SQL_RENAME = (
     "UPDATE files SET name = :name, version = version + 1, updated_us = :now"
     " WHERE id = :id AND tenant_id = :t AND expires_us > :now"
 )
+AT_VERSION = " AND version = :v"  # a write under a precondition: only the version it checked
 SQL_EXPIRED_NAMED = (
     "SELECT id, blob_key, version FROM files"
     " WHERE tenant_id = :t AND name = :name AND expires_us <= :now"
 )
-SQL_NAME_TAKEN = "SELECT id FROM files WHERE tenant_id = :t AND name = :name AND expires_us > :now"
 SQL_DELETE = "DELETE FROM files WHERE id = :id AND tenant_id = :t RETURNING size"
+SQL_DELETE_AT = SQL_DELETE.replace(" RETURNING", AT_VERSION + " RETURNING")
 # The tenant's stored files and bytes (migration 12): changed in the transaction that changes
 # a row, after the row; the quota check and /usage read them (chalicelib/tenants/store.py).
 SQL_COUNT = (
@@ -47,10 +48,9 @@ SQL_COUNT = (
 )
 SQL_SEARCH_DELETE = "DELETE FROM file_search WHERE file_id = :id"
 SQL_LIST = f"SELECT {COLUMNS} FROM files WHERE tenant_id = :t AND expires_us > :now"
+SQL_NAMED = SQL_LIST + " AND name = :name"  # on the unique index (tenant_id, name)
 SQL_LIST_AFTER = " AND (created_us < :c OR (created_us = :c AND id < :i))"
 SQL_LIST_ORDER = " ORDER BY created_us DESC, id DESC LIMIT :limit"
-
-
 SQL_EXPORT_COUNT = (
     "SELECT COUNT(*) AS n FROM files"
     " WHERE tenant_id = :t AND created_us <= :as_of AND expires_us > :now"
@@ -62,74 +62,6 @@ SQL_EXPORT_BATCH = (
 SQL_EXPIRED = (
     "SELECT id, blob_key FROM files WHERE expires_us <= :now ORDER BY expires_us, id LIMIT :limit"
 )
-
-
-class FullText(NamedTuple):
-    """How a dialect indexes a file's words and finds files by them, and compares names
-    byte-wise: the only SQL here the dialects cannot share."""
-
-    insert: str  # stores `:doc` as the words of file `:id` of tenant `:t`
-    match: str  # the ids of tenant `:t`'s files whose words match `:q`
-    query: Callable[[str, list[str]], str]  # the `:q` for a tenant and words that must all match
-    # Names from `:prefix` (included) to `:prefix_end` (excluded), byte-wise (UTF-8 order is
-    # code point order): a range on an index, rare prefix or common (migration 14).
-    prefix: str
-
-
-def tenant_token(tenant_id: str) -> str:
-    """The tenant as one FTS5 token (hex: no tokenizer splits it, no tenant matches another)."""
-    return "t" + tenant_id.encode().hex()
-
-
-def _fts5_query(tenant_id: str, terms: list[str]) -> str:
-    """The tenant's files whose every term matches, each quoted so FTS5 reads no operator."""
-    words = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
-    return f"tenant : {tenant_token(tenant_id)} AND doc : ({words})"
-
-
-FULL_TEXT = {
-    # The words are the tenant's own lexemes (`t<hex>_word`, chalicelib/db/online.py) in the
-    # GIN index: a rare word is a few entries of this tenant's, whatever other tenants store;
-    # a common one is a walk of the tenant's newest files (the planner picks, by the tenant's
-    # own statistics of that word).
-    "postgresql": FullText(
-        insert="INSERT INTO file_search (file_id, tenant_id, doc) VALUES (:id, :t,"
-        " textfiles_tenant_words(CAST(:token AS TEXT) || '_', to_tsvector('simple', :doc)))",
-        match="SELECT file_id FROM file_search"
-        " WHERE doc @@ textfiles_tenant_query(CAST(:token AS TEXT) || '_', :q)",
-        query=lambda _tenant, terms: " ".join(terms),
-        prefix=' AND name COLLATE "C" >= :prefix AND name COLLATE "C" < :prefix_end',
-    ),
-    "sqlite": FullText(
-        insert="INSERT INTO file_search (file_id, tenant, doc) VALUES (:id, :token, :doc)",
-        match="SELECT file_id FROM file_search WHERE file_search MATCH :q",
-        query=_fts5_query,
-        prefix=" AND name >= :prefix AND name < :prefix_end",  # BINARY: byte-wise already
-    ),
-}
-
-
-# How many of the newest files a search checks one by one before it asks the index instead.
-SEARCH_WALK = 500
-
-
-def two_plans(listed: str, match: str) -> str:
-    """A search on PostgreSQL as two plans in one statement, chosen as it runs: the newest
-    SEARCH_WALK files checked one by one (a common word: its newest matches are there),
-    else the word's posting list in the index (a rare word: a few entries). The planner's
-    estimate for a word its statistics do not list is a fixed guess, too coarse to choose
-    between these (bench-scale: a rare word walked a million files)."""
-    walk = (
-        f"SELECT {COLUMNS} FROM ({listed} ORDER BY created_us DESC, id DESC LIMIT :scan)"
-        " AS newest WHERE (SELECT s.doc FROM file_search s WHERE s.file_id = newest.id)"
-        " @@ textfiles_tenant_query(CAST(:token AS TEXT) || '_', :q) LIMIT :limit"
-    )
-    return (
-        f"WITH walked AS MATERIALIZED ({walk}), hits AS MATERIALIZED ({match})"
-        f" SELECT {COLUMNS} FROM walked WHERE (SELECT COUNT(*) FROM walked) >= :limit"
-        f" UNION ALL {listed} AND (SELECT COUNT(*) FROM walked) < :limit"
-        " AND id IN (SELECT file_id FROM hits)"
-    )
 
 
 def prefix_end(prefix: str) -> str:
@@ -194,17 +126,23 @@ class FileRepository:
             self.count(old.tenant_id, 0, new.size - old.size)
         return bool(changed)
 
-    def rename(self, tenant_id: str, file_id: str, name: str, now: int) -> FileMeta | None:
-        """The renamed file (None: no such live file); IntegrityError if the name is taken."""
-        if not self.db.execute(SQL_RENAME, name=name, now=now, id=file_id, t=tenant_id):
+    def rename(
+        self, tenant_id: str, file_id: str, name: str, now: int, version: int | None = None
+    ) -> FileMeta | None:
+        """The renamed file (None: none live, or not at `version`); IntegrityError: name taken."""
+        sql, at = (SQL_RENAME, {}) if version is None else (SQL_RENAME + AT_VERSION, {"v": version})
+        if not self.db.execute(sql, name=name, now=now, id=file_id, t=tenant_id, **at):
             return None
         return self.get(tenant_id, file_id, now)
 
-    def remove(self, tenant_id: str, file_id: str) -> None:
-        """The row and its words (SQLite's full-text table has no cascade)."""
-        self.db.execute(SQL_SEARCH_DELETE, id=file_id)
-        for row in self.db.query(SQL_DELETE, id=file_id, t=tenant_id):
-            self.count(tenant_id, -1, -int(row["size"]))
+    def remove(self, tenant_id: str, file_id: str, version: int | None = None) -> bool:
+        """Whether the row (if at `version`) and its words went (SQLite's FTS has no cascade)."""
+        sql, at = (SQL_DELETE, {}) if version is None else (SQL_DELETE_AT, {"v": version})
+        rows = self.db.query(sql, id=file_id, t=tenant_id, **at)
+        if rows:
+            self.db.execute(SQL_SEARCH_DELETE, id=file_id)
+            self.count(tenant_id, -1, -int(rows[0]["size"]))
+        return bool(rows)
 
     def free_name(self, tenant_id: str, name: str, now: int) -> list[str]:
         """Remove the expired file that still holds `name`, if any: the bodies it pointed at."""
@@ -214,9 +152,13 @@ class FileRepository:
             feed.purged(tenant_id, str(row["id"]), name, int(row["version"]))
         return [str(row["blob_key"]) for row in rows]
 
+    def named(self, tenant_id: str, name: str, now: int) -> FileMeta | None:
+        """The live file of the tenant that holds `name` (its unique index finds it)."""
+        rows = self.db.query(SQL_NAMED, t=tenant_id, name=name, now=now)
+        return FileMeta.of(rows[0]) if rows else None
+
     def name_taken(self, tenant_id: str, name: str, now: int) -> bool:
-        """Whether a live file of the tenant holds `name`."""
-        return bool(self.db.query(SQL_NAME_TAKEN, t=tenant_id, name=name, now=now))
+        return self.named(tenant_id, name, now) is not None
 
     def page(
         self,
@@ -242,14 +184,13 @@ class FileRepository:
             params["token"] = tenant_token(tenant_id)
             if self.db.dialect == "postgresql":
                 params["scan"] = SEARCH_WALK
-                sql = two_plans(sql, self.full_text.match)
+                sql = two_plans(sql, self.full_text.match, COLUMNS)
             else:
                 sql += f" AND id IN ({self.full_text.match})"
         rows = self.db.query(sql + SQL_LIST_ORDER, **params)
         return [FileMeta.of(row) for row in rows]
 
     # --- for the export and the purge tasks ----------------------------------------------
-
     def export_count(self, tenant_id: str, as_of: int, now: int) -> int:
         """The tenant's live files created by `as_of`: what an export started then holds."""
         rows = self.db.query(SQL_EXPORT_COUNT, t=tenant_id, as_of=as_of, now=now)
@@ -259,9 +200,8 @@ class FileRepository:
         self, tenant_id: str, as_of: int, now: int, after: str, limit: int
     ) -> list[Row]:
         """The next `limit` of those files by id, after the id `after`."""
-        return self.db.query(
-            SQL_EXPORT_BATCH, t=tenant_id, as_of=as_of, now=now, after=after, limit=limit
-        )
+        params = {"t": tenant_id, "as_of": as_of, "now": now, "after": after, "limit": limit}
+        return self.db.query(SQL_EXPORT_BATCH, **params)
 
     def expired(self, now: int, limit: int) -> list[Row]:
         """Up to `limit` expired files of every tenant (id, blob_key), oldest expiry first."""

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import NamedTuple
 
 from chalicelib import blobkeys, clock, config, ids, logs, racepoints
 from chalicelib.db import IntegrityError, OutcomeUnknown
 from chalicelib.errors import BackendUnavailable, Conflict, PreconditionFailed
-from chalicelib.files import filecache, orphans, store
+from chalicelib.files import bookkeeping, filecache, orphans, store
 from chalicelib.files.history import track
 from chalicelib.files.reading import get_meta, missing
 
 # Named here for app.py and bench/: the metadata, the limit a listing parses, the cache keys.
 from chalicelib.files.rules import FileMeta as FileMeta
 from chalicelib.files.rules import (
-    etag_matches,
+    create_only,
+    if_match_holds,
     validate_body,
     validate_name,
 )
@@ -41,16 +43,34 @@ def _stale() -> PreconditionFailed:
     return PreconditionFailed("The file changed since you read it (If-Match does not match).")
 
 
+def exists(what: str) -> PreconditionFailed:
+    return PreconditionFailed(
+        f"{what} already exists (If-None-Match: * writes only where none is)."
+    )
+
+
 def _text(body: bytes) -> str:
     """The words of a body that search sees: its first SEARCH_INDEX_BYTES."""
     return body[: config.search_index_bytes()].decode("utf-8", "ignore")
 
 
-def _with_body(meta: FileMeta, body: bytes, blob_key: str, now: int) -> FileMeta:
+class Described(NamedTuple):
+    """What a row records of a body: its length, its hash, the words search indexes."""
+
+    size: int
+    sha256: str
+    text: str
+
+
+def describe(body: bytes) -> Described:
+    return Described(len(body), hashlib.sha256(body).hexdigest(), _text(body))
+
+
+def _with_body(meta: FileMeta, body: Described, blob_key: str, now: int) -> FileMeta:
     """The next version of `meta`, holding `body` (stored under `blob_key`), retained anew."""
     return meta._replace(
-        size=len(body),
-        sha256=hashlib.sha256(body).hexdigest(),
+        size=body.size,
+        sha256=body.sha256,
         version=meta.version + 1,
         blob_key=blob_key,
         updated_us=now,
@@ -74,17 +94,24 @@ def create(tenant: Tenant, name: str, body: bytes) -> FileMeta:
     validate_body(body, config.max_inline_bytes())
     file_id = ids.new_id()
     with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
-        meta = add_row(tenant, file_id, name, body, blob_key)
+        meta = add_row(tenant, file_id, name, describe(body), blob_key)
     written(meta, body)
     return meta
 
 
 def add_row(
-    tenant: Tenant, file_id: str, name: str, body: bytes, blob_key: str, upload: str | None = None
+    tenant: Tenant,
+    file_id: str,
+    name: str,
+    body: Described,
+    blob_key: str,
+    upload: str | None = None,
+    words_of: str | None = None,
 ) -> FileMeta:
     """The row of a body stored under `blob_key` (written first: a row never points at a
     missing body), inside `garbage.new_body`. `upload`: the staging key of the upload whose
-    reservation the quota already counts for this body."""
+    reservation the quota already counts for this body; `words_of`: the file whose indexed
+    words a copy takes (its body is not read)."""
     now = clock.now_us()
     unwritten = FileMeta(file_id, tenant.id, name, 0, "", 0, "", now, now, now)  # version 0
     meta = _with_body(unwritten, body, blob_key, now)
@@ -93,7 +120,9 @@ def add_row(
         with repo.transaction():
             _free_expired_name(repo, tenant, name, now)
             limits.check_storage(tenant.id, tenant.overrides, 1, meta.size, reservation=upload)
-            repo.add(meta, _text(body))
+            repo.add(meta, body.text)
+            if words_of is not None:
+                bookkeeping.copy_words(words_of, file_id)
             track.added(meta)
     except IntegrityError as exc:
         raise _taken(name) from exc
@@ -110,21 +139,30 @@ def _free_expired_name(repo: FileRepository, tenant: Tenant, name: str, now: int
 # --- replace ----------------------------------------------------------------
 
 
-def _matches(meta: FileMeta, if_match: str | None) -> bool:
-    return if_match is None or etag_matches(meta, if_match, weak=False)
+_matches = if_match_holds  # the one rule (chalicelib/files/rules.py)
 
 
-def replace(tenant: Tenant, file_id: str, body: bytes, if_match: str | None = None) -> FileMeta:
-    validate_body(body, config.max_inline_bytes())
+def replace(
+    tenant: Tenant,
+    file_id: str,
+    body: bytes,
+    if_match: str | None = None,
+    if_none_match: str | None = None,
+) -> FileMeta:
+    validate_body(body, config.max_inline_bytes(), replacing=file_id)
+    fresh_only = create_only(if_none_match)
     meta = get_meta(tenant, file_id)
+    if fresh_only:
+        raise exists(f"The file {file_id}")
     if not _matches(meta, if_match):
         raise _stale()
+    described = describe(body)
     with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
 
         def make(current: FileMeta, now: int) -> FileMeta:
-            return _with_body(current, body, blob_key, now)
+            return _with_body(current, described, blob_key, now)
 
-        new = switch_body(tenant, meta, make, _text(body), if_match)
+        new = switch_body(tenant, meta, make, described.text, if_match)
     written(new, body, collect=True)
     return new
 
@@ -167,42 +205,87 @@ def _update_row(tenant: Tenant, meta: FileMeta, new: FileMeta, text: str) -> boo
 # --- rename, delete ---------------------------------------------------------
 
 
-def rename(tenant: Tenant, file_id: str, name: str) -> FileMeta:
+def until_written(
+    read: Callable[[], FileMeta], if_match: str | None, write: Callable[[FileMeta], FileMeta | None]
+) -> FileMeta:
+    """A write under If-Match, atomic with its check: `write(meta)` changes the row only if it
+    still has `meta.version` (else None); then read again and check again."""
+    for _attempt in range(3):
+        meta = read()
+        if not _matches(meta, if_match):
+            raise _stale()
+        racepoints.point("files.conditions.checked")
+        done = write(meta)
+        if done is not None:
+            return done
+    raise Conflict("The file is being changed by others; retry.")
+
+
+def _row(tenant: Tenant, file_id: str) -> Callable[[], FileMeta]:
+    """The file's row as the database has it now (a cached copy could be behind)."""
+
+    def read() -> FileMeta:
+        meta = store.repository().get(tenant.id, file_id, clock.now_us())
+        if meta is None:
+            raise missing(file_id)
+        return meta
+
+    return read
+
+
+def rename(tenant: Tenant, file_id: str, name: str, if_match: str | None = None) -> FileMeta:
     validate_name(name)
-    repo = store.repository()
-    now = clock.now_us()
-    try:
-        with repo.transaction():
-            # The tenant's row first, as every other write takes it: the feed numbers the
-            # change under that lock, and the file's row after it could deadlock a replace.
-            tenants_store.lock(tenant.id)
-            _free_expired_name(repo, tenant, name, now)
-            meta = repo.rename(tenant.id, file_id, name, now)
-            if meta is not None:
-                track.superseded(meta._replace(version=meta.version - 1), meta, owns_body=False)
-    except IntegrityError as exc:
-        raise _taken(name) from exc
+    meta: FileMeta | None
+    if if_match is not None:
+        meta = until_written(
+            _row(tenant, file_id), if_match, lambda m: _rename_row(tenant, file_id, name, m)
+        )
+    else:
+        meta = _rename_row(tenant, file_id, name, None)
     if meta is None:
         raise missing(file_id)
     written(meta)
     return meta
 
 
-def delete(tenant: Tenant, file_id: str) -> None:
+def _rename_row(tenant: Tenant, file_id: str, name: str, seen: FileMeta | None) -> FileMeta | None:
+    """The renamed file; None: no live file (or, with `seen`, not at its version any more)."""
+    repo = store.repository()
+    now = clock.now_us()
+    version = None if seen is None else seen.version
+    try:
+        with repo.transaction():
+            # The tenant's row first, as every other write takes it: the feed numbers the
+            # change under that lock, and the file's row after it could deadlock a replace.
+            tenants_store.lock(tenant.id)
+            _free_expired_name(repo, tenant, name, now)
+            meta = repo.rename(tenant.id, file_id, name, now, version)
+            if meta is not None:
+                track.superseded(meta._replace(version=meta.version - 1), meta, owns_body=False)
+    except IntegrityError as exc:
+        raise _taken(name) from exc
+    return meta
+
+
+def delete(tenant: Tenant, file_id: str, if_match: str | None = None) -> None:
     """To the trash: the row leaves `files` (its name is free), its versions stay."""
+    meta = until_written(_row(tenant, file_id), if_match, lambda m: _delete_row(tenant, m))
+    filecache.deleted(file_id, meta.version)
+
+
+def _delete_row(tenant: Tenant, meta: FileMeta) -> FileMeta | None:
+    """The file, trashed; None: it is not at `meta.version` any more."""
     repo = store.repository()
     now = clock.now_us()
     try:
         with repo.transaction():
-            meta = repo.get(tenant.id, file_id, now)
-            if meta is not None:
-                repo.remove(tenant.id, file_id)
+            removed = repo.remove(tenant.id, meta.id, meta.version)
+            if removed:
                 track.trashed(meta, now)
     except OutcomeUnknown as exc:
-        _settled_delete(repo, exc, file_id)
-    if meta is None:
-        raise missing(file_id)
-    filecache.deleted(file_id, meta.version)
+        _settled_delete(repo, exc, meta.id)
+        return meta
+    return meta if removed else None
 
 
 def _settled_delete(repo: FileRepository, outcome: OutcomeUnknown, file_id: str) -> None:

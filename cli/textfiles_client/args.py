@@ -62,6 +62,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
   textfiles ls --json | jq -r '.[].name'""",
     ),
     "mv": ("rename a file", "  textfiles mv todo.txt shopping.txt"),
+    "cp": (
+        "copy a file to a new name (the service copies the body: nothing is downloaded)",
+        """\
+  textfiles cp todo.txt todo-2024.txt
+  textfiles cp --if-match '"9f86d0..."' a.txt b.txt   # only that version of a.txt""",
+    ),
     "rm": (
         "delete files",
         "  textfiles rm old.txt\n  textfiles rm a.txt b.txt 4709898785e5c5251d3275aac2241480",
@@ -167,6 +173,10 @@ def _arguments(made: dict[str, argparse.ArgumentParser]) -> None:
     mv = made["mv"]
     mv.add_argument("ref", metavar="ID|NAME", help="the file's id, or its exact name")
     mv.add_argument("new_name", metavar="NEW_NAME", help="its new name (not taken)")
+    cp = made["cp"]
+    cp.add_argument("ref", metavar="SRC", help="the file's id, or its exact name")
+    cp.add_argument("new_name", metavar="DEST", help="the copy's name (not taken)")
+    cp.add_argument("--if-match", metavar="ETAG", help="only if SRC still has this ETag")
     rm = made["rm"]
     rm.add_argument("refs", nargs="+", metavar="ID|NAME", help="the files' ids or exact names")
     export = made["export"]

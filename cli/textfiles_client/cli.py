@@ -1,4 +1,4 @@
-"""The `textfiles` command: put, get, ls, mv, rm, export, usage (docs/cli.md).
+"""The `textfiles` command: put, get, ls, mv, cp, rm, export, usage (docs/cli.md).
 
 A failure is one line on stderr (`textfiles: ...`), and with --json also a JSON object on
 stdout; the exit code says which kind of failure it was (exits.TABLE, shown in --help).

@@ -1,8 +1,8 @@
 """A typed client of the textfiles API: one method per operation of /openapi.json.
 
 Every POST that creates or starts something carries an Idempotency-Key made once per call
-(one logical operation, whatever its retries): the server ignores it today and replays the
-first answer once issue 24 is in (then `replays_keys` lets the transport retry such POSTs).
+(one logical operation, whatever its retries): the server replays the first answer to a
+repeated key and does nothing again, so the transport retries such POSTs (`replays_keys`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import urllib.parse
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
 
+from textfiles_client.heads import HeadOperations, read_headers
 from textfiles_client.history import HistoryOperations
+from textfiles_client.named import NamedOperations, conditions
 from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
 from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
 
@@ -38,9 +40,9 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
-class Client(HistoryOperations, Transport):
+class Client(HistoryOperations, HeadOperations, NamedOperations, Transport):
     """The API at `base_url` with an API key. Every method raises ApiError on failure
-    (history's operations: textfiles_client/history.py)."""
+    (history's operations: textfiles_client/history.py; by name: named.py)."""
 
     # ---- transport -------------------------------------------------------------------
 
@@ -106,15 +108,28 @@ class Client(HistoryOperations, Transport):
         if_none_match: str | None = None,
         sink: IO[bytes] | None = None,
         progress: ProgressFn | None = None,
+        range: str | None = None,
+        if_range: str | None = None,
+        if_match: str | None = None,
+        if_modified_since: str | None = None,
+        if_unmodified_since: str | None = None,
     ) -> bytes:
-        """The body (b"" when If-None-Match matched); a redirect to a presigned link is followed."""
-        headers = {"If-None-Match": if_none_match} if if_none_match else {}
+        """The body (b"" when a 304 answered), or the part `range` names; a redirect to a
+        presigned link is followed (the link's store answers the range)."""
+        headers = {
+            **conditions(if_match, if_none_match, if_modified_since, if_unmodified_since),
+            **read_headers(None, range, if_range),
+        }
         url = self.url(f"/files/{_q(file_id)}")
         return self.send("GET", url, headers=headers, sink=sink, progress=progress)[2]
 
     @operation("readMetadata")
-    def read_metadata(self, file_id: str) -> File:
-        return cast(File, self.call("GET", f"/files/{_q(file_id)}/metadata"))
+    def read_metadata(
+        self, file_id: str, if_none_match: str | None = None, if_match: str | None = None
+    ) -> File:
+        """The metadata; its conditions compare the record_etag (a 304 answers None)."""
+        headers = conditions(if_match, if_none_match)
+        return cast(File, self.call("GET", f"/files/{_q(file_id)}/metadata", headers=headers))
 
     @operation("replaceFile")
     def replace_file(
@@ -123,10 +138,11 @@ class Client(HistoryOperations, Transport):
         body: bytes,
         if_match: str | None = None,
         progress: ProgressFn | None = None,
+        if_none_match: str | None = None,
     ) -> File:
         """A retried PUT whose first try landed meets its own If-Match as stale: when the file
         now holds exactly this body, that 412 is the success it hides."""
-        headers = {"If-Match": if_match}
+        headers = {"If-Match": if_match, "If-None-Match": if_none_match}
         path = f"/files/{_q(file_id)}"
         try:
             return cast(File, self.text_call("PUT", path, body, progress, headers))
@@ -137,15 +153,30 @@ class Client(HistoryOperations, Transport):
                     return meta
             raise
 
+    @operation("copyFile")
+    def copy_file(
+        self,
+        file_id: str,
+        name: str,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> File:
+        """A new file `name` with the same body, copied inside the service's store."""
+        headers = {**_keyed(idempotency_key), **({"If-Match": if_match} if if_match else {})}
+        path = f"/files/{_q(file_id)}/copy"
+        return cast(File, self.call("POST", path, None, headers, name=name))
+
     @operation("renameFile")
-    def rename_file(self, file_id: str, name: str) -> File:
-        return cast(File, self.call("PATCH", f"/files/{_q(file_id)}", {"name": name}))
+    def rename_file(self, file_id: str, name: str, if_match: str | None = None) -> File:
+        headers = {"If-Match": if_match} if if_match else {}
+        return cast(File, self.call("PATCH", f"/files/{_q(file_id)}", {"name": name}, headers))
 
     @operation("deleteFile")
-    def delete_file(self, file_id: str) -> None:
+    def delete_file(self, file_id: str, if_match: str | None = None) -> None:
         """A retried DELETE whose first try landed answers 404: the file is gone either way."""
+        headers = {"If-Match": if_match} if if_match else {}
         try:
-            self.send("DELETE", self.url(f"/files/{_q(file_id)}"))
+            self.send("DELETE", self.url(f"/files/{_q(file_id)}"), headers=headers)
         except ApiError as exc:
             if not (exc.status == 404 and exc.retried):
                 raise
@@ -164,6 +195,7 @@ class Client(HistoryOperations, Transport):
         path = f"/files/uploads/{_q(upload_id)}/complete"
         return cast(File, self.call("POST", path, None, _keyed(idempotency_key)))
 
+    @operation("startReplaceUpload")
     def start_replace_upload(
         self,
         file_id: str,
@@ -171,9 +203,8 @@ class Client(HistoryOperations, Transport):
         if_match: str | None = None,
         idempotency_key: str | None = None,
     ) -> Upload:
-        """POST /files/{id}/uploads (issue 24): a link to replace a body of any size. Not in
-        the server's document yet (mark it @operation then); `Client.offers` tells whether
-        a server has it."""
+        """A link to replace a body of any size (If-Match checked now and on completion);
+        an older server lacks the route (`Client.offers` tells)."""
         headers = {**_keyed(idempotency_key), **({"If-Match": if_match} if if_match else {})}
         path = f"/files/{_q(file_id)}/uploads"
         return cast(Upload, self.call("POST", path, None, headers, size=str(size)))
@@ -183,8 +214,11 @@ class Client(HistoryOperations, Transport):
         self.send("PUT", self.url(f"/blobs/{_q(token)}"), body, {"Content-Type": TEXT}, auth=False)
 
     @operation("getLocalBlob")
-    def get_local_blob(self, token: str) -> bytes:
-        return self.send("GET", self.url(f"/blobs/{_q(token)}"), auth=False)[2]
+    def get_local_blob(
+        self, token: str, range: str | None = None, if_range: str | None = None
+    ) -> bytes:
+        headers = read_headers(None, range, if_range)
+        return self.send("GET", self.url(f"/blobs/{_q(token)}"), headers=headers, auth=False)[2]
 
     def upload(self, name: str, body: bytes, progress: ProgressFn | None = None) -> File:
         """A body of any size up to the upload limit: to the presigned link, then completed."""

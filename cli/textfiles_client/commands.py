@@ -88,6 +88,13 @@ def cmd_mv(client: Client, args: argparse.Namespace) -> None:
     out(args, meta, f"renamed {args.ref} to {meta['name']}")
 
 
+def cmd_cp(client: Client, args: argparse.Namespace) -> None:
+    source = names.find(client, args.ref)
+    guard = names.quoted(args.if_match) if args.if_match else None
+    meta = client.copy_file(source["id"], args.new_name, guard)
+    out(args, meta, f"copied {source['name']} to {line(meta)}")
+
+
 def cmd_rm(client: Client, args: argparse.Namespace) -> None:
     removed = []
     for ref in args.refs:
@@ -152,6 +159,7 @@ COMMANDS = {
     "get": cmd_get,
     "ls": cmd_ls,
     "mv": cmd_mv,
+    "cp": cmd_cp,
     "rm": cmd_rm,
     "export": cmd_export,
     "usage": cmd_usage,

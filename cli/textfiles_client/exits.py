@@ -30,7 +30,7 @@ TABLE: tuple[tuple[int, str], ...] = (
     (NOT_FOUND, "not found: no file with that id or name (404)"),
     (
         CONFLICT,
-        "conflict: the name exists (409, put --new), the file changed (412),"
+        "conflict: the name exists (409, or 412 under put --new), the file changed (412),"
         " or a local file exists (no --force)",
     ),
     (AUTH, "authentication: the key is wrong or revoked (401), a link forbidden (403)"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import IO, Any, Protocol, cast
 
+from textfiles_client.heads import read_headers
 from textfiles_client.types import File, TrashList, Version, VersionList
 
 
@@ -22,7 +23,14 @@ class _Transport(Protocol):
         sink: IO[bytes] | None = None,
     ) -> tuple[int, dict[str, str], bytes]: ...
 
-    def call(self, method: str, path: str, body: Any = None, **query: Any) -> Any: ...
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        **query: Any,
+    ) -> Any: ...
 
 
 def _q(part: str | int) -> str:
@@ -54,9 +62,11 @@ class HistoryOperations:
         version: int,
         if_none_match: str | None = None,
         sink: IO[bytes] | None = None,
+        range: str | None = None,
+        if_range: str | None = None,
     ) -> bytes:
-        """Version n's body; a redirect to a presigned link is followed."""
-        headers = {"If-None-Match": if_none_match} if if_none_match else {}
+        """Version n's body, or the part `range` names; a redirect to a link is followed."""
+        headers = read_headers(if_none_match, range, if_range)
         url = self.url(f"/files/{_q(file_id)}/versions/{_q(version)}")
         return self.send("GET", url, headers=headers, sink=sink)[2]
 
@@ -72,9 +82,13 @@ class HistoryOperations:
 
     @_operation("restoreVersion")
     def restore_version(
-        self: _Transport, file_id: str, version: int, if_match: str | None = None
+        self: _Transport,
+        file_id: str,
+        version: int,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
     ) -> File:
-        headers = {"If-Match": if_match} if if_match else {}
+        headers = {**_keyed(idempotency_key), **({"If-Match": if_match} if if_match else {})}
         url = self.url(f"/files/{_q(file_id)}/versions/{_q(version)}/restore")
         return cast(File, _json(self.send("POST", url, headers=headers)[2]))
 
@@ -85,12 +99,22 @@ class HistoryOperations:
         return cast(TrashList, self.call("GET", "/trash", limit=limit, cursor=cursor))
 
     @_operation("restoreTrashed")
-    def restore_trashed(self: _Transport, file_id: str, name: str | None = None) -> File:
-        return cast(File, self.call("POST", f"/trash/{_q(file_id)}/restore", name=name))
+    def restore_trashed(
+        self: _Transport, file_id: str, name: str | None = None, idempotency_key: str | None = None
+    ) -> File:
+        path = f"/trash/{_q(file_id)}/restore"
+        return cast(File, self.call("POST", path, None, _keyed(idempotency_key), name=name))
 
     @_operation("deleteTrashed")
     def delete_trashed(self: _Transport, file_id: str) -> None:
         self.send("DELETE", self.url(f"/trash/{_q(file_id)}"))
+
+
+def _keyed(idempotency_key: str | None) -> dict[str, str]:
+    """An Idempotency-Key, one per operation (as client.new_key): a retry replays, once."""
+    import secrets
+
+    return {"Idempotency-Key": idempotency_key or secrets.token_hex(16)}
 
 
 def _json(raw: bytes) -> Any:

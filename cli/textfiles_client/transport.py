@@ -4,9 +4,10 @@ never repeat a write which may already have happened.
 A request is tried again (at most RETRIES times, never waiting more than MAX_WAIT at once):
 - whatever its method, on a 429: the rate limit refuses before any work is done;
 - when it may have run, only if repeating it is harmless: GET, HEAD, PUT and DELETE, on a
-  503/502/504 or a connection lost or timed out. A POST is repeated in that case only when
-  the server honours its Idempotency-Key (`replays_keys`, issue 24); until then the error
-  says the outcome is unknown.
+  503/502/504 or a connection lost or timed out; and a POST that carries an Idempotency-Key
+  (`replays_keys`: the server answers a repeated key with the first answer and does nothing
+  again, docs/idempotency.md). Any other POST's error says the outcome is unknown.
+A 409 IdempotencyKeyInUse (an earlier try with the same key still runs) is waited for too.
 A refused connection is not retried (no server listens there; waiting seldom changes that),
 and a body already streamed into a sink is never started again.
 """
@@ -131,7 +132,7 @@ class Transport:
         self.key = key
         self.timeout = timeout
         self.retries = RETRIES
-        self.replays_keys = False  # True once the server honours Idempotency-Key (issue 24)
+        self.replays_keys = True  # the server replays a repeated Idempotency-Key's answer
         self.on_wait: WaitFn | None = None
         self._opener = urllib.request.build_opener(_Redirects())
 
@@ -164,7 +165,7 @@ class Transport:
         while True:
             counted = _Counting(sink) if sink is not None else None
             try:
-                return self._once(method, url, body, all_headers, progress, counted, replayable)
+                return self._once(method, url, body, all_headers, progress, counted)
             except _SinkFailed as exc:
                 raise exc.error from None
             except ApiError as exc:
@@ -185,7 +186,6 @@ class Transport:
         headers: dict[str, str],
         progress: ProgressFn | None,
         sink: Sink | None,
-        replayable: bool,
     ) -> tuple[int, dict[str, str], bytes]:
         data: Any = None
         if body is not None:
@@ -200,12 +200,15 @@ class Transport:
                 return 304, dict(exc.headers), b""
             raise _error(exc.code, exc.read(), exc.headers) from None
         except (urllib.error.URLError, OSError) as exc:
-            raise _unreachable(url, exc, replayable) from None
+            # A keyed POST is retried here, but not by running the command again (a new key)
+            raise _unreachable(url, exc, method in REPLAYABLE) from None
 
     def _delay(self, exc: ApiError, attempt: int, replayable: bool) -> float | None:
         """Seconds to wait before trying again, or None: do not."""
         may_have_run = exc.status in _MAYBE_RAN or (exc.status == 0 and exc.sent)
-        if not (exc.status == 429 or (replayable and may_have_run)):
+        # An earlier try with this Idempotency-Key still runs: its answer comes later.
+        running = exc.status == 409 and exc.code == "IdempotencyKeyInUse"
+        if not (exc.status == 429 or running or (replayable and may_have_run)):
             return None
         if exc.retry_after is not None:
             return exc.retry_after if exc.retry_after <= MAX_WAIT else None

@@ -10,7 +10,8 @@ class File(TypedDict):
     name: str
     size: int
     sha256: str
-    etag: str
+    etag: str  # the body's: guards the body
+    record_etag: str  # the record's: changes with every version, rename included
     version: int
     created_at: str
     updated_at: str
@@ -130,3 +131,5 @@ class Error(TypedDict, total=False):
     used: int
     limit: int
     state: str
+    upload_url: str
+    size: int

@@ -209,6 +209,16 @@ def health_check_url(template: dict[str, Any], stage_ref: str | None) -> None:
     )
 
 
+def proxy_clients(template: dict[str, Any], settings: dict[str, Any]) -> None:
+    """How many connections RDS Proxy's clients can hold at once: the reserved concurrency
+    of the functions that log in through it (proxy.tf sizes the pool from it)."""
+    template["locals"]["proxy_clients"] = sum(
+        int(function.get("reserved_concurrency", 0))
+        for function in settings["lambda_functions"].values()
+        if "DATABASE_PROXY_ENDPOINT" in function.get("environment_variables", {})
+    )
+
+
 def application(
     template: dict[str, Any], stage: str, settings: dict[str, Any], zip_path: str
 ) -> dict[str, Any]:
@@ -219,6 +229,7 @@ def application(
     functions(result, zip_path)
     schedules(result, settings, stage)
     sqs_sources(result, limits)
+    proxy_clients(result, settings)
     health_check_url(result, rest_api(result, settings, limits))
     return result
 

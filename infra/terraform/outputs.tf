@@ -12,6 +12,12 @@ locals {
   infra_FunctionSecurityGroupId    = aws_security_group.functions.id
   infra_DatabaseSecretArn          = aws_secretsmanager_secret.database.arn
   infra_AppDatabaseSecretArn       = aws_secretsmanager_secret.database_app.arn
+  infra_DatabaseProxyEndpoint      = aws_db_proxy.main.endpoint
+  # What the functions' rds-db:connect grant names: the proxy's resource id and the user.
+  infra_DatabaseProxyUserArn = join(":", [
+    "arn", local.infra_Partition, "rds-db", local.infra_Region, local.infra_AccountId,
+    "dbuser", "${element(split(":", aws_db_proxy.main.arn), 6)}/textfiles_app",
+  ])
   infra_MemcachedServers           = aws_elasticache_cluster.main.configuration_endpoint
   infra_FilesBucketName            = aws_s3_bucket.files.bucket
   infra_FilesBucketArn             = aws_s3_bucket.files.arn
@@ -38,6 +44,8 @@ output "infra" {
     FunctionSecurityGroupId    = local.infra_FunctionSecurityGroupId
     DatabaseSecretArn          = local.infra_DatabaseSecretArn
     AppDatabaseSecretArn       = local.infra_AppDatabaseSecretArn
+    DatabaseProxyEndpoint      = local.infra_DatabaseProxyEndpoint
+    DatabaseProxyUserArn       = local.infra_DatabaseProxyUserArn
     MemcachedServers           = local.infra_MemcachedServers
     FilesBucketName            = local.infra_FilesBucketName
     FilesBucketArn             = local.infra_FilesBucketArn

@@ -73,8 +73,7 @@ def test_every_operation_has_a_client_method_and_back(embedded_env: Path) -> Non
             if p.get("required")
         }
         assert must <= required, operation_id
-        # Idempotency-Key: every POST sends one, which the document declares with issue 24.
-        extras = {"progress", "sink", "idempotency_key"}
+        extras = {"progress", "sink"}
         assert not (optional - expected) - extras, operation_id
 
 

@@ -51,7 +51,7 @@ def test_version_help_and_usage_errors(offline: Cli) -> None:
     bare = offline.run(code=exits.USAGE)
     assert bare.stderr.endswith("textfiles: give a command; textfiles --help lists them.\n")
     assert "unrecognized arguments: --bogus" in offline.run("ls", "--bogus", code=2).stderr
-    assert "invalid choice: 'cp'" in offline.run("cp", "a", "b", code=exits.USAGE).stderr
+    assert "invalid choice: 'scp'" in offline.run("scp", "a", "b", code=exits.USAGE).stderr
     assert "required: NAME" in offline.run("put", code=exits.USAGE).stderr
     nameless = offline.run("put", "-", code=exits.USAGE, stdin=b"x\n")
     assert nameless.stderr == "textfiles: Standard input needs a name: put NAME -\n"

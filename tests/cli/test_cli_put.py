@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support.cli import Cli, started_cli, stub
+from support.cli import DROP, Cli, Reply, started_cli, stub
 from support.local_site import INLINE_LIMIT, ROOT
 
 sys.path.insert(0, str(ROOT / "cli"))
@@ -68,23 +68,28 @@ def test_put_creates_then_replaces_by_name_guarded_by_etags(cli: Cli) -> None:
 
 
 def test_a_change_made_meanwhile_is_reported_never_overwritten(tmp_path: Path) -> None:
-    """Between reading the name's ETag and writing, another client replaces the file: the put
-    is a 412 with a message that says so, and the other client's body stays."""
+    """On a server without PUT /names/{name}: between reading the name's ETag and writing,
+    another client replaces the file: the put is a 412 with a message that says so, and the
+    other client's body stays."""
     with started_cli(tmp_path / "data", None, tmp_path) as cli:
         base, key = cli.env["TEXTFILES_URL"], cli.env["TEXTFILES_KEY"]
         other = Client(base, key)
         made = other.create_file("shared.txt", b"theirs, first\n")
 
         class Racing(Client):
+            def offers(self, method: str, path: str) -> bool:
+                return False  # a server before PUT /names/{name}: list, then PUT by id
+
             def replace_file(
                 self,
                 file_id: str,
                 body: bytes,
                 if_match: str | None = None,
                 progress: ProgressFn | None = None,
+                if_none_match: str | None = None,
             ) -> File:
                 other.replace_file(made["id"], b"theirs, meanwhile\n")
-                return super().replace_file(file_id, body, if_match, progress)
+                return super().replace_file(file_id, body, if_match, progress, if_none_match)
 
         with pytest.raises(ApiError) as caught:
             names.write(Racing(base, key), "shared.txt", b"mine\n", INLINE_LIMIT)
@@ -96,25 +101,41 @@ def test_a_change_made_meanwhile_is_reported_never_overwritten(tmp_path: Path) -
         assert other.read_file(made["id"]) == b"theirs, meanwhile\n"
 
 
-def test_large_bodies_create_through_a_link_and_cannot_replace_yet(cli: Cli) -> None:
+def test_large_bodies_create_and_replace_through_upload_links(cli: Cli) -> None:
     big = b"a line of a body above the inline limit\n" * 200
     assert len(big) > INLINE_LIMIT
     created = cli.run("put", "big.txt", "-", stdin=big)
     assert created.stdout.startswith("created ")
     assert cli.run("get", "big.txt").stdout.encode() == big
+    first = _meta(cli, "big.txt")
 
-    # Replacing above the inline limit needs POST /files/{id}/uploads (issue 24): a clear
-    # error today, and the file as it was.
-    again = cli.run("put", "big.txt", "-", stdin=big + b"more\n", code=exits.LIMIT)
-    assert again.stderr == (
-        "textfiles: 'big.txt' would be 7.8 KiB, above this server's inline limit (4.0 KiB),"
-        " and this server cannot yet replace a body that large (it needs POST"
-        " /files/{id}/uploads). Meanwhile: rm the file, then put it again.\n"
-    )
-    assert cli.run("get", "big.txt").stdout.encode() == big
+    # Above the inline limit, a replacement goes through POST /files/{id}/uploads.
+    bigger = big + "and one more line ✓\n".encode()
+    replaced = cli.run("put", "big.txt", "-", stdin=bigger)
+    assert replaced.stdout.startswith("replaced ") and replaced.stdout.endswith("  big.txt\n")
+    assert cli.run("get", "big.txt").stdout.encode() == bigger
+    now = _meta(cli, "big.txt")
+    assert (now["id"], now["version"], now["size"]) == (first["id"], 2, len(bigger))
+    # Guarded like an inline one: a stale ETag is refused, the file kept.
+    stale = cli.run("put", "--if-match", str(first["etag"]), "big.txt", "-", stdin=big, code=5)
+    assert "does not have the ETag" in stale.stderr
+    assert cli.run("get", "big.txt").stdout.encode() == bigger
     # A small body replaces a large file inline.
     cli.run("put", "big.txt", "-", stdin=b"small now\n")
     assert cli.run("get", "big.txt").stdout == "small now\n"
+
+
+def test_a_server_without_the_replace_route_gets_a_clear_error() -> None:
+    """An older server (no POST /files/{id}/uploads in its document): said, nothing sent."""
+    meta = {"id": "f" * 32, "name": "big.txt", "etag": '"old"', "sha256": "old", "size": 10}
+    with stub() as api:
+        api.on("GET", "/files", (200, {}, {"items": [meta], "next_cursor": None}))
+        api.on("GET", "/openapi.json", (200, {}, {"paths": {}}))
+        with pytest.raises(ApiError) as refused:
+            names.write(Client(api.base, "tf_k"), "big.txt", b"x" * 8000, 4096)
+        assert refused.value.status == 413
+        assert "cannot yet replace a body that large" in refused.value.message
+        assert api.requests("POST", f"/files/{meta['id']}/uploads") == []
 
 
 def test_a_large_replace_goes_through_the_route_once_the_server_has_it() -> None:
@@ -147,3 +168,46 @@ def test_a_large_replace_goes_through_the_route_once_the_server_has_it() -> None
         assert sent.body == body and "Authorization" not in sent.headers
         (complete,) = api.requests("POST", "/files/uploads/u1/complete")
         assert complete.headers["Idempotency-Key"] != start.headers["Idempotency-Key"]
+
+
+def test_put_writes_by_name_in_one_request_with_its_conditions() -> None:
+    """On a server with PUT /names/{name}: the name one percent-encoded segment, --new as
+    If-None-Match: *, --if-match as If-Match; no listing to resolve the name."""
+    meta = {"id": "f" * 32, "name": "a b%.txt", "etag": '"e"', "sha256": "e", "version": 1}
+    with stub() as api:
+        api.on("GET", "/openapi.json", (200, {}, {"paths": {"/names/{name}": {"put": {}}}}))
+        api.on("PUT", "/names/a%20b%25.txt", (201, {}, meta), (200, {}, {**meta, "version": 2}))
+        client = Client(api.base, "tf_k")
+        assert names.write(client, "a b%.txt", b"x", 4096, new=True).created is True
+        assert names.write(client, "a b%.txt", b"y", 4096, if_match="abc").created is False
+        first, second = api.requests("PUT", "/names/a%20b%25.txt")
+        assert (first.body, first.headers["If-None-Match"]) == (b"x", "*")
+        assert "If-Match" not in first.headers
+        assert (second.headers["If-Match"], "If-None-Match" in second.headers) == ('"abc"', False)
+        assert api.requests("GET", "/files") == []
+
+
+def test_put_new_on_a_taken_name_exits_5_and_leaves_the_file(cli: Cli) -> None:
+    (cli.folder / "a.txt").write_text("first\n")
+    cli.run("put", "--new", "taken name.txt", "a.txt")
+    refused = cli.run("put", "--new", "taken name.txt", "-", stdin=b"second\n", code=5)
+    assert refused.stderr == "textfiles: A file named 'taken name.txt' already exists (--new).\n"
+    assert cli.run("get", "taken name.txt").stdout == "first\n"
+    stale = cli.run("put", "taken name.txt", "-", "--if-match", "0" * 64, stdin=b"x\n", code=5)
+    assert "does not have the ETag" in stale.stderr
+    assert cli.run("get", "taken name.txt").stdout == "first\n"
+
+
+def test_a_create_only_put_whose_answer_was_lost_is_recognised() -> None:
+    """The PUT landed, its answer was lost; the retry meets its own If-None-Match: * as a 412,
+    and the name holds exactly the body sent: that is the success it hides."""
+    body = b"mine\n"
+    meta = {"id": "f" * 32, "name": "n.txt", "sha256": hashlib.sha256(body).hexdigest()}
+    stale: Reply = (412, {}, {"Code": "PreconditionFailed", "Message": "'n.txt' exists."})
+    with stub() as api:
+        api.on("GET", "/openapi.json", (200, {}, {"paths": {"/names/{name}": {"put": {}}}}))
+        api.on("PUT", "/names/n.txt", DROP, stale)
+        api.on("GET", "/files", (200, {}, {"items": [meta], "next_cursor": None}))
+        written = names.write(Client(api.base, "tf_k"), "n.txt", body, 4096, new=True)
+        assert written == names.Written(meta, True)  # type: ignore[arg-type]
+        assert len(api.requests("PUT", "/names/n.txt")) == 2

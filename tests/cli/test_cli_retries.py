@@ -5,14 +5,18 @@ on cue): what is retried, what is not, what a retried write that landed looks li
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
-from collections.abc import Iterator
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from support.cli import DROP, Cli, Reply, Stub, stub
-from support.local_site import ROOT
+from support.faults import FaultProxy
+from support.local_site import ROOT, running
 
 sys.path.insert(0, str(ROOT / "cli"))
 
@@ -58,15 +62,32 @@ def test_a_read_is_retried_on_503_and_a_lost_connection(api: tuple[Stub, Cli]) -
     assert len(server.requests("GET", "/files")) == 3 + 4  # tried, then 3 retries
 
 
-def test_a_create_is_never_repeated_when_it_may_have_run(api: tuple[Stub, Cli]) -> None:
+def test_a_create_that_may_have_run_is_retried_with_its_key(api: tuple[Stub, Cli]) -> None:
+    """The server replays an Idempotency-Key's first answer: a create whose answer was a 503
+    or never came is sent again, with the same key (the server makes one file)."""
     server, cli = api
-    server.on("POST", "/files", UNAVAILABLE)
-    cli.run("put", "new.txt", "-", stdin=b"hello\n", code=exits.UNAVAILABLE)
-    assert len(server.requests("POST", "/files")) == 1
+    created = {**FILE, "name": "new.txt"}
+    server.on("POST", "/files", UNAVAILABLE, DROP, (201, {"Idempotent-Replayed": "true"}, created))
+    done = cli.run("put", "new.txt", "-", stdin=b"hello\n")
+    assert done.stdout.startswith("created ")
+    posts = server.requests("POST", "/files")
+    assert len(posts) == 3 and len({p.headers["Idempotency-Key"] for p in posts}) == 1
     server.on("POST", "/files", DROP)
     lost = cli.run("put", "new.txt", "-", stdin=b"hello\n", code=exits.UNAVAILABLE)
     assert lost.stderr.endswith("(the request may or may not have taken effect)\n")
-    assert len(server.requests("POST", "/files")) == 2
+    assert len(server.requests("POST", "/files")) == 3 + 4  # tried, then 3 retries
+
+
+def test_a_create_still_running_is_waited_for(api: tuple[Stub, Cli]) -> None:
+    server, cli = api
+    busy = {"Code": "IdempotencyKeyInUse", "Message": "A request with this key is running."}
+    server.on("POST", "/files", DROP, (409, NOW, busy), (201, {}, {**FILE, "name": "new.txt"}))
+    assert cli.run("put", "new.txt", "-", stdin=b"hello\n").stdout.startswith("created ")
+    assert len(server.requests("POST", "/files")) == 3
+    taken = {"Code": "Conflict", "Message": "A file named 'new.txt' already exists."}
+    server.on("POST", "/files", (409, {}, taken))
+    cli.run("put", "new.txt", "-", stdin=b"hello\n", code=exits.CONFLICT)
+    assert len(server.requests("POST", "/files")) == 4  # a taken name is not retried
 
 
 def test_a_rate_limited_create_is_retried_with_its_idempotency_key(
@@ -131,3 +152,31 @@ def test_quotas_and_keys_have_their_exit_codes(api: tuple[Stub, Cli]) -> None:
     server.on("GET", "/files", (401, {}, {"Code": "Unauthorized", "Message": "Bad key."}))
     cli.run("ls", code=exits.AUTH)
     assert len(server.requests("GET", "/files")) == 2  # one for put's lookup, one for ls
+
+
+# ---- against the service: a lost answer, for real -----------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["embedded", "real"])
+def test_a_create_whose_answer_was_lost_makes_one_file(
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    fault_proxy: Callable[[tuple[str, int]], FaultProxy],
+) -> None:
+    """`chalice local` runs the create; its answer is swallowed on the way back (the command
+    sees the connection close). The command sends it again with its key and gets the first
+    answer back: one file, and the command says it was created."""
+    settings = request.getfixturevalue("real_settings") if backend == "real" else None
+    tenant = f"retries-{uuid.uuid4().hex[:12]}"  # one database serves the session's servers
+    with running(tmp_path / "data", settings, tenant) as (base, key):
+        server = urllib.parse.urlsplit(base)
+        proxy = fault_proxy((str(server.hostname), int(server.port or 80)))
+        cli = Cli(f"http://{proxy.address}", key, tmp_path)
+        lost = proxy.drop_reply_after(b"POST /files?name=once.txt")
+        done = cli.run("put", "once.txt", "-", stdin=b"exactly once\n")
+        assert lost.is_set()  # the first answer never reached the command: it was sent again
+        assert done.stdout.startswith("created ")
+        listing = cli.run("ls", "--json")
+        assert [item["name"] for item in json.loads(listing.stdout)] == ["once.txt"]
+        assert cli.run("get", "once.txt").stdout == "exactly once\n"

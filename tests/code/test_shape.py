@@ -120,22 +120,26 @@ FEATURES = (
     "chalicelib.tasks",
     "chalicelib.health",
     "chalicelib.changes",
+    "chalicelib.idempotency",
 )
 PORTS = ("db", "cache", "blobs", "queue", "secrets")
 # The tables each feature owns; their SQL is written in the feature's store modules only.
 TABLES = (
     r"\b(?:files|file_search|file_versions|trash|uploads|garbage|cache_dirty|tenants|api_keys"
-    r"|tasks|changes)\b"
+    r"|tasks|changes|idempotency_keys)\b"
 )
 STORES = {
     "chalicelib/files/store.py",
+    "chalicelib/files/search.py",
     "chalicelib/files/bookkeeping.py",
     "chalicelib/files/history/store.py",
     "chalicelib/tenants/store.py",
     "chalicelib/tasks/store.py",
     "chalicelib/changes/store.py",
+    "chalicelib/idempotency/store.py",
     "chalicelib/db/migrations.py",
-    "chalicelib/db/online.py",  # the scale migrations' batched backfills (migrations 12-14)
+    "chalicelib/db/history.py",  # migration 11 fills the versions from the files
+    "chalicelib/db/online.py",  # the scale migrations' batched backfills (migrations 12-14, 17)
 }
 
 
@@ -208,3 +212,13 @@ def test_laptop_tools_are_not_in_the_lambda_package() -> None:
     names = {path.stem for path in (ROOT / "chalicelib").rglob("*.py")}
     assert {"operator", "localrun", "stage_admin", "local_triggers"} & names == set()
     assert (ROOT / "tools" / "stage_admin.py").exists()
+
+
+def test_the_migrations_are_one_increasing_sequence() -> None:
+    """Each feature keeps its migrations in a module of its own; together they must stay in
+    order, or a database at a later version would skip an earlier one forever."""
+    from chalicelib.db import migrations
+
+    versions = [version for version, _ in migrations.MIGRATIONS]
+    assert versions == sorted(set(versions))
+    assert versions == list(range(1, len(versions) + 1))

@@ -91,6 +91,19 @@ def test_copy_makes_an_independent_object_and_a_missing_source_is_blob_missing(
         store.head(f"{prefix}other")
 
 
+def test_chunks_read_an_object_in_order_a_chunk_at_a_time(store: Any, prefix: str) -> None:
+    """Completing an upload validates a body this way, never holding all of it."""
+    body = "ünï\r\nline ✓\n".encode() * 1000
+    store.put(f"{prefix}big", body)
+    chunks = list(store.chunks(f"{prefix}big", 4096))
+    assert b"".join(chunks) == body
+    assert [len(c) for c in chunks[:-1]] == [4096] * (len(body) // 4096)
+    store.put(f"{prefix}empty", b"")
+    assert b"".join(store.chunks(f"{prefix}empty", 4096)) == b""
+    with pytest.raises(BlobMissing):
+        list(store.chunks(f"{prefix}never-written", 4096))
+
+
 def test_bytes_come_back_exactly(store: Any, prefix: str) -> None:
     body = "zéro\r\nnul\tend ✓".encode() + bytes(range(256))
     store.put(f"{prefix}raw", body)

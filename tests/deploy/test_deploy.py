@@ -416,6 +416,11 @@ def test_the_functions_reach_the_database_through_rds_proxy_with_iam_and_tls(
     assert [rule["DestinationSecurityGroupId"] for rule in egress] == [
         {"Ref": "DatabaseSecurityGroup"}
     ]
+    for name in ("api_handler", "task_worker", "daily_purge"):
+        env = packaged["config"]["stages"][STAGE]["lambda_functions"][name]["environment_variables"]
+        assert env["DATABASE_PROXY_ENDPOINT"], name
+    admin = packaged["config"]["stages"][STAGE]["lambda_functions"]["admin"]
+    assert "DATABASE_PROXY_ENDPOINT" not in admin["environment_variables"]  # the owner, direct
 
 
 def test_every_concurrency_bound_is_the_stage_setting(packaged: dict[str, Any]) -> None:
@@ -691,3 +696,26 @@ def test_a_route_the_api_lacks_is_a_404_that_never_echoes_the_key(
         assert answer["RestApiId"] == {"Ref": "RestAPI"}
         body = answer["ResponseTemplates"]["application/json"]
         assert '"Code": "NotFound"' in body and "$context.error" not in body
+
+
+def test_chalice_deploy_sets_the_minimum_compression_size(packaged: dict[str, Any]) -> None:
+    """`make deploy` (chalice deploy) patches minimumCompressionSize onto the REST API on every
+    deploy from the app graph's value; `chalice package` puts it in the template."""
+    from chalice.config import Config
+    from chalice.deploy.appgraph import ApplicationGraphBuilder
+    from chalice.deploy.models import RestAPI
+
+    from app import app
+
+    minimum = packaged["config"]["minimum_compression_size"]
+    assert (
+        packaged["sam"]["Resources"]["RestAPI"]["Properties"]["MinimumCompressionSize"] == minimum
+    )
+    config = Config(
+        chalice_stage=STAGE,
+        user_provided_params={"chalice_app": app, "project_dir": str(packaged["project"])},
+        config_from_disk=packaged["config"],
+    )
+    graph = ApplicationGraphBuilder().build(config, STAGE)
+    (api,) = [r for r in graph.dependencies() if isinstance(r, RestAPI)]
+    assert api.minimum_compression == str(minimum)

@@ -536,3 +536,17 @@ def test_policies_are_valid_json_documents() -> None:
     for path in (ROOT / ".chalice").glob("policy-*.json"):
         document = json.loads(path.read_text())
         assert document["Version"] == "2012-10-17"
+
+
+def test_the_proxy_login_is_granted_for_the_proxy_user_only(rendered: dict[str, Any]) -> None:
+    """rds-db:connect names the stage's proxy and the application user, nothing wider."""
+    user_arn = rendered["outputs"]["DatabaseProxyUserArn"]
+    assert user_arn.endswith(":dbuser:prx-0123456789abcdef0/textfiles_app"), user_arn
+    granted_to = set()
+    for function in entry_points():
+        for statement in statements(policy_of(rendered, function)):
+            if "rds-db:connect" in _as_list(statement["Action"]):
+                assert _as_list(statement["Action"]) == ["rds-db:connect"]
+                assert _as_list(statement["Resource"]) == [user_arn]
+                granted_to.add(function)
+    assert granted_to == {"api_handler", "task_worker", "daily_purge"}

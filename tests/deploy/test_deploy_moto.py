@@ -111,11 +111,30 @@ def create_infra(moto: MotoServer, stage: str, domain: str | None) -> dict[str, 
         "AlertUrl": "https://alerts.example.com/v1/events", "DeployStateBucketName": deploy,
         "AlarmTopicArn": f"arn:aws:sns:us-east-1:123456789012:textfiles-{stage}-alarms",
     }  # fmt: skip
+    outputs |= database_proxy(moto, subnets, group, outputs["AppDatabaseSecretArn"])
     if domain:
         cert = acm.request_certificate(DomainName=domain, ValidationMethod="DNS")
         outputs |= {"DomainName": domain, "CertificateArn": cert["CertificateArn"],
                     "HealthcheckBaseUrl": f"https://{domain}"}  # fmt: skip
     return outputs
+
+
+def database_proxy(moto: MotoServer, subnets: list[str], group: str, secret: str) -> dict[str, str]:
+    """The stage's RDS Proxy in moto (IAM auth required, TLS), as the infra stack's outputs
+    name it: its endpoint and the rds-db:connect resource of the application user."""
+    proxy = client(moto, "rds").create_db_proxy(
+        DBProxyName="textfiles-prod", EngineFamily="POSTGRESQL", RequireTLS=True,
+        RoleArn="arn:aws:iam::123456789012:role/textfiles-prod-database-proxy",
+        VpcSubnetIds=subnets, VpcSecurityGroupIds=[group],
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": secret, "IAMAuth": "REQUIRED"}],
+    )["DBProxy"]  # fmt: skip
+    resource_id = proxy["DBProxyArn"].split(":")[6]
+    return {
+        "DatabaseProxyEndpoint": proxy["Endpoint"],
+        "DatabaseProxyUserArn": (
+            f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{resource_id}/textfiles_app"
+        ),
+    }
 
 
 def app_deploy(
@@ -364,3 +383,43 @@ def test_a_route_the_api_lacks_is_a_404_in_our_shape(
         template = answer["responseTemplates"]["application/json"]
         assert '"Code": "NotFound"' in template
         assert "$context.error" not in template  # API Gateway's message echoes the header
+
+
+def _grants(moto: MotoServer, function: str) -> list[dict[str, Any]]:
+    iam, lam = client(moto, "iam"), client(moto, "lambda")
+    role = lam.get_function_configuration(FunctionName=function)["Role"].split("/")[-1]
+    statements = []
+    for policy in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        statements += document["Statement"]
+    return statements
+
+
+def test_the_database_functions_log_in_through_the_proxy_as_its_user_only(
+    moto: MotoServer, deployed: dict[str, Any]
+) -> None:
+    """The API, the worker and the purge get the proxy's endpoint and rds-db:connect on the
+    proxy's application user, nothing wider; the admin function (migrations, as the owner)
+    and the health check get neither."""
+    outputs, lam = deployed["outputs"], client(moto, "lambda")
+    (proxy,) = client(moto, "rds").describe_db_proxies(DBProxyName="textfiles-prod")["DBProxies"]
+    assert outputs["DatabaseProxyEndpoint"] == proxy["Endpoint"]
+    assert outputs["DatabaseProxyUserArn"].endswith(
+        ":dbuser:" + proxy["DBProxyArn"].split(":")[6] + "/textfiles_app"
+    )
+    for name in FUNCTIONS:
+        config = lam.get_function_configuration(FunctionName=name)
+        env = config["Environment"]["Variables"]
+        proxied = name.endswith(("prod", "task_worker", "daily_purge"))
+        assert env.get("DATABASE_PROXY_ENDPOINT") == (proxy["Endpoint"] if proxied else None)
+        logins = [s for s in _grants(moto, name) if "rds-db:connect" in str(s["Action"])]
+        if proxied:
+            (login,) = logins
+            assert login["Action"] in (["rds-db:connect"], "rds-db:connect"), name
+            assert login["Resource"] in (
+                [outputs["DatabaseProxyUserArn"]],
+                outputs["DatabaseProxyUserArn"],
+            ), name
+        else:
+            assert logins == [], name

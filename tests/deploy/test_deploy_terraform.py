@@ -618,16 +618,27 @@ def test_database_and_cache_are_private_and_reachable_only_from_the_functions(
         "CacheClusters"
     ]
     assert cluster["Engine"] == "memcached" and cluster["NumCacheNodes"] == 1
-    groups = [
-        instance["VpcSecurityGroups"][0]["VpcSecurityGroupId"],
-        cluster["SecurityGroups"][0]["SecurityGroupId"],
-    ]
-    for group, port in zip(groups, (5432, 11211), strict=True):
-        (rule,) = ec2.describe_security_group_rules(
+    (proxy,) = aws(cycle, "rds").describe_db_proxies(DBProxyName=f"{APP}-{STAGE}")["DBProxies"]
+    (proxy_group,) = proxy["VpcSecurityGroupIds"]
+    database_group = instance["VpcSecurityGroups"][0]["VpcSecurityGroupId"]
+    # Each group: (ingress, egress) as {(port, the referenced group)}.
+    expected = {
+        database_group: ({(5432, functions), (5432, proxy_group)}, set()),
+        proxy_group: ({(5432, functions)}, {(5432, database_group)}),
+        cluster["SecurityGroups"][0]["SecurityGroupId"]: ({(11211, functions)}, set()),
+    }
+    for group, (ingress, egress) in expected.items():
+        rules = ec2.describe_security_group_rules(
             Filters=[{"Name": "group-id", "Values": [group]}]
         )["SecurityGroupRules"]
-        assert rule["IsEgress"] is False and rule["FromPort"] == rule["ToPort"] == port
-        assert rule["ReferencedGroupInfo"]["GroupId"] == functions
+        for rule in rules:
+            assert rule["FromPort"] == rule["ToPort"], rule
+        found = [
+            (r["IsEgress"], (r["FromPort"], r["ReferencedGroupInfo"]["GroupId"])) for r in rules
+        ]
+        assert sorted(found) == sorted(
+            [(False, rule) for rule in ingress] + [(True, rule) for rule in egress]
+        ), group
     vpc = instance["DBSubnetGroup"]["VpcId"]
     gateways = ec2.describe_internet_gateways(
         Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}]
@@ -642,6 +653,46 @@ def test_database_and_cache_are_private_and_reachable_only_from_the_functions(
         "secretsmanager",
         "xray",
     }
+
+
+def test_the_functions_reach_the_database_through_rds_proxy_with_iam_and_tls(
+    cycle: dict[str, Any],
+) -> None:
+    """The proxy: TLS and IAM authentication required, the application role's secret, the
+    instance its target, the pool sized from the proxied functions' reserved concurrency
+    (106 of a db.t4g.micro's ~81 connections: capped at 75%). The API, the worker and the
+    purge get its endpoint and rds-db:connect on its application user, nothing wider."""
+    rds, lam, iam = aws(cycle, "rds"), aws(cycle, "lambda"), aws(cycle, "iam")
+    (proxy,) = rds.describe_db_proxies(DBProxyName=f"{APP}-{STAGE}")["DBProxies"]
+    assert proxy["RequireTLS"] is True and proxy["EngineFamily"] == "POSTGRESQL"
+    (auth,) = proxy["Auth"]
+    assert (auth["AuthScheme"], auth["IAMAuth"]) == ("SECRETS", "REQUIRED")
+    assert auth["SecretArn"] == cycle["infra"]["AppDatabaseSecretArn"]
+    assert cycle["infra"]["DatabaseProxyEndpoint"] == proxy["Endpoint"]
+    user_arn = cycle["infra"]["DatabaseProxyUserArn"]
+    resource_id = proxy["DBProxyArn"].split(":")[6]
+    assert user_arn == f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{resource_id}/textfiles_app"
+    (group,) = rds.describe_db_proxy_target_groups(DBProxyName=proxy["DBProxyName"])["TargetGroups"]
+    pool = group["ConnectionPoolConfig"]
+    assert (pool["MaxConnectionsPercent"], pool["MaxIdleConnectionsPercent"]) == (75, 25)
+    (target,) = rds.describe_db_proxy_targets(DBProxyName=proxy["DBProxyName"])["Targets"]
+    assert target["RdsResourceId"] == f"{APP}-{STAGE}"
+    for key, name in FUNCTIONS.items():
+        env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        proxied = key in ("api_handler", "task_worker", "daily_purge")
+        assert env.get("DATABASE_PROXY_ENDPOINT") == (proxy["Endpoint"] if proxied else None)
+        role = lam.get_function_configuration(FunctionName=name)["Role"].split("/")[-1]
+        logins = []
+        for policy in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+            document = json.loads(document) if isinstance(document, str) else document
+            logins += [s for s in document["Statement"] if "rds-db:connect" in str(s["Action"])]
+        if proxied:
+            (login,) = logins
+            assert login["Action"] in ("rds-db:connect", ["rds-db:connect"]), key
+            assert login["Resource"] in (user_arn, [user_arn]), key
+        else:
+            assert logins == [], key
 
 
 def test_alarms_budget_and_the_alarm_key(cycle: dict[str, Any]) -> None:
@@ -763,3 +814,16 @@ def test_destroy_leaves_nothing_of_the_stage(cycle: dict[str, Any]) -> None:
     # Kept on purpose, as CloudFormation's DeletionPolicy: Snapshot keeps it.
     snapshots = aws(cycle, "rds").describe_db_snapshots()["DBSnapshots"]
     assert [s["DBSnapshotIdentifier"] for s in snapshots] == [f"{APP}-{STAGE}-final"]
+
+
+def test_both_paths_compress_answers_above_the_configured_minimum(rendered: dict[str, Any]) -> None:
+    """API Gateway gzips an answer of at least minimum_compression_size bytes for a client
+    that accepts it (docs/api.md#compression): CloudFormation and Terraform both set it."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    minimum = config["minimum_compression_size"]
+    assert isinstance(minimum, int) and 0 < minimum <= 10_485_760
+    assert (
+        rendered["sam"]["Resources"]["RestAPI"]["Properties"]["MinimumCompressionSize"] == minimum
+    )
+    (api,) = tf_resources(rendered, "aws_api_gateway_rest_api").values()
+    assert api["minimum_compression_size"] == minimum

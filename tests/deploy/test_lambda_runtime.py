@@ -112,6 +112,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "AWS_ENDPOINT_URL": moto.endpoint,
             "MEMCACHED_SERVERS": memcached.servers,
             "SSL_CERT_FILE": str(cert),  # the stand-ins' certificate, as a public CA's
+            # PostgreSQL does not accept RDS Proxy's IAM tokens: the functions run here as on
+            # a stage without the proxy, on the application role's secret (the token and the
+            # connection settings are tests/backends/test_rds_token.py's).
+            "DATABASE_PROXY_ENDPOINT": "",
             **_moto_resources(dep, api_env),
         }
         url = postgres.create_database("textfiles")
@@ -340,6 +344,49 @@ def test_an_uploaded_file_past_the_response_limit_reads_back_through_a_redirect(
         assert response.read() == data
 
 
+def test_a_20_mib_replace_through_an_upload_reads_back_byte_for_byte(
+    deployment: Deployment, gateway: ApiGateway, api_key: str
+) -> None:
+    """Above the inline limit a body is replaced through POST /files/{id}/uploads: the link,
+    S3, the completion (a copy inside S3, validated a chunk at a time), a new version."""
+    dep = deployment
+    status, _, body = call(dep, gateway, "POST", "/files?name=grows.txt", api_key, b"v1\n", TEXT)
+    assert status == 201, body
+    first = json.loads(body)
+    line = "r\u00e9sum\u00e9 \U0001f600 line of the second version\n".encode()
+    data = (line * (20 * 1024 * 1024 // len(line) + 1))[: 20 * 1024 * 1024]
+    data = data.decode("utf-8", "ignore").encode()  # whole characters only
+    inline = b"x" * ((4 << 20) + 1)  # MAX_INLINE_BYTES' default, and one byte
+    status, _, body = call(dep, gateway, "PUT", f"/files/{first['id']}", api_key, inline, TEXT)
+    assert status == 413, body
+    assert json.loads(body)["upload_url"] == f"/files/{first['id']}/uploads?size={len(inline)}"
+    path = f"/files/{first['id']}/uploads?size={len(data)}"
+    status, _, body = call(dep, gateway, "POST", path, api_key, headers={"If-Match": first["etag"]})
+    assert status == 201, body
+    link = json.loads(body)
+    put = urllib.request.Request(link["url"], data=data, method="PUT", headers=link["headers"])
+    with urllib.request.urlopen(put, timeout=120) as response:
+        assert response.status == 200
+    status, headers, body = call(dep, gateway, "POST", link["complete_url"], api_key)
+    assert status == 200, body
+    meta = json.loads(body)
+    assert (meta["id"], meta["version"], meta["size"]) == (first["id"], 2, len(data))
+    assert headers["ETag"] == meta["etag"] != first["etag"]
+    opener = urllib.request.build_opener(
+        _NoRedirect, urllib.request.HTTPSHandler(context=api_gateway.client_context(dep.cert))
+    )
+    request = urllib.request.Request(
+        f"{gateway.url}/files/{first['id']}", headers={"Authorization": f"Bearer {api_key}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        opener.open(request, timeout=60)
+    assert redirect.value.code == 307
+    with urllib.request.urlopen(redirect.value.headers["Location"], timeout=120) as response:
+        assert response.read() == data
+    status, _, body = call(dep, gateway, "GET", f"/files/{first['id']}/versions/1", api_key)
+    assert (status, body) == (200, b"v1\n")
+
+
 def test_an_export_runs_through_sqs_in_the_worker(
     deployment: Deployment, gateway: ApiGateway, api_key: str
 ) -> None:
@@ -524,3 +571,46 @@ def test_make_key_for_a_stage_without_an_admin_function_says_so(admin: Admin) ->
         make(admin, "key", "TENANT=acme", stage="staging")
     assert "error: cannot invoke textfiles-staging-admin" in str(failed.value)
     assert "Traceback" not in str(failed.value)
+
+
+def test_a_range_and_a_head_through_the_packaged_zip(
+    deployment: Deployment, gateway: ApiGateway, api_key: str
+) -> None:
+    """A 206 travels the proxy integration byte for byte (base64), with its Content-Range and
+    identity coding (so API Gateway never compresses it); a 416 says the size; HEAD answers
+    GET's validators with no body."""
+    dep, gw = deployment, gateway
+    data = "Grüße, 0123456789\n".encode() * 100
+    status, _, body = call(dep, gw, "POST", "/files?name=ranged.txt", api_key, data, TEXT)
+    assert status == 201, body
+    meta = json.loads(body)
+    path = f"/files/{meta['id']}"
+    status, headers, body = call(dep, gw, "GET", path, api_key, headers={"Range": "bytes=3-9"})
+    assert (status, body) == (206, data[3:10])
+    assert headers["Content-Range"] == f"bytes 3-9/{len(data)}"
+    assert headers["Content-Encoding"] == "identity"
+    status, headers, _ = call(dep, gw, "GET", path, api_key, headers={"Range": "bytes=99999-"})
+    assert (status, headers["Content-Range"]) == (416, f"bytes */{len(data)}")
+    status, headers, body = call(dep, gw, "HEAD", path, api_key)
+    assert (status, body) == (200, b"")
+    assert headers["ETag"] == meta["etag"] and headers["Accept-Ranges"] == "bytes"
+
+
+def test_names_in_the_path_through_api_gateway(
+    deployment: Deployment, gateway: ApiGateway, api_key: str
+) -> None:
+    """API Gateway's REST proxy hands a path parameter over still percent-encoded (a `%2F`
+    stays in its segment): the function decodes it once (docs/writes.md)."""
+    dep, gw = deployment, gateway
+    path = "/names/" + quote("a b%c ü.txt", safe="")
+    status, _, body = call(dep, gw, "PUT", path, api_key, b"by name\n", TEXT)
+    assert status == 201, body
+    assert json.loads(body)["name"] == "a b%c ü.txt"
+    status, headers, body = call(dep, gw, "GET", path, api_key)
+    assert (status, body) == (200, b"by name\n")
+    status, _, body = call(dep, gw, "PUT", path, api_key, b"x", {**TEXT, "If-None-Match": "*"})
+    assert status == 412, body
+    assert call(dep, gw, "HEAD", path, api_key)[0] == 200
+    status, _, body = call(dep, gw, "PUT", "/names/a%2Fb.txt", api_key, b"x", TEXT)
+    assert status == 400 and "'/'" in json.loads(body)["Message"], body
+    assert call(dep, gw, "DELETE", path, api_key, headers={"If-Match": headers["ETag"]})[0] == 204

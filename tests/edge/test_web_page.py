@@ -305,7 +305,9 @@ def api_reference(s: Session) -> None:
     s.shot("docs")
     other = s.page.context.new_page()  # another tab: no key until this one shares it
     other.goto(f"{s.base}/docs")
-    s.expect(other.locator("#status")).to_contain_text("operations")  # no eval: the CSP forbids it
+    # Locator waits, not wait_for_function: a string predicate polled is an eval, which the
+    # page's Content-Security-Policy refuses once the first check does not pass.
+    s.expect(other.locator("#status")).to_contain_text("operations")
     assert other.input_value("#key") == ""
     s.page.check("#share")
     s.expect(other.locator("#key")).to_have_value(s.key)

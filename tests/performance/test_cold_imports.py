@@ -69,6 +69,9 @@ IMPORT_APP_ADDS = {
     "chalicelib.edge.routes.health", "chalicelib.edge.routes.tasks", "chalicelib.edge.page",
     "chalicelib.edge.routes.blobs", "chalicelib.edge.cors", "chalicelib.edge.responses",
     "chalicelib.edge.routes.history", "chalicelib.edge.routes", "chalicelib.edge.routes.changes",
+    "chalicelib.edge.idempotent",
+    "chalicelib.edge.routes.bodies",
+    "chalicelib.edge.routes.names",
 }  # fmt: skip
 IMPORT_APP = """
 import sys

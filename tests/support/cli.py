@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -155,8 +156,8 @@ class Terminal:
 @contextmanager
 def started_cli(data_dir: Path, settings: dict[str, str] | None, folder: Path) -> Iterator[Cli]:
     """A `chalice local` of the app (embedded drivers, or `settings`'s backends) and `textfiles`
-    pointed at it with a fresh key."""
-    with running(data_dir, settings, "cli") as (base, key):
+    pointed at it with a fresh key of a tenant of its own (the real backends are shared)."""
+    with running(data_dir, settings, f"cli-{uuid.uuid4().hex[:12]}") as (base, key):
         yield Cli(base, key, folder)
 
 

@@ -7,11 +7,26 @@ registers (a handler without an entry, or an entry without a handler, fails)."""
 
 from typing import Any, NamedTuple
 
-from chalicelib.errors import BackendUnavailable, DomainError, RateLimited, Unauthorized
+from chalicelib.errors import (
+    BackendUnavailable,
+    BadRequest,
+    DomainError,
+    KeyInUse,
+    KeyReused,
+    RateLimited,
+    Unauthorized,
+)
 
 Schema = dict[str, Any]
 JSON = "application/json"
 TEXT: Schema = {"type": "string"}
+# What rules.validate_name accepts: no "/", no control character (Unicode category Cc).
+NAME_SCHEMA: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$",
+}
 # What an authenticated route can answer besides its own errors (chalicelib/edge/http.py).
 AUTHENTICATED: tuple[type[DomainError], ...] = (Unauthorized, RateLimited, BackendUnavailable)
 
@@ -63,3 +78,54 @@ class Route(NamedTuple):
 
     def all_errors(self) -> tuple[type[DomainError], ...]:
         return (*self.errors, *AUTHENTICATED) if self.secured else self.errors
+
+
+# The operations that honour Idempotency-Key (their handlers: @idempotent.keyed).
+IDEMPOTENT = frozenset(
+    {"createFile", "startUpload", "completeUpload", "startExport", "restoreVersion"}
+    | {"restoreTrashed", "startReplaceUpload", "copyFile"}
+)
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 257,
+        "pattern": '^[!-~]{1,255}$|^"[!-~]{1,255}"$',
+        "example": "8e03978e-40d5-43e8-bc93-6894a57f9324",
+    },
+    "1-255 visible ASCII characters, no spaces (a UUID; quoted, it is the same key): the same"
+    " request with the same key within 24 hours answers the first answer again, with"
+    " Idempotent-Replayed: true, and does nothing (docs/idempotency.md). Final 4xx answers"
+    " are replayed too; 5xx, 408, 409, 423, 425 and 429 are not kept (a retry runs again).",
+)
+
+
+def keyed(routes: tuple[Route, ...]) -> tuple[Route, ...]:
+    """The routes, those in IDEMPOTENT honouring Idempotency-Key."""
+    return tuple(_keyed(route) if route.op_id in IDEMPOTENT else route for route in routes)
+
+
+def _keyed(route: Route) -> Route:
+    """The header, the replayed answers' header, 409 while the first request runs, 422 for
+    another request (chalicelib/edge/idempotent.py)."""
+    replies = {
+        status: reply._replace(headers=(*reply.headers, "Idempotent-Replayed"))
+        for status, reply in route.replies.items()
+    }
+    errors = (*route.errors, *(() if BadRequest in route.errors else (BadRequest,)))
+    return route._replace(
+        replies=replies,
+        errors=(*errors, KeyInUse, KeyReused),
+        params=(*route.params, IDEMPOTENCY_KEY),
+    )
+
+
+TEXT_BODY = Body(
+    TEXT,
+    "text/plain",
+    "The file body: valid UTF-8 without NUL bytes, at most MAX_INLINE_BYTES (larger: an"
+    " upload). application/octet-stream is taken too, for clients that send bytes as such.",
+    binary=("application/octet-stream",),
+)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.edge.openapi.entries import TEXT, Param, Reply, Route, Schema
+from chalicelib.edge.openapi.names import IF_MATCH
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -26,7 +27,6 @@ LIMIT = Param(
     "Page size.",
 )
 CURSOR = Param("cursor", "query", description="next_cursor of the previous page.")
-IF_MATCH = Param("If-Match", "header", description="Only if the current body has this ETag.")
 FILE_OK = Reply("The file's metadata (its new current version).", "FileMetadata", headers=("ETag",))
 DIFF_MEDIA = ("text/x-diff",)
 
@@ -185,6 +185,7 @@ _FILE = {
     "size": 16,
     "sha256": _SHA,
     "etag": f'"{_SHA}"',
+    "record_etag": f'"v3.{_ID}"',
     "version": 3,
     "created_at": "2026-11-23T09:00:00Z",
     "updated_at": "2026-11-24T08:00:00Z",
@@ -203,7 +204,7 @@ _CURRENT = {**_VERSION, "version": 2, "size": 23, "superseded_at": None}
 _DIFF = "--- todo.txt@v1\n+++ todo.txt@v2\n@@ -1,3 +1,4 @@\n milk\n eggs\n bread\n+butter\n"
 HISTORY_EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "listVersions": ({"200": {"items": [_CURRENT, _VERSION], "next_cursor": None}}, None),
-    "readVersion": ({"200": "milk\neggs\nbread\n"}, None),
+    "readVersion": ({"200": "milk\neggs\nbread\n", "206": "eggs\n"}, None),
     "readVersionMetadata": ({"200": _VERSION}, None),
     "restoreVersion": ({"200": _FILE}, None),
     "diffVersions": ({"200": _DIFF}, None),

@@ -7,13 +7,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from chalicelib.edge.openapi import ranges
 from chalicelib.edge.openapi import schemas as extra
 from chalicelib.edge.openapi.entries import Body, Param, Reply, Route, Schema, Setting
 from chalicelib.edge.openapi.table import ROUTES
-from chalicelib.errors import BackendUnavailable, DomainError, RateLimited
+from chalicelib.errors import (
+    BackendUnavailable,
+    DomainError,
+    KeyInUse,
+    RangeNotSatisfiable,
+    RateLimited,
+)
 
 RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
-HEADERS = ("Location", "ETag", "Last-Modified", "Retry-After", "X-Request-Id", *RATE_HEADERS)
+HEADERS = (
+    "Location", "ETag", "Last-Modified", "Retry-After", "X-Request-Id", *RATE_HEADERS,
+    *ranges.HEADER_NOTES,
+)  # fmt: skip
+REPLAYED = "Idempotent-Replayed"  # "true" on an answer replayed for an Idempotency-Key
 # Operations grouped by the first part of their path (the reference's sections).
 TAGS = {
     "files": "Files: create, list, search, read, replace, rename, delete.",
@@ -23,18 +34,18 @@ TAGS = {
     "service": "Health, this document, the web page and the local links.",
 }
 _SECTIONS = {"files": "files", "uploads": "uploads", "exports": "tasks", "tasks": "tasks"}
-_SECTIONS.update(usage="usage", trash="files")
+_SECTIONS.update(usage="usage", trash="files", names="files")
 
 
 def tag(path: str) -> str:
     parts = path.strip("/").split("/")
-    if parts[:2] == ["files", "uploads"]:
+    if parts[:2] == ["files", "uploads"] or parts[2:] == ["uploads"]:
         return "uploads"
     return _SECTIONS.get(parts[0], "service")
 
 
 # The errors whose answer says when to try again.
-RETRY: tuple[type[DomainError], ...] = (RateLimited, BackendUnavailable)
+RETRY: tuple[type[DomainError], ...] = (RateLimited, BackendUnavailable, KeyInUse)
 
 
 def _ref(name: str, kind: str = "schemas") -> dict[str, str]:
@@ -68,6 +79,8 @@ def error_reply(classes: list[type[DomainError]]) -> dict[str, Any]:
     else:
         description = " ".join(f"{cls.code}: {cls.description}" for cls in classes)
     retry = ("Retry-After",) if any(issubclass(cls, RETRY) for cls in classes) else ()
+    if any(issubclass(cls, RangeNotSatisfiable) for cls in classes):
+        retry = ("Content-Range",)  # bytes */SIZE
     reply = Reply(description, "Error", headers=retry)
     return _reply(reply, extra.error_example(classes[0]))
 
@@ -156,7 +169,10 @@ def document() -> dict[str, Any]:
         "paths": paths(),
         "components": {
             "schemas": dict(extra.SCHEMAS),
-            "headers": {name: {**header, "description": name} for name in HEADERS},
+            "headers": {
+                name: {**header, "description": ranges.HEADER_NOTES.get(name, name)}
+                for name in (*HEADERS, REPLAYED)
+            },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},

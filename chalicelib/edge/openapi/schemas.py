@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.edge.openapi.bodies import BODIES_LINKS
 from chalicelib.edge.openapi.changes import CHANGES_EXAMPLES, CHANGES_SCHEMAS
-from chalicelib.edge.openapi.entries import TEXT, Schema
+from chalicelib.edge.openapi.entries import NAME_SCHEMA, TEXT, Schema
 from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
-from chalicelib.edge.openapi.table import NAME_SCHEMA
+from chalicelib.edge.openapi.names import NAMES_EXAMPLES
+from chalicelib.edge.openapi.ranges import EXAMPLES as HEAD_EXAMPLES
+from chalicelib.edge.openapi.ranges import PARTIAL_EXAMPLE as RANGE_EXAMPLE
 from chalicelib.errors import DomainError
 
 _ID = "3f2a9c0e5b7d41e8a6c4f1b2d3e4a5b6"
@@ -19,6 +22,7 @@ _FILE = {
     "size": 26,
     "sha256": _SHA,
     "etag": f'"{_SHA}"',
+    "record_etag": f'"v2.{_ID}"',
     "version": 2,
     "created_at": "2026-11-23T09:00:00Z",
     "updated_at": "2026-11-23T10:30:00Z",
@@ -77,9 +81,12 @@ _HTML = '<!doctype html>\n<html lang="en">...'
 
 # operationId -> (status -> example of that response's body, example of the request body)
 EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
-    "createFile": ({"201": {**_FILE, "version": 1}}, "milk\neggs\nbread\n"),
+    "createFile": (
+        {"201": {**_FILE, "version": 1, "record_etag": f'"v1.{_ID}"'}},
+        "milk\neggs\nbread\n",
+    ),
     "listFiles": ({"200": {"items": [_FILE], "next_cursor": "eyJ1IjoxNzY0NDk..."}}, None),
-    "readFile": ({"200": "milk\neggs\nbread\nbutter\n"}, None),
+    "readFile": ({"200": "milk\neggs\nbread\nbutter\n", "206": RANGE_EXAMPLE}, None),
     "replaceFile": ({"200": _FILE}, "milk\neggs\nbread\nbutter\n"),
     "renameFile": ({"200": {**_FILE, "name": "shopping.txt"}}, {"name": "shopping.txt"}),
     "deleteFile": ({}, None),
@@ -87,7 +94,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "startUpload": ({"201": _UPLOAD}, None),
     "completeUpload": ({"201": {**_FILE, "name": "big.txt", "size": 7340032}}, None),
     "putLocalBlob": ({}, "a large body\n"),
-    "getLocalBlob": ({}, None),
+    "getLocalBlob": ({"206": RANGE_EXAMPLE}, None),
     "health": (
         {
             "200": {"status": "ok", "checks": {"database": {"status": "ok"}}},
@@ -108,6 +115,13 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "staticAsset": ({"200": '"use strict";\n...'}, None),
     **HISTORY_EXAMPLES,
     **CHANGES_EXAMPLES,
+    "startReplaceUpload": ({"201": {**_UPLOAD, "size": 20971520, "name": "todo.txt"}}, None),
+    "copyFile": (
+        {"201": {**_FILE, "id": _ID[::-1], "name": "todo (copy).txt", "version": 1}},
+        None,
+    ),
+    **HEAD_EXAMPLES,
+    **NAMES_EXAMPLES,
 }
 # operationId -> status -> the operations its answer leads to (OpenAPI links), each given
 # the path parameter it needs from the answer.
@@ -132,6 +146,7 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
             for op in ("getTask", "cancelTask")
         }
     },
+    **BODIES_LINKS,
 }
 # An error's code -> the message of its example.
 ERRORS = {
@@ -148,6 +163,10 @@ ERRORS = {
     "ServiceUnavailable": "A backend is unavailable (database); retry later.",
     "Gone": "Changes are kept 30 days and some after this cursor are gone: list the files"
     " again (GET /files) and follow from GET /changes/latest.",
+    "IdempotencyKeyInUse": "A request with this Idempotency-Key is still running.",
+    "IdempotencyKeyReused": "This Idempotency-Key was used for a different request.",
+    "RangeNotSatisfiable": "The body has 20 bytes: no byte of the requested range is in it;"
+    " ask for bytes=0-19 or a suffix such as bytes=-100.",
 }
 
 
@@ -170,7 +189,12 @@ _FILE_FIELDS: dict[str, Schema] = {
     "name": TEXT,
     "size": _COUNT,
     "sha256": TEXT,
-    "etag": TEXT,
+    "etag": {**TEXT, "description": "The body's ETag (its content hash): guards the body."},
+    "record_etag": {
+        **TEXT,
+        "description": "The record's ETag (this file at this version): guards everything,"
+        " name included. The ETag header of GET /files/{id}/metadata.",
+    },
     "version": {"type": "integer", "minimum": 1},
     "created_at": _TIME,
     "updated_at": _TIME,
@@ -238,13 +262,15 @@ _ERROR_FIELDS: dict[str, Schema] = {
     "state": {**TEXT, "description": "Conflict on a task: the state it is already in."},
     "used": {"type": "integer"},
     "limit": {"type": "integer"},
+    "upload_url": {**TEXT, "description": "PayloadTooLarge on a replace: the route that takes it."},
+    "size": {"type": "integer", "description": "RangeNotSatisfiable: the body's length."},
 }
 _HEALTH_FIELDS: dict[str, Schema] = {
     "status": {"type": "string", "enum": ["ok", "unavailable"]},
     "checks": {"type": "object", "additionalProperties": {"type": "object"}},
 }
 SCHEMAS: dict[str, Schema] = {
-    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state"),
+    "Error": _object(_ERROR_FIELDS, "quota", "used", "limit", "state", "upload_url", "size"),
     # Not "File": generated clients name their own binary-body type File.
     "FileMetadata": _object(_FILE_FIELDS),
     "FileList": _object(

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+from chalicelib.edge.openapi.bodies import BODIES_ROUTES
 from chalicelib.edge.openapi.changes import CHANGES_ROUTES
-from chalicelib.edge.openapi.entries import TEXT, Body, Param, Reply, Route, Schema, Setting
+from chalicelib.edge.openapi.entries import (
+    NAME_SCHEMA,
+    TEXT,
+    TEXT_BODY,
+    Body,
+    Param,
+    Reply,
+    Route,
+    Setting,
+    keyed,
+)
 from chalicelib.edge.openapi.history import HISTORY_ROUTES
+from chalicelib.edge.openapi.names import (
+    DATES,
+    IF_MATCH,
+    IF_MATCH_READ,
+    IF_NONE_MATCH,
+    IF_NONE_MATCH_READ,
+    IF_NONE_MATCH_RECORD,
+    NAMES_ROUTES,
+)
+from chalicelib.edge.openapi.ranges import with_ranges_and_heads
+from chalicelib.edge.openapi.tasks import TASK_ROUTES
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -17,13 +39,6 @@ from chalicelib.errors import (
     TooLarge,
 )
 
-# What rules.validate_name accepts: no "/", no control character (Unicode category Cc).
-NAME_SCHEMA: Schema = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 255,
-    "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$",
-}
 NAME = Param(
     "name",
     "query",
@@ -32,17 +47,10 @@ NAME = Param(
     required=True,
 )
 FILE_ID = Param("file_id", "path", description="The file's id.")
-TASK_ID = Param("task_id", "path", description="The task's id.")
 TOKEN = Param("token", "path", description="The signed link token.")
-TEXT_BODY = Body(
-    TEXT,
-    "text/plain",
-    "The file body: valid UTF-8 without NUL bytes, at most MAX_INLINE_BYTES (larger: an"
-    " upload). application/octet-stream is taken too, for clients that send bytes as such.",
-    binary=("application/octet-stream",),
-)
 FILE_OK = Reply("The file's metadata.", "FileMetadata", headers=("ETag",))
-CREATED = Reply("Created.", "FileMetadata", headers=("Location", "ETag"))
+FILE_HEADERS = ("Location", "ETag")
+CREATED = Reply("Created.", "FileMetadata", headers=FILE_HEADERS)
 
 
 def _page(
@@ -122,20 +130,18 @@ ROUTES: tuple[Route, ...] = (
                 headers=("Location", "ETag"),
             ),
         },
-        errors=(NotFound,),
-        params=(FILE_ID, Param("If-None-Match", "header", description="ETags you hold.")),
+        errors=(BadRequest, NotFound, PreconditionFailed),
+        params=(FILE_ID, IF_NONE_MATCH_READ, IF_MATCH_READ, *DATES),
     ),
     Route(
         "PUT",
         "/files/{file_id}",
         "replaceFile",
-        "Replace the body; resets retention.",
+        "Replace the body; resets retention. A body above the inline limit: 413 with"
+        " upload_url, POST /files/{file_id}/uploads.",
         {"200": FILE_OK},
-        errors=(QuotaExceeded, NotFound, PreconditionFailed, TooLarge, NotPlaintext),
-        params=(
-            FILE_ID,
-            Param("If-Match", "header", description="Only if the body still has this ETag."),
-        ),
+        errors=(BadRequest, QuotaExceeded, NotFound, PreconditionFailed, TooLarge, NotPlaintext),
+        params=(FILE_ID, IF_MATCH, IF_NONE_MATCH),
         body=TEXT_BODY,
     ),
     Route(
@@ -144,8 +150,8 @@ ROUTES: tuple[Route, ...] = (
         "renameFile",
         "Rename a file.",
         {"200": FILE_OK},
-        errors=(BadRequest, NotFound, Conflict, NotPlaintext),
-        params=(FILE_ID,),
+        errors=(BadRequest, NotFound, Conflict, PreconditionFailed, NotPlaintext),
+        params=(FILE_ID, IF_MATCH),
         body=Body("Rename"),
     ),
     Route(
@@ -154,17 +160,17 @@ ROUTES: tuple[Route, ...] = (
         "deleteFile",
         "Move a file to the trash (its name is free; GET /trash).",
         {"204": Reply("In the trash.")},
-        errors=(NotFound,),
-        params=(FILE_ID,),
+        errors=(BadRequest, NotFound, PreconditionFailed),
+        params=(FILE_ID, IF_MATCH),
     ),
     Route(
         "GET",
         "/files/{file_id}/metadata",
         "readMetadata",
-        "A file's metadata.",
-        {"200": FILE_OK},
-        errors=(NotFound,),
-        params=(FILE_ID,),
+        "A file's metadata; its ETag header is the record's (record_etag), not the body's.",
+        {"200": FILE_OK, "304": Reply("Not modified (If-None-Match names the record_etag).")},
+        errors=(BadRequest, NotFound, PreconditionFailed),
+        params=(FILE_ID, IF_NONE_MATCH_RECORD, IF_MATCH_READ),
     ),
     Route(
         "POST",
@@ -189,13 +195,14 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/files/uploads/{upload_id}/complete",
         "completeUpload",
-        "Validate the uploaded body and create the file.",
+        "Validate the uploaded body and create the file (or, for POST /files/{file_id}/uploads,"
+        " make it the file's next version).",
         {
             "201": CREATED,
-            "200": Reply("Already completed: the same file.", "FileMetadata", headers=("ETag",)),
+            "200": Reply("A replaced body, or a retry: the file.", FILE_OK.schema, FILE_HEADERS),
         },
-        errors=(QuotaExceeded, NotFound, Conflict, TooLarge, NotPlaintext),
-        params=(Param("upload_id", "path", description="From POST /files/uploads."),),
+        errors=(QuotaExceeded, NotFound, Conflict, PreconditionFailed, TooLarge, NotPlaintext),
+        params=(Param("upload_id", "path", description="From a POST .../uploads."),),
     ),
     Route(
         "PUT",
@@ -212,7 +219,7 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/blobs/{token}",
         "getLocalBlob",
-        "Local folder driver only: a download link's target.",
+        "Local folder driver only: a download link's target (Range as S3 answers it).",
         {"200": Reply("The bytes.", {"type": "string", "format": "binary"}, ("*/*",))},
         errors=(Forbidden, NotFound),
         params=(TOKEN,),
@@ -238,38 +245,7 @@ ROUTES: tuple[Route, ...] = (
         {"200": Reply("The OpenAPI 3 document.", {"type": "object"})},
         secured=False,
     ),
-    # chalicelib/edge/routes/tasks.py
-    Route(
-        "POST",
-        "/exports",
-        "startExport",
-        "Bundle every file of the tenant into one zip archive, in the background."
-        " While an export is under way, the same task is returned.",
-        {"202": Reply("Accepted: poll the task.", "Task", headers=("Location",))},
-        errors=(QuotaExceeded,),
-    ),
-    Route(
-        "GET",
-        "/tasks/{task_id}",
-        "getTask",
-        "A task's state, progress and result.",
-        {"200": Reply("The task.", "Task")},
-        errors=(NotFound,),
-        params=(TASK_ID,),
-    ),
-    Route(
-        "DELETE",
-        "/tasks/{task_id}",
-        "cancelTask",
-        "Cancel a running task (its worker stops after the current step), or delete a"
-        " succeeded export with its archive now.",
-        {
-            "200": Reply("Cancelled (or already cancelled).", "Task"),
-            "204": Reply("The succeeded task and its archive are deleted."),
-        },
-        errors=(NotFound, Conflict),
-        params=(TASK_ID,),
-    ),
+    *TASK_ROUTES,
     # chalicelib/edge/page.py
     _page("/", "webPage", "The web page (HTML).", "text/html"),
     _page("/docs", "apiReference", "This reference, rendered (HTML).", "text/html"),
@@ -293,4 +269,8 @@ ROUTES: tuple[Route, ...] = (
     # chalicelib/edge/routes/history.py
     *HISTORY_ROUTES,
     *CHANGES_ROUTES,
+    *BODIES_ROUTES,
+    # chalicelib/edge/routes/names.py
+    *NAMES_ROUTES,
 )
+ROUTES = keyed(with_ranges_and_heads(ROUTES))  # Range and HEAD on the bodies; Idempotency-Key

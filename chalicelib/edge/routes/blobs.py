@@ -28,7 +28,7 @@ def get_local_blob(token: str) -> Response:
 
     data, filename = blobs.local_download(token)
     if filename is None:  # a read link: the body as text, like a presigned S3 GET
-        return http.binary_response(data, {"Content-Type": http.TEXT})
+        return http.ranged_body(data, {"Content-Type": http.TEXT})  # Range, as S3 answers it
     headers = {"Content-Type": http.content_type(filename)}
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return http.binary_response(data, headers)
+    return http.ranged_body(data, headers)

@@ -3,9 +3,14 @@ and the trash (a Chalice Blueprint). Each handler parses, calls one use case, an
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint, Request, Response
 
-from chalicelib.edge import http
+from chalicelib.edge import http, idempotent
+
+if TYPE_CHECKING:
+    from chalicelib.files.history.store import Version
 
 # The use cases are imported inside each handler: no other route's cold start loads them.
 
@@ -34,29 +39,39 @@ def list_versions(file_id: str) -> Response:
     return http.json_response({"items": [v.public() for v in items], "next_cursor": next_cursor})
 
 
-@bp.route("/files/{file_id}/versions/{version}", methods=["GET"])
+@bp.route("/files/{file_id}/versions/{version}", methods=["GET", "HEAD"])
 @http.guarded
 def read_version(file_id: str, version: str) -> Response:
-    import chalicelib.clock as clock
     from chalicelib.files.history import versions
 
     request = http.current(bp)
     tenant = http.authenticate(request).tenant
-    answer = versions.body(tenant, file_id, version, request.headers.get("if-none-match"))
-    kept = answer.version
-    headers = {
-        "ETag": kept.etag,
-        "Last-Modified": clock.http_date(kept.created_us),
-        "Cache-Control": IMMUTABLE,
-    }
+    if_none_match = request.headers.get("if-none-match")
+    if request.method == "HEAD":  # the version's row only: no body is read
+        import chalicelib.edge.ranges as ranges
+
+        kept = versions.get(tenant, file_id, version)
+        return ranges.head_answer(kept, kept.size, _version_validators(kept), if_none_match)
+    answer = versions.body(tenant, file_id, version, if_none_match)
+    headers = _version_validators(answer.version)
     if answer.link is not None:
         return http.redirect(answer.link, headers)
     if answer.body is None:
         return http.response("", 304, headers)
-    return http.response(answer.body, 200, {"Content-Type": http.TEXT, **headers})
+    return http.ranged_body(answer.body, {"Content-Type": http.TEXT, **headers})
 
 
-@bp.route("/files/{file_id}/versions/{version}/metadata", methods=["GET"])
+def _version_validators(kept: Version) -> dict[str, str]:
+    import chalicelib.clock as clock
+
+    return {
+        "ETag": kept.etag,
+        "Last-Modified": clock.http_date(kept.created_us),
+        "Cache-Control": IMMUTABLE,
+    }
+
+
+@bp.route("/files/{file_id}/versions/{version}/metadata", methods=["GET", "HEAD"])
 @http.guarded
 def read_version_metadata(file_id: str, version: str) -> Response:
     from chalicelib.files.history import versions
@@ -67,7 +82,9 @@ def read_version_metadata(file_id: str, version: str) -> Response:
 
 
 @bp.route("/files/{file_id}/versions/{version}/restore", methods=["POST"], content_types=["*/*"])
+@idempotent.keyed
 @http.guarded
+@http.honours("if-match")
 def restore_version(file_id: str, version: str) -> Response:
     from chalicelib.files.history import versions
 
@@ -102,6 +119,7 @@ def list_trash() -> Response:
 
 
 @bp.route("/trash/{file_id}/restore", methods=["POST"], content_types=["*/*"])
+@idempotent.keyed
 @http.guarded
 def restore_trashed(file_id: str) -> Response:
     from chalicelib.files.history import trash

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalice.app import Blueprint, CloudWatchEvent, Rate, Response, SQSEvent
 
-from chalicelib.edge import http
+from chalicelib.edge import http, idempotent
 
 # The use cases are imported inside each function: the API's cold start never loads the
 # task machinery, and the worker never loads what only the routes use.
@@ -20,6 +20,7 @@ bp = Blueprint(__name__)
 
 
 @bp.route("/exports", methods=["POST"])
+@idempotent.keyed
 @http.guarded
 def start_export() -> Response:
     from chalicelib.tasks.kinds import export

@@ -6,7 +6,7 @@
 
 const $ = (id) => document.getElementById(id);
 const KEY = "textfiles-key";
-const METHODS = ["get", "post", "put", "patch", "delete"];
+const METHODS = ["get", "head", "post", "put", "patch", "delete"];
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -83,7 +83,8 @@ function curlLine(path, method, op, params) {
     .map((p) => `${p.name}=${p.name.toUpperCase()}`).join("&");
   const url = `${location.origin}${path}${query ? "?" + query : ""}`;
   const parts = ["curl -s"];
-  if (method !== "get") parts.push(`-X ${method.toUpperCase()}`);
+  if (method === "head") parts.push("-I"); // curl -X HEAD would wait for a body
+  else if (method !== "get") parts.push(`-X ${method.toUpperCase()}`);
   parts.push(`'${url}'`);
   if (!(op.security && !op.security.length)) parts.push(`-H "Authorization: Bearer $TEXTFILES_KEY"`);
   if (op.requestBody) {

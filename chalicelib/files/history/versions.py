@@ -101,7 +101,7 @@ def restore(tenant: Tenant, file_id: str, raw_number: str, if_match: str | None)
     from chalicelib.files import orphans, reading, writes
 
     current = reading.get_meta(tenant, file_id)
-    if if_match is not None and not etag_matches(current, if_match, weak=False):
+    if not writes._matches(current, if_match):
         raise writes._stale()
     old = get(tenant, file_id, raw_number)
     racepoints.point("history.restore.copy")

@@ -19,6 +19,7 @@ Phases, in order (the checkpoint says which, and where in the bucket the scan is
            (`PURGE_ORPHAN_GRACE_SECONDS`: a write may be under way, or its outcome may have
            been unknown); an export's archive once the time its task advertises has
            passed, its other objects once older than the export retention;
+- keys:    idempotency keys past their 24 hours (chalicelib/idempotency/keys.py);
 - tasks:   finished task rows older than the task retention.
 The bucket's 61-day lifecycle rule is the backstop for anything this misses (docs/tasks.md).
 """
@@ -39,7 +40,8 @@ from chalicelib.tasks.model import Kind, Step, TaskContext, register
 from chalicelib.tenants import store as tenants_store
 
 PHASES = (
-    "files", "versions", "trash", "changes", "garbage", "counters", "uploads", "orphans", "tasks",
+    "files", "versions", "trash", "changes", "garbage", "counters", "uploads", "orphans", "keys",
+    "tasks",
 )  # fmt: skip
 COUNTER_BATCH = 100  # tenants per step: each is one aggregate over the tenant's rows
 
@@ -71,6 +73,8 @@ def step(ctx: TaskContext) -> Step:
         removed, more = _uploads()
     elif phase == "orphans":
         removed, more = _orphans(cp)
+    elif phase == "keys":
+        removed, more = _keys()
     else:
         removed, more = _tasks()
     counts = dict(cp["counts"])
@@ -97,6 +101,14 @@ def _files() -> tuple[int, bool]:
             orphans.record([row["blob_key"] for row in rows], now, grace=False)
             repo.remove_expired([row["id"] for row in rows], now)
     return len(rows), len(rows) == limit
+
+
+def _keys() -> tuple[int, bool]:
+    from chalicelib.idempotency import keys
+
+    limit = config.purge_batch()
+    removed = keys.purge(limit)
+    return removed, removed == limit
 
 
 def _garbage() -> tuple[int, bool]:

@@ -1,0 +1,70 @@
+"""The client's HEAD operations and the request headers of a ranged read, mixed into Client."""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import IO, Any, Protocol
+
+
+class _Transport(Protocol):
+    def url(self, path: str, **query: Any) -> str: ...
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        progress: Any = None,
+        auth: bool = True,
+        sink: IO[bytes] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]: ...
+
+
+def _q(part: str | int) -> str:
+    return urllib.parse.quote(str(part), safe="")
+
+
+def _operation(operation_id: str) -> Any:
+    def mark(method: Any) -> Any:
+        method.__operation__ = operation_id
+        return method
+
+    return mark
+
+
+def read_headers(
+    if_none_match: str | None = None, range: str | None = None, if_range: str | None = None
+) -> dict[str, str]:
+    """The conditions of a body's GET: If-None-Match (304), Range ("bytes=0-99": 206 with
+    those bytes; a body behind a redirect is ranged by its store) and If-Range."""
+    headers = {"If-None-Match": if_none_match, "Range": range, "If-Range": if_range}
+    return {name: value for name, value in headers.items() if value}
+
+
+def _head(transport: _Transport, path: str, if_none_match: str | None) -> dict[str, str]:
+    return transport.send("HEAD", transport.url(path), headers=read_headers(if_none_match))[1]
+
+
+class HeadOperations:
+    """Each answers GET's status and headers without a body (Content-Length: the body's)."""
+
+    @_operation("headFile")
+    def head_file(
+        self: _Transport, file_id: str, if_none_match: str | None = None
+    ) -> dict[str, str]:
+        return _head(self, f"/files/{_q(file_id)}", if_none_match)
+
+    @_operation("headMetadata")
+    def head_metadata(self: _Transport, file_id: str) -> dict[str, str]:
+        return _head(self, f"/files/{_q(file_id)}/metadata", None)
+
+    @_operation("headVersion")
+    def head_version(
+        self: _Transport, file_id: str, version: int, if_none_match: str | None = None
+    ) -> dict[str, str]:
+        return _head(self, f"/files/{_q(file_id)}/versions/{_q(version)}", if_none_match)
+
+    @_operation("headVersionMetadata")
+    def head_version_metadata(self: _Transport, file_id: str, version: int) -> dict[str, str]:
+        return _head(self, f"/files/{_q(file_id)}/versions/{_q(version)}/metadata", None)

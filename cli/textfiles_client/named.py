@@ -1,0 +1,105 @@
+"""The client's operations on a file by its name (GET, HEAD, PUT, DELETE /names/{name}), mixed
+into Client. The name travels percent-encoded as one path segment."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import IO, Any, Protocol, cast
+
+from textfiles_client.types import File
+
+TEXT = "text/plain; charset=utf-8"
+
+
+class _Transport(Protocol):
+    def url(self, path: str, **query: Any) -> str: ...
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        progress: Any = None,
+        auth: bool = True,
+        sink: IO[bytes] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]: ...
+
+
+def path(name: str) -> str:
+    """/names/{name}, the name one percent-encoded segment (a space %20, a / %2F)."""
+    return "/names/" + urllib.parse.quote(name, safe="")
+
+
+def _operation(operation_id: str) -> Any:
+    """As client.operation (which imports this module): the operation a method calls."""
+
+    def mark(method: Any) -> Any:
+        method.__operation__ = operation_id
+        return method
+
+    return mark
+
+
+def conditions(
+    if_match: str | None = None,
+    if_none_match: str | None = None,
+    if_modified_since: str | None = None,
+    if_unmodified_since: str | None = None,
+) -> dict[str, str]:
+    """The precondition headers given (HTTP-dates as strings)."""
+    out = {
+        "If-Match": if_match,
+        "If-None-Match": if_none_match,
+        "If-Modified-Since": if_modified_since,
+        "If-Unmodified-Since": if_unmodified_since,
+    }
+    return {k: v for k, v in out.items() if v}
+
+
+class NamedOperations:
+    @_operation("readNamed")
+    def read_named(
+        self: _Transport,
+        name: str,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
+        sink: IO[bytes] | None = None,
+        if_modified_since: str | None = None,
+        if_unmodified_since: str | None = None,
+    ) -> bytes:
+        """The body (b"" when a 304 answered); a redirect to a link is followed."""
+        headers = conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
+        return self.send("GET", self.url(path(name)), headers=headers, sink=sink)[2]
+
+    @_operation("headNamed")
+    def head_named(
+        self: _Transport,
+        name: str,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
+        if_modified_since: str | None = None,
+        if_unmodified_since: str | None = None,
+    ) -> dict[str, str]:
+        """The GET's headers (ETag, Last-Modified, ...), without the body."""
+        headers = conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
+        return self.send("HEAD", self.url(path(name)), headers=headers)[1]
+
+    @_operation("putNamed")
+    def put_named(
+        self: _Transport,
+        name: str,
+        body: bytes,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        progress: Any = None,
+    ) -> tuple[File, bool]:
+        """Create (True) or replace (False) the file of that name."""
+        headers = {"Content-Type": TEXT, **conditions(if_match, if_none_match)}
+        status, _, raw = self.send("PUT", self.url(path(name)), body, headers, progress)
+        return cast(File, json.loads(raw)), status == 201
+
+    @_operation("deleteNamed")
+    def delete_named(self: _Transport, name: str, if_match: str | None = None) -> None:
+        self.send("DELETE", self.url(path(name)), headers=conditions(if_match))
