@@ -534,6 +534,28 @@ def large_body(s: Session) -> None:
     s.expect("#error").to_be_hidden()
 
 
+def saves_large(s: Session) -> None:
+    """Above the inline limit a save goes through an upload link, its If-Match honoured."""
+    edited = BIG.decode() + "one more line\n"
+    s.page.fill("#body", edited)
+    s.page.press("#body", "Control+s")
+    s.status(f"Saved drop-big.txt ({len(edited) / 1024:.1f} KiB, through an upload link).")
+    assert _stored(s, "drop-big.txt") == edited.encode()
+    found = s.api("GET", "/files?prefix=drop-big")["items"]
+    s.api("PUT", f"/files/{found[0]['id']}", b"changed elsewhere\n", Content_Type="text/plain")
+    s.page.fill("#body", edited + "my edit\n")
+    s.page.click("#save")
+    s.expect("#conflict").to_be_visible()
+    s.expect(s.page.get_by_role("alert")).to_contain_text("Reload the saved version")
+    assert _stored(s, "drop-big.txt") == b"changed elsewhere\n"  # not overwritten
+    s.page.click("#new")
+    s.page.fill("#name", "typed-big.txt")
+    s.page.fill("#body", BIG.decode())
+    s.page.click("#save")
+    s.status("Created typed-big.txt (")
+    assert _stored(s, "typed-big.txt") == BIG
+
+
 HIDE = """(hidden) => {
   Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
   Object.defineProperty(document, "visibilityState", { value: hidden ? "hidden" : "visible",
@@ -579,6 +601,7 @@ def test_the_page_on_a_phone(site: tuple[str, str, str], browser: Any) -> None:
             downloads,
             save_keys,
             large_body,
+            saves_large,
             follows_the_feed,
         ):
             step(session)
