@@ -31,7 +31,8 @@ XSS_BODY = '</textarea><script>window.__xss=2</script>\n<img src=x onerror="wind
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     """A `chalice local` on one configuration: its base URL, a fresh key, the configuration."""
     settings = request.getfixturevalue("real_settings") if request.param == "real" else None
-    with running(tmp_path / "data", settings, f"web-{request.param}") as (base, key):
+    tenant = f"{request.node.originalname[5:25]}-{request.param}".replace("_", "-")
+    with running(tmp_path / "data", settings, tenant) as (base, key):
         yield base, key, str(request.param)
 
 
@@ -117,10 +118,11 @@ def sign_in(s: Session) -> None:
     s.expect("#app").to_be_hidden()
     s.page.fill("#key", "tf_wrong")
     s.page.click("#key-form button")
-    s.expect("#status").to_have_class("error")
+    s.expect(s.page.get_by_role("alert")).to_contain_text("Check the key")
     s.page.fill("#key", s.key)
     s.page.click("#key-form button")
     s.status("Key accepted.")
+    s.expect("#error").to_be_hidden()
     s.expect("#usage").to_contain_text("Files: 0 of 10000")
     s.expect("#empty").to_be_visible()
 
@@ -166,7 +168,7 @@ def edit_with_conflict(s: Session) -> None:
     s.page.fill("#body", "my edit\n")
     s.page.click("#save")
     s.expect("#conflict").to_be_visible()
-    s.expect("#status").to_have_class("error")
+    s.expect("#error").to_contain_text("Reload the saved version")
     s.shot("conflict")
     s.page.click("#reload")
     s.expect("#body").to_have_value("changed elsewhere\n")
@@ -182,8 +184,8 @@ def edit_with_conflict(s: Session) -> None:
 def upload(s: Session, name: str, data: bytes) -> dict[str, Any]:
     s.page.set_input_files("#upload", {"name": name, "mimeType": "text/plain", "buffer": data})
     s.status(f"Uploaded {name}")
-    bar = s.page.locator("#upload-progress")
-    assert bar.evaluate("b => b.value === b.max && b.max >= " + str(len(data)))
+    s.expect("#uploads li.done").to_have_text(re.compile(f"^{re.escape(name)} .*: uploaded$"))
+    s.expect("#uploads progress").to_have_count(0)  # a finished upload's bar goes away
     found = s.api("GET", "/files?prefix=" + name.split(".")[0])["items"]
     assert [f["name"] for f in found] == [name]
     assert s.api("GET", f"/files/{found[0]['id']}") == data
@@ -268,7 +270,7 @@ def hostile_file(s: Session) -> None:
     s.expect("#rows img").to_have_count(0)
     s.expect("#status").to_have_text(f"Opened {XSS_NAME}.")
     assert s.page.evaluate("typeof window.__xss") == "undefined"
-    assert s.page.evaluate("document.querySelectorAll('script').length") == 3  # ours
+    assert s.page.evaluate("document.querySelectorAll('script').length") == 4  # ours
     # The policy is in force: a script injected inline does not run, and is reported.
     probe = "window.__inline = 1"
     injected = "(code) => { const el = document.createElement('script'); el.textContent = code;"
@@ -339,6 +341,270 @@ def test_a_session_in_the_browser(
             step(session)
         hostile_file(session)
         api_reference(session)
+    finally:
+        context.close()
+    assert session.errors == []
+    assert session.refused == []
+    assert not [url for url in session.urls if key in url]
+
+
+# ---- on a phone: layout, errors, several files in and out, Ctrl+S, large bodies ----------
+
+PHONE = {"width": 390, "height": 844}
+LONG_NAME = "a-long-file-name-with-no-space-to-break-at-" + "x" * 60 + ".txt"
+BIG = ("a line of a file above the inline limit\n" * 150).encode()
+DROP = """(files) => {
+  const dt = new DataTransfer();
+  for (const [name, text] of files) dt.items.add(new File([text], name, { type: "text/plain" }));
+  const target = document.getElementById("files");
+  const event = (kind) => new DragEvent(kind, { dataTransfer: dt, bubbles: true, cancelable: 1 });
+  target.dispatchEvent(event("dragover"));
+  return target.dispatchEvent(event("drop"));
+}"""
+ON_TOP = """(el) => {
+  const r = el.getBoundingClientRect();
+  return el.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2));
+}"""
+SAVE_KEYS = """window.__saveKeys = [];
+window.addEventListener("keydown", (e) => {
+  if (e.key === "s") window.__saveKeys.push(e.defaultPrevented);
+});"""
+
+
+def _box(s: Session, selector: str) -> dict[str, float]:
+    box = s.page.locator(selector).first.bounding_box()
+    assert box, f"{selector} is not shown"
+    return dict(box)
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def fits_a_phone(s: Session) -> None:
+    """390 px wide: no sideways scroll; every control inside the width, none over another."""
+    s.api("POST", "/files?name=" + LONG_NAME, b"long\n", Content_Type="text/plain")
+    s.api("POST", "/files?name=phone.txt", b"small screen\n", Content_Type="text/plain")
+    s.page.click("#search button")
+    s.row("phone.txt").click()
+    s.status("Opened phone.txt.")
+    s.page.click("#show-history")
+    s.expect("#version-rows tr").to_have_count(1)
+    assert s.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    controls = [
+        "#forget",
+        "header a",
+        "#prefix",
+        "#q",
+        "#search button",
+        "#prev",
+        "#next",
+        "#new",
+        "label.button",
+        "#export",
+        "#show-trash",
+        "#name",
+        "#rename",
+        "#body",
+        "#save",
+        "#delete",
+        "#close",
+        "#show-history",
+    ]
+    for n in range(2):
+        controls += [
+            f"#rows tr:nth-child({n + 1}) button.open",
+            f"#rows tr:nth-child({n + 1}) button.download",
+        ]
+    boxes = {c: _box(s, c) for c in controls}
+    for c, box in boxes.items():
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (c, box)
+        s.page.locator(c).first.scroll_into_view_if_needed()
+        assert s.page.locator(c).first.evaluate(ON_TOP), f"{c} is under something else"
+    clashes = [
+        (a, b)
+        for i, a in enumerate(controls)
+        for b in controls[i + 1 :]
+        if _overlap(boxes[a], boxes[b])
+    ]
+    assert clashes == []
+
+
+def errors_clear(s: Session) -> None:
+    """A failed action's error is announced with a fix; a new action, or a success, clears it."""
+    alert = s.page.get_by_role("alert")
+    for then in ("a new action", "a success"):
+        s.page.click("#new")
+        s.page.fill("#name", "phone.txt")
+        s.page.fill("#body", "a second phone.txt\n")
+        s.page.click("#save")
+        s.expect(alert).to_have_text(re.compile("already exists.*Choose another name"))
+        if then == "a new action":
+            s.page.click("#search button")
+            s.expect("#error").to_be_hidden()
+            continue
+        s.page.fill("#name", "phone-2.txt")
+        s.page.click("#save")
+        s.status("Created phone-2.txt.")
+        s.expect("#error").to_be_hidden()
+
+
+def _stored(s: Session, name: str) -> bytes | None:
+    found = [f for f in s.api("GET", "/files?prefix=" + name)["items"] if f["name"] == name]
+    return s.api("GET", f"/files/{found[0]['id']}") if found else None
+
+
+def several_uploads(s: Session) -> None:
+    """Dropped together: each its own line and result; one refused stops none of the others."""
+    files = [
+        ["drop-small.txt", "dropped\n"],
+        ["drop-big.txt", BIG.decode()],
+        ["drop-nul.txt", "a\x00b"],
+    ]
+    s.page.evaluate(DROP, files)
+    s.expect("#uploads li").to_have_count(3)
+    s.expect("#uploads li.done").to_have_count(2, timeout=15_000)
+    s.expect("#uploads li.error").to_have_text(
+        re.compile("^drop-nul.txt: not uploaded. .*UTF-8 text")
+    )
+    s.expect("#uploads progress").to_have_count(0)
+    s.expect(s.page.get_by_role("alert")).to_contain_text("1 of 3 files were not uploaded")
+    s.page.evaluate("window.scrollTo(0, document.getElementById('files').offsetTop - 90)")
+    s.shot("phone", full_page=False)
+    assert _stored(s, "drop-small.txt") == b"dropped\n"
+    assert _stored(s, "drop-big.txt") == BIG and len(BIG) > INLINE_LIMIT  # through the link
+    assert _stored(s, "drop-nul.txt") is None
+    picked = [
+        {"name": f"picked-{n}.txt", "mimeType": "text/plain", "buffer": b"%d\n" % n}
+        for n in range(2)
+    ]
+    s.page.set_input_files("#upload", picked)
+    s.status("Uploaded 2 files.")
+    s.expect("#error").to_be_hidden()
+    assert [_stored(s, f"picked-{n}.txt") for n in range(2)] == [b"0\n", b"1\n"]
+
+
+def downloads(s: Session) -> None:
+    """Each row saves its file under its name, a large one too (its body comes via its link)."""
+    s.page.fill("#prefix", "drop-")
+    s.page.click("#search button")
+    s.expect("#rows tr").to_have_count(2)
+    for name, data in (("drop-small.txt", b"dropped\n"), ("drop-big.txt", BIG)):
+        with s.page.expect_download() as download:
+            s.page.get_by_role("button", name=f"Download {name}").click()
+        assert download.value.suggested_filename == name
+        assert Path(download.value.path()).read_bytes() == data
+        s.status(f"Downloaded {name}")
+
+
+def save_keys(s: Session) -> None:
+    """Ctrl+S and Cmd+S save the open file, not the page."""
+    s.page.evaluate(SAVE_KEYS)
+    s.row("drop-small.txt").click()
+    s.status("Opened drop-small.txt.")
+    for n, keys in enumerate(("Control+s", "Meta+s")):
+        s.page.fill("#body", f"saved with {keys}\n")
+        s.page.press("#body", keys)
+        s.status("Saved drop-small.txt.")
+        s.expect("#meta").to_contain_text(f"version {n + 2}")
+        assert _stored(s, "drop-small.txt") == f"saved with {keys}\n".encode()
+    assert s.page.evaluate("window.__saveKeys") == [True, True]
+
+
+def large_body(s: Session) -> None:
+    """Above the inline limit: the size and a choice first, not the body in the editor."""
+    s.row("drop-big.txt").click()
+    s.expect("#large").to_be_visible()
+    s.expect("#large-text").to_contain_text(f"drop-big.txt is {len(BIG) / 1024:.1f} KiB")
+    s.expect("#body").to_be_hidden()
+    s.expect("#save").to_be_disabled()
+    s.page.keyboard.press("Control+s")  # nothing loaded: nothing saved over the file
+    s.expect(s.page.get_by_role("alert")).to_contain_text("Open the file's text")
+    with s.page.expect_download() as download:
+        s.page.click("#download-large")
+    assert Path(download.value.path()).read_bytes() == BIG
+    s.page.click("#open-anyway")
+    s.status("Opened drop-big.txt.")
+    s.expect("#body").to_have_value(BIG.decode())
+    s.expect("#error").to_be_hidden()
+
+
+def saves_large(s: Session) -> None:
+    """Above the inline limit a save goes through an upload link, its If-Match honoured."""
+    edited = BIG.decode() + "one more line\n"
+    s.page.fill("#body", edited)
+    s.page.press("#body", "Control+s")
+    s.status(f"Saved drop-big.txt ({len(edited) / 1024:.1f} KiB, through an upload link).")
+    assert _stored(s, "drop-big.txt") == edited.encode()
+    found = s.api("GET", "/files?prefix=drop-big")["items"]
+    s.api("PUT", f"/files/{found[0]['id']}", b"changed elsewhere\n", Content_Type="text/plain")
+    s.page.fill("#body", edited + "my edit\n")
+    s.page.click("#save")
+    s.expect("#conflict").to_be_visible()
+    s.expect(s.page.get_by_role("alert")).to_contain_text("Reload the saved version")
+    assert _stored(s, "drop-big.txt") == b"changed elsewhere\n"  # not overwritten
+    s.page.click("#new")
+    s.page.fill("#name", "typed-big.txt")
+    s.page.fill("#body", BIG.decode())
+    s.page.click("#save")
+    s.status("Created typed-big.txt (")
+    assert _stored(s, "typed-big.txt") == BIG
+
+
+HIDE = """(hidden) => {
+  Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+  Object.defineProperty(document, "visibilityState", { value: hidden ? "hidden" : "visible",
+    configurable: true });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def _polls(s: Session) -> int:
+    return len([u for u in s.urls if "/changes?" in u])
+
+
+def follows_the_feed(s: Session) -> None:
+    """A file made by another client appears without a reload; a hidden tab does not poll."""
+    s.page.fill("#prefix", "")
+    s.page.click("#search button")
+    s.api("POST", "/files?name=from-elsewhere.txt", b"another client\n", Content_Type="text/plain")
+    s.expect(s.row("from-elsewhere.txt")).to_be_visible(timeout=15_000)
+    s.page.evaluate(HIDE, True)
+    s.page.wait_for_timeout(500)  # a poll under way finishes
+    before = _polls(s)
+    s.api("POST", "/files?name=while-hidden.txt", b"unseen\n", Content_Type="text/plain")
+    s.page.wait_for_timeout(4_000)  # longer than the page's poll interval (3 s)
+    assert _polls(s) == before
+    s.expect(s.row("while-hidden.txt")).to_have_count(0)
+    s.page.evaluate(HIDE, False)
+    s.expect(s.row("while-hidden.txt")).to_be_visible(timeout=15_000)
+    assert _polls(s) > before
+
+
+def test_the_page_on_a_phone(site: tuple[str, str, str], browser: Any) -> None:
+    base, key, configuration = site
+    shots_dir = os.environ.get("TEXTFILES_SCREENSHOTS")
+    shots = Path(shots_dir) if shots_dir and configuration == "embedded" else None
+    context = browser.new_context(viewport=PHONE, accept_downloads=True)
+    session = Session(context.new_page(), base, key, shots)
+    try:
+        sign_in(session)
+        for step in (
+            fits_a_phone,
+            errors_clear,
+            several_uploads,
+            downloads,
+            save_keys,
+            large_body,
+            saves_large,
+            follows_the_feed,
+        ):
+            step(session)
     finally:
         context.close()
     assert session.errors == []

@@ -11,12 +11,59 @@ class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
-function say(message, bad = false) {
-  $("status").textContent = message;
-  $("status").className = bad ? "error" : "";
+// What to do about a failed request, by its status: the server says what went wrong.
+const HINTS = {
+  0: "Check the connection to the service, then try again.",
+  401: "Check the key: paste it again (make run prints one, make key TENANT=name another).",
+  403: "Make room (delete files, empty the trash) or wait for a running task to finish.",
+  404: "It may have been deleted elsewhere: search again to refresh the list.",
+  409: "Choose another name, or try again.",
+  412: "Reload the saved version, then make your change again.",
+  413: "Make it smaller than the limit in the message.",
+  415: "Only UTF-8 text without NUL bytes can be stored.",
+  429: "Wait for the rate window to reset (see Requests above), then try again.",
+  503: "The service is briefly unavailable: try again in a few seconds.",
+};
+
+function explain(error) {
+  const message = error.message || String(error);
+  const hint = HINTS[error.status] || (error.status >= 500 ? HINTS[503] : "");
+  return hint ? `${message} ${hint}` : message;
 }
 
-function fail(error) { say(error.message || String(error), true); }
+function say(message) {
+  $("status").textContent = message;
+  clearError();
+}
+
+function clearError() { $("error").hidden = true; $("error").textContent = ""; }
+
+// Errors go to a role=alert line, which screen readers announce; the next action clears it.
+function fail(error) {
+  $("error").textContent = explain(error);
+  $("error").hidden = false;
+}
+
+// An action: clears the last error first, shows its own if it fails.
+const act = (handler) => (event) => {
+  clearError();
+  Promise.resolve(handler(event)).catch(fail);
+};
+
+function cell(content, className) {
+  const td = document.createElement("td");
+  if (className) td.className = className;
+  td.append(content);
+  return td;
+}
+
+function button(label, handler) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", act(handler));
+  return b;
+}
 
 function headers(extra = {}) {
   return { Authorization: "Bearer " + sessionStorage.getItem(KEY), ...extra };
@@ -27,7 +74,7 @@ async function errorOf(response) {
     const data = await response.json();
     return new ApiError(response.status, data.Message || response.statusText);
   } catch (e) {
-    return new ApiError(response.status, `${response.status} ${response.statusText}`);
+    return new ApiError(response.status, `The service answered ${response.status} ${response.statusText}.`);
   }
 }
 
@@ -35,7 +82,12 @@ async function errorOf(response) {
 async function api(method, path, body, type, extra = {}) {
   const init = { method, headers: headers(type ? { "Content-Type": type, ...extra } : extra) };
   if (body !== undefined) init.body = body;
-  const response = await fetch(path, { ...init, cache: "no-store" });
+  let response;
+  try {
+    response = await fetch(path, { ...init, cache: "no-store" });
+  } catch (e) {
+    throw new ApiError(0, "The request did not reach the service.");
+  }
   if (!response.ok) throw await errorOf(response);
   return response;
 }

@@ -1,5 +1,5 @@
-// textfiles web page, part 2: the list, the editor, uploads, the export, the key (kept
-// for this tab only, in sessionStorage). Loaded after api.js.
+// textfiles web page, part 3: the list, the editor, following the change feed, the key
+// (kept for this tab only, in sessionStorage). Loaded after api.js and transfer.js.
 "use strict";
 
 // ---- the list ----------------------------------------------------------------------
@@ -8,18 +8,12 @@ function row(file) {
   const tr = document.createElement("tr");
   tr.dataset.id = file.id;
   if (state.file && state.file.id === file.id) tr.className = "current";
-  const name = document.createElement("button");
-  name.type = "button";
+  const name = button(file.name, () => openFile(file.id));
   name.className = "open";
-  name.textContent = file.name;
-  name.addEventListener("click", () => openFile(file.id).catch(fail));
-  const cells = [name, size(file.size), when(file.updated_at)].map((content, i) => {
-    const td = document.createElement("td");
-    if (i === 1) td.className = "num";
-    td.append(content);
-    return td;
-  });
-  tr.append(...cells);
+  const save = button("Download", () => download(file));
+  save.className = "download";
+  save.setAttribute("aria-label", `Download ${file.name}`);
+  tr.append(cell(name, "name"), cell(size(file.size), "num"), cell(when(file.updated_at), "when"), cell(save));
   return tr;
 }
 
@@ -33,9 +27,13 @@ function query() {
 }
 
 async function loadList() {
+  const mine = (state.listed = (state.listed || 0) + 1); // a later listing wins, not a slower one
   const data = await json("GET", "files?" + query());
+  if (mine !== state.listed) return;
   state.next = data.next_cursor;
-  $("rows").replaceChildren(...data.items.map(row));
+  const shown = JSON.stringify(data.items); // unchanged: keep the rows (and the focus in them)
+  if (shown !== state.shown) $("rows").replaceChildren(...data.items.map(row));
+  state.shown = shown;
   $("empty").hidden = data.items.length > 0;
   $("prev").disabled = state.page === 0;
   $("next").disabled = !state.next;
@@ -52,48 +50,56 @@ async function refresh() { await Promise.all([loadList(), loadUsage()]); }
 
 // ---- the editor --------------------------------------------------------------------
 
+// text null: the body is not loaded (above the inline limit until the user asks for it).
 function showEditor(file, text) {
   state.file = file;
+  state.loaded = text !== null;
   $("editor").hidden = false;
   $("conflict").hidden = true;
+  $("large").hidden = state.loaded;
+  $("body").hidden = !state.loaded;
+  $("save").disabled = !state.loaded;
   $("name").value = file ? file.name : "";
   $("rename").hidden = !file;
   $("delete").hidden = !file;
   $("delete").textContent = "Delete";
-  $("body").value = text;
+  $("body").value = text ?? "";
   $("meta").textContent = file
     ? `${size(file.size)} · version ${file.version} · updated ${when(file.updated_at)} · kept until ${when(file.expires_at)}`
-    : "A new file: give it a name and some text, then Save.";
+    : "A new file: give it a name and some text, then Save (Ctrl+S).";
   for (const tr of $("rows").children) tr.className = file && tr.dataset.id === file.id ? "current" : "";
 }
 
 // The body may come from a redirect to a presigned link; fetch drops the key on the way.
-async function openFile(id) {
-  const file = await json("GET", `files/${encodeURIComponent(id)}/metadata`);
-  const text = await (await api("GET", `files/${encodeURIComponent(id)}`)).text();
+async function openFile(id, anyway = false) {
+  const file = await json("GET", `${fileUrl(id)}/metadata`);
+  if (file.size > inlineLimit() && !anyway) {
+    showEditor(file, null);
+    $("large-text").textContent = `${file.name} is ${size(file.size)}, more than the ` +
+      `${size(inlineLimit())} the editor opens at once: opening it may be slow. Open it anyway, or download it.`;
+    say(`${file.name} is not opened yet: it is ${size(file.size)}.`);
+    $("large").scrollIntoView({ block: "nearest" });
+    return;
+  }
+  const text = await (await api("GET", fileUrl(id))).text();
   showEditor(file, text);
   say(`Opened ${file.name}.`);
+  $("editor").scrollIntoView({ block: "nearest" }); // below the list on a narrow screen
 }
 
+// Bodies above the inline limit go through a link (transfer.js), the same way as uploads.
 async function save() {
+  if ($("editor").hidden || !state.loaded) return;
   const text = $("body").value;
-  if (!state.file) {
-    const name = $("name").value;
-    const file = await json("POST", "files?" + new URLSearchParams({ name }), text, TEXT);
-    showEditor(file, text);
-    say(`Created ${file.name}.`);
-    return refresh();
-  }
+  const data = new File([text], state.file ? state.file.name : $("name").value, { type: TEXT });
+  const big = data.size > inlineLimit() ? ` (${size(data.size)}, through an upload link)` : "";
   try {
-    const path = `files/${encodeURIComponent(state.file.id)}`;
-    const response = await api("PUT", path, text, TEXT, { "If-Match": state.file.etag });
-    showEditor(await response.json(), text);
-    say(`Saved ${state.file.name}.`);
+    const file = await store(state.file, data, null);
+    say(`${state.file ? "Saved" : "Created"} ${file.name}${big}.`);
+    showEditor(file, text);
   } catch (error) {
-    if (error.status !== 412) throw error;
-    $("conflict").hidden = false;
-    say(error.message, true);
-    return;
+    if (error.status === 412) $("conflict").hidden = false;
+    throw error;
   }
   return refresh();
 }
@@ -102,8 +108,8 @@ async function rename(event) {
   event.preventDefault();
   if (!state.file) return save();
   const body = JSON.stringify({ name: $("name").value });
-  const file = await json("PATCH", `files/${encodeURIComponent(state.file.id)}`, body, "application/json");
-  showEditor(file, $("body").value);
+  const file = await json("PATCH", fileUrl(state.file.id), body, "application/json");
+  showEditor(file, state.loaded ? $("body").value : null);
   say(`Renamed to ${file.name}.`);
   return loadList();
 }
@@ -113,7 +119,7 @@ async function remove() {
     $("delete").textContent = "Click again to delete";
     return;
   }
-  await api("DELETE", `files/${encodeURIComponent(state.file.id)}`);
+  await api("DELETE", fileUrl(state.file.id));
   say(`Deleted ${state.file.name}.`);
   closeEditor();
   return refresh();
@@ -125,92 +131,41 @@ function closeEditor() {
   for (const tr of $("rows").children) tr.className = "";
 }
 
-// ---- uploads -----------------------------------------------------------------------
-
-function send(method, url, body, head, bar) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open(method, url);
-    // The browser sets Content-Length itself (the link is signed for the file's size).
-    for (const [name, value] of Object.entries(head)) {
-      if (name.toLowerCase() !== "content-length") xhr.setRequestHeader(name, value);
-    }
-    xhr.upload.addEventListener("progress", (e) => {
-      if (e.lengthComputable) { bar.max = e.total; bar.value = e.loaded; }
-    });
-    xhr.addEventListener("load", () => resolve(xhr));
-    xhr.addEventListener("error", () => reject(new ApiError(0, "The upload failed (network).")));
-    xhr.send(body);
-  });
+// Ctrl+S and Cmd+S save the open file instead of the browser saving the page.
+function saveKey(event) {
+  if (!(event.ctrlKey || event.metaKey) || event.altKey || event.key.toLowerCase() !== "s") return;
+  event.preventDefault();
+  if ($("editor").hidden) return;
+  if (!state.loaded) return fail(new Error("Open the file's text before saving it."));
+  act(save)(event);
 }
 
-function xhrResult(xhr) {
-  let data = {};
-  try { data = JSON.parse(xhr.responseText || "{}"); } catch (e) { data = {}; }
-  if (xhr.status >= 400) throw new ApiError(xhr.status, data.Message || `Upload answered ${xhr.status}.`);
-  return data;
-}
+// ---- the change feed: the list follows changes made elsewhere ------------------------
 
-// Small files go inline; larger ones to a presigned link, then the upload is completed.
-async function upload(file) {
-  const bar = $("upload-progress");
-  bar.hidden = false;
-  bar.removeAttribute("value");
-  const name = new URLSearchParams({ name: file.name });
+const FEED_MS = 3000;
+const feed = { cursor: null, timer: 0 };
+
+async function feedLatest() { feed.cursor = (await json("GET", "changes/latest")).next_cursor; }
+
+async function pollChanges() {
   try {
-    if (file.size <= (state.limits.inline || 0)) {
-      xhrResult(await send("POST", "files?" + name, file, headers({ "Content-Type": TEXT }), bar));
-    } else {
-      const sized = new URLSearchParams({ name: file.name, size: String(file.size) });
-      const link = await json("POST", "files/uploads?" + sized);
-      xhrResult(await send(link.method, link.url, file, link.headers, bar));
-      await json("POST", relative(link.complete_url));
-    }
-    say(`Uploaded ${file.name} (${size(file.size)}).`);
-  } finally {
-    $("upload").value = "";
+    if (!feed.cursor) await feedLatest();
+    const data = await json("GET", "changes?" + new URLSearchParams({ cursor: feed.cursor }));
+    feed.cursor = data.next_cursor;
+    if (data.items.length) await refresh();
+  } catch (error) {
+    if ([401, 403, 404].includes(error.status)) return stopFollowing(); // no feed, or no key
+    if (error.status === 410) { feed.cursor = null; await refresh().catch(() => {}); }
   }
-  return refresh();
+  follow();
 }
 
-// ---- export ------------------------------------------------------------------------
-
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function safeLink(url) {
-  const parsed = new URL(url, location.href);
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("Unexpected link.");
-  return parsed.href;
+function follow() {
+  clearTimeout(feed.timer);
+  if (!document.hidden && !$("app").hidden) feed.timer = setTimeout(pollChanges, FEED_MS);
 }
 
-function showTask(task) {
-  const bar = $("export-progress");
-  const p = task.progress;
-  bar.hidden = false;
-  if (p.total) { bar.max = p.total; bar.value = p.done; } else bar.removeAttribute("value");
-  $("export-status").textContent = `${task.state}${p.message ? ": " + p.message : ""}`;
-}
-
-async function exportAll() {
-  $("download").hidden = true;
-  $("export").disabled = true;
-  try {
-    let task = await json("POST", "exports");
-    while (task.state === "queued" || task.state === "running") {
-      showTask(task);
-      await pause(400);
-      task = await json("GET", `tasks/${encodeURIComponent(task.id)}`);
-    }
-    showTask(task);
-    if (task.state !== "succeeded") throw new Error(`The export ${task.state}: ${task.error || ""}`);
-    $("download").href = safeLink(task.result.download_url);
-    $("download").textContent = `Download the export (${task.result.files} files, ${size(task.result.size)})`;
-    $("download").hidden = false;
-  } finally {
-    $("export").disabled = false;
-    loadUsage().catch(fail);
-  }
-}
+function stopFollowing() { clearTimeout(feed.timer); feed.cursor = null; }
 
 // ---- the key -----------------------------------------------------------------------
 
@@ -218,7 +173,9 @@ async function start() {
   $("app").hidden = false;
   $("forget").hidden = false;
   $("key-form").hidden = true;
+  await feedLatest().catch(() => {}); // first, so that no change after the list is missed
   await Promise.all([firstPage(), loadUsage()]);
+  follow();
 }
 
 async function useKey(event) {
@@ -230,37 +187,44 @@ async function useKey(event) {
     say("Key accepted.");
   } catch (error) {
     forget();
-    fail(error);
+    throw error;
   }
 }
 
 function forget() {
   sessionStorage.removeItem(KEY);
+  stopFollowing();
   closeEditor();
   $("app").hidden = true;
   $("forget").hidden = true;
   $("key-form").hidden = false;
-  say("Paste an API key to begin (make key TENANT=... prints one).");
+  say("Paste the API key that make run printed (make key TENANT=... prints another).");
 }
 
 function wire() {
-  const on = (id, event, handler) =>
-    $(id).addEventListener(event, (e) => { Promise.resolve(handler(e)).catch(fail); });
+  const on = (id, event, handler) => $(id).addEventListener(event, act(handler));
   on("key-form", "submit", useKey);
   on("forget", "click", forget);
   on("search", "submit", (e) => { e.preventDefault(); return firstPage(); });
   on("prev", "click", () => { state.page -= 1; return loadList(); });
   on("next", "click", () => { state.cursors[state.page + 1] = state.next; state.page += 1; return loadList(); });
-  on("new", "click", () => { showEditor(null, ""); $("name").focus(); });
+  on("new", "click", () => { showEditor(null, ""); $("name").focus(); }); // focus scrolls to it
   on("save", "click", save);
   on("name-form", "submit", rename);
   on("delete", "click", remove);
   on("close", "click", closeEditor);
   on("reload", "click", () => openFile(state.file.id));
-  on("upload", "change", () => $("upload").files.length && upload($("upload").files[0]));
+  on("open-anyway", "click", () => openFile(state.file.id, true));
+  on("download-large", "click", () => download(state.file));
+  on("upload", "change", () => uploadAll($("upload").files));
   on("export", "click", exportAll);
+  document.addEventListener("keydown", saveKey);
+  document.addEventListener("visibilitychange", () => (document.hidden ? clearTimeout(feed.timer) : follow()));
+  wireDrops();
 }
 
-wire();
-if (sessionStorage.getItem(KEY)) start().catch((error) => { forget(); fail(error); });
-else forget();
+document.addEventListener("DOMContentLoaded", () => {
+  wire();
+  if (sessionStorage.getItem(KEY)) start().catch((error) => { forget(); fail(error); });
+  else forget();
+});

@@ -1,23 +1,6 @@
-// textfiles web page, part 3: a file's history (versions, a diff between two, restore) and
+// textfiles web page, part 4: a file's history (versions, a diff between two, restore) and
 // the trash (restore, delete for good). Loaded after app.js; text only via textContent.
 "use strict";
-
-const fileUrl = (id) => `files/${encodeURIComponent(id)}`;
-
-function cell(content, className) {
-  const td = document.createElement("td");
-  if (className) td.className = className;
-  td.append(content);
-  return td;
-}
-
-function button(label, handler) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = label;
-  b.addEventListener("click", () => Promise.resolve(handler()).catch(fail));
-  return b;
-}
 
 function radio(group, version, checked) {
   const r = document.createElement("input");
@@ -122,8 +105,7 @@ async function deleteTrashed(t) {
 
 // Opening another file, a new one, or closing the editor hides a stale history.
 function wireHistory() {
-  const on = (id, handler) =>
-    $(id).addEventListener("click", () => { Promise.resolve(handler()).catch(fail); });
+  const on = (id, handler) => $(id).addEventListener("click", act(handler));
   on("show-history", loadHistory);
   on("diff", showDiff);
   on("show-trash", loadTrash);
