@@ -30,6 +30,15 @@ server's inline limit goes through an upload link.""",
     "get": """
 A local FILE that exists is replaced only with --force; the body lands under FILE's name
 only once complete.""",
+    "sync": """
+The first run downloads every file into DIR (created if missing) and records what it saw in
+DIR/.textfiles-sync.json; each later run pulls the service's changes since then (its change
+feed) and pushes the folder's: edits, new files, renames (a file gone and one with its exact
+body new) and deletions. Every write carries If-Match, so nothing changed elsewhere meanwhile
+is overwritten. Changed on both sides: the service's version takes the name and yours is kept
+beside it as "NAME (conflict DATE from HOST).EXT" (and pushed). The folder is flat (a name
+holds no /): subfolders are not synced. Files that cannot be synced (a name this system
+refuses, not UTF-8 text, above a limit) are reported and skipped: exit 9.""",
     "export": """
 Without --wait or -o, the command starts the export and prints its task; with them it follows
 the task, then downloads the archive (an existing FILE is replaced only with --force).""",
@@ -79,6 +88,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
   textfiles export --wait                     # wait, then save export.zip
   textfiles export -o all.zip --force         # wait, save all.zip, replacing it
   textfiles export -o - > all.zip             # the archive to standard output""",
+    ),
+    "sync": (
+        "keep a folder and the service in step, both ways",
+        """\
+  textfiles sync ~/notes                      # once: pull, then push, then exit
+  textfiles sync ~/notes --dry-run            # say what it would do; change nothing
+  textfiles sync ~/notes --watch              # keep following both sides (Ctrl-C ends)
+  textfiles sync ~/notes --json | jq -c 'select(.action == "conflict")'""",
     ),
     "usage": (
         "files, bytes, running tasks and requests against your limits",
@@ -179,6 +196,14 @@ def _arguments(made: dict[str, argparse.ArgumentParser]) -> None:
     cp.add_argument("--if-match", metavar="ETAG", help="only if SRC still has this ETag")
     rm = made["rm"]
     rm.add_argument("refs", nargs="+", metavar="ID|NAME", help="the files' ids or exact names")
+    sync = made["sync"]
+    sync.add_argument("dir", metavar="DIR", help="the folder to keep in step (created if missing)")
+    sync.add_argument(
+        "--watch", action="store_true", help="keep following the service and the folder"
+    )
+    sync.add_argument(
+        "--dry-run", action="store_true", help="print what it would do; change nothing"
+    )
     export = made["export"]
     export.add_argument("--wait", action="store_true", help="wait, then save the archive")
     export.add_argument(

@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
 
+from textfiles_client.changes import ChangeOperations
 from textfiles_client.heads import HeadOperations, read_headers
 from textfiles_client.history import HistoryOperations
 from textfiles_client.named import NamedOperations, conditions
@@ -40,7 +41,7 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
-class Client(HistoryOperations, HeadOperations, NamedOperations, Transport):
+class Client(HistoryOperations, HeadOperations, NamedOperations, ChangeOperations, Transport):
     """The API at `base_url` with an API key. Every method raises ApiError on failure
     (history's operations: textfiles_client/history.py; by name: named.py)."""
 

@@ -12,6 +12,7 @@ from typing import Any
 from textfiles_client import history_cli, local, names, terminal
 from textfiles_client.client import ApiError, Client
 from textfiles_client.exits import USAGE, CliError
+from textfiles_client.sync.run import cmd_sync
 from textfiles_client.terminal import Bar, size
 from textfiles_client.types import File, Task
 
@@ -163,5 +164,6 @@ COMMANDS = {
     "rm": cmd_rm,
     "export": cmd_export,
     "usage": cmd_usage,
+    "sync": cmd_sync,
     **history_cli.COMMANDS,  # log, diff, restore, trash, undelete
 }

@@ -16,6 +16,7 @@ CONFLICT = 5
 AUTH = 6
 UNAVAILABLE = 7
 LIMIT = 8
+PARTIAL = 9
 INTERRUPTED = 130
 
 TABLE: tuple[tuple[int, str], ...] = (
@@ -40,7 +41,12 @@ TABLE: tuple[tuple[int, str], ...] = (
         " after the command's own retries",
     ),
     (LIMIT, "a limit: a quota is full (403 QuotaExceeded) or a body too large (413)"),
-    (INTERRUPTED, "interrupted (Ctrl-C)"),
+    (
+        PARTIAL,
+        "sync: done, but some files were skipped (each reported: a name this system cannot"
+        " hold, not UTF-8 text, above a limit)",
+    ),
+    (INTERRUPTED, "interrupted (Ctrl-C); sync --watch ends this way, its folder in step"),
 )
 
 

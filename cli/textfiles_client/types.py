@@ -23,6 +23,22 @@ class FileList(TypedDict):
     next_cursor: str | None
 
 
+class Change(TypedDict):
+    seq: int
+    type: str
+    file_id: str
+    name: str
+    version: int
+    etag: str | None  # None: purged
+    size: int | None
+    at: str
+
+
+class ChangeList(TypedDict):
+    items: list[Change]
+    next_cursor: str
+
+
 class Upload(TypedDict):
     upload_id: str
     name: str

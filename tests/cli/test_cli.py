@@ -82,6 +82,7 @@ def test_client_types_are_the_documents_schemas(embedded_env: Path) -> None:
     pairs = {name: name for name in ("FileList", "Upload", "Rename", "Task", "Usage", "Health")}
     pairs.update(FileMetadata="File", Error="Error")
     pairs.update({name: name for name in ("Version", "VersionList", "Trashed", "TrashList")})
+    pairs.update({name: name for name in ("Change", "ChangeList")})
     for name, ours in pairs.items():
         declared = typing.get_type_hints(getattr(client_types, ours))
         assert set(declared) == set(schemas[name]["properties"]), name
