@@ -9,7 +9,7 @@ from package import SHIPPED_ZIP
 from report import Row, verdict
 from upload_memory import rows as upload_memory
 
-ZIP_LIMIT = 1_200_000  # "1.2 MB"
+ZIP_LIMIT = 1_300_000  # "1.3 MB" (tests/deploy/test_deploy.py says what it holds)
 Results = dict[str, Any]
 
 
@@ -167,7 +167,7 @@ def package(results: Results) -> list[Row]:
                 f"{z['bytes'] / 1e6:.3f} MB, {z['files']} files, {z['pyc']} .pyc,"
                 f" {z['py_without_pyc']} .py without",
                 "",
-                "has .pyc, <= 1.2 MB",
+                "has .pyc, <= 1.3 MB",
                 verdict(ok) if shipped else verdict(ok) + " (option)",
             )
         )

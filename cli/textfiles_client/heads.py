@@ -5,6 +5,8 @@ from __future__ import annotations
 import urllib.parse
 from typing import IO, Any, Protocol
 
+from textfiles_client.named import conditions
+
 
 class _Transport(Protocol):
     def url(self, path: str, **query: Any) -> str: ...
@@ -51,13 +53,27 @@ class HeadOperations:
 
     @_operation("headFile")
     def head_file(
-        self: _Transport, file_id: str, if_none_match: str | None = None
+        self: _Transport,
+        file_id: str,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
+        if_modified_since: str | None = None,
+        if_unmodified_since: str | None = None,
     ) -> dict[str, str]:
-        return _head(self, f"/files/{_q(file_id)}", if_none_match)
+        """GET's preconditions apply: 304 on If-None-Match, 412 on a stale If-Match."""
+        headers = conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
+        return self.send("HEAD", self.url(f"/files/{_q(file_id)}"), headers=headers)[1]
 
     @_operation("headMetadata")
-    def head_metadata(self: _Transport, file_id: str) -> dict[str, str]:
-        return _head(self, f"/files/{_q(file_id)}/metadata", None)
+    def head_metadata(
+        self: _Transport,
+        file_id: str,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
+    ) -> dict[str, str]:
+        """The metadata's headers (its ETag is the record's)."""
+        headers = conditions(if_match, if_none_match)
+        return self.send("HEAD", self.url(f"/files/{_q(file_id)}/metadata"), headers=headers)[1]
 
     @_operation("headVersion")
     def head_version(

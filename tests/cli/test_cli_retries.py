@@ -164,19 +164,28 @@ def test_a_create_whose_answer_was_lost_makes_one_file(
     tmp_path: Path,
     fault_proxy: Callable[[tuple[str, int]], FaultProxy],
 ) -> None:
-    """`chalice local` runs the create; its answer is swallowed on the way back (the command
-    sees the connection close). The command sends it again with its key and gets the first
-    answer back: one file, and the command says it was created."""
+    """`chalice local` runs the create (a PUT by name), then a copy (a POST with its
+    Idempotency-Key); each answer is swallowed on the way back (the command sees the
+    connection close). The command sends each again: one file each, the copy's first answer
+    replayed for its key."""
     settings = request.getfixturevalue("real_settings") if backend == "real" else None
     tenant = f"retries-{uuid.uuid4().hex[:12]}"  # one database serves the session's servers
     with running(tmp_path / "data", settings, tenant) as (base, key):
         server = urllib.parse.urlsplit(base)
         proxy = fault_proxy((str(server.hostname), int(server.port or 80)))
         cli = Cli(f"http://{proxy.address}", key, tmp_path)
-        lost = proxy.drop_reply_after(b"POST /files?name=once.txt")
+        lost = proxy.drop_reply_after(b"PUT /names/once.txt")
         done = cli.run("put", "once.txt", "-", stdin=b"exactly once\n")
         assert lost.is_set()  # the first answer never reached the command: it was sent again
-        assert done.stdout.startswith("created ")
+        # PUT is idempotent: the retry writes the same bytes again (the command cannot tell
+        # whether the first one landed, so it reports what the retry did).
+        assert done.stdout.startswith(("created ", "replaced "))
+        copy_lost = proxy.drop_reply_after(b"/copy?name=twice.txt")
+        copied = cli.run("cp", "once.txt", "twice.txt")
+        assert copy_lost.is_set() and copied.stdout.startswith("copied once.txt to ")
         listing = cli.run("ls", "--json")
-        assert [item["name"] for item in json.loads(listing.stdout)] == ["once.txt"]
+        assert sorted(item["name"] for item in json.loads(listing.stdout)) == [
+            "once.txt",
+            "twice.txt",
+        ]
         assert cli.run("get", "once.txt").stdout == "exactly once\n"

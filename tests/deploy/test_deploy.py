@@ -449,7 +449,9 @@ def test_every_concurrency_bound_is_the_stage_setting(packaged: dict[str, Any]) 
 
 
 def test_the_zip_ships_bytecode_and_stays_lean(packaged: dict[str, Any], tmp_path: Path) -> None:
-    """What `make package` ships: every module precompiled for the Lambda Python, ≤ 1.2 MB."""
+    """What `make package` ships: every module precompiled for the Lambda Python, ≤ 1.3 MB
+    (the dependencies about 640 KB of it; the change feed, Idempotency-Key, names, ranges and
+    streamed uploads added about 60 KB of our own)."""
     import zipfile
 
     lean = tmp_path / "lean.zip"
@@ -469,7 +471,7 @@ def test_the_zip_ships_bytecode_and_stays_lean(packaged: dict[str, Any], tmp_pat
         check=True,
         capture_output=True,
     )
-    assert lean.stat().st_size <= 1_200_000
+    assert lean.stat().st_size <= 1_300_000
     names = set(zipfile.ZipFile(lean).namelist())
     tag = sys.implementation.cache_tag
     for name in ("app.py", "chalicelib/files/writes.py", "chalicelib/edge/http.py"):

@@ -76,11 +76,20 @@ def test_the_same_key_for_another_request_is_422(api: Api) -> None:
         keyed(api, "a.txt", "two"),  # another body
         keyed(api, "b.txt", "one"),  # another query
         api.call("POST", "/files/uploads?name=a.txt&size=9000", headers=KEY),  # another route
-        api.create("a.txt", "one", {**KEY, "if-match": '"x"'}),  # another precondition
     ):
         assert reply.status == 422, reply.body
         assert reply.json["Code"] == "IdempotencyKeyReused"
     assert names(api) == ["a.txt"]
+
+
+def test_the_same_key_under_another_precondition_is_422(api: Api) -> None:
+    source = api.create("a.txt", "one").json
+    copy = f"/files/{source['id']}/copy?name=b.txt"
+    assert api.call("POST", copy, headers=KEY).status == 201
+    stale = api.call("POST", copy, headers={**KEY, "if-match": source["etag"]})
+    assert stale.status == 422, stale.body
+    assert stale.json["Code"] == "IdempotencyKeyReused"
+    assert names(api) == ["a.txt", "b.txt"] or names(api) == ["b.txt", "a.txt"]
 
 
 def test_keys_are_per_tenant(api: Api, other_api: Api) -> None:
