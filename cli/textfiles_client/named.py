@@ -68,9 +68,14 @@ class NamedOperations:
         sink: IO[bytes] | None = None,
         if_modified_since: str | None = None,
         if_unmodified_since: str | None = None,
+        range: str | None = None,
+        if_range: str | None = None,
     ) -> bytes:
-        """The body (b"" when a 304 answered); a redirect to a link is followed."""
+        """The body (b"" when a 304 answered), or the part `range` names ("bytes=0-99"); a
+        redirect to a link is followed (the link's store answers the range)."""
         headers = conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
+        ranged = {"Range": range, "If-Range": if_range}
+        headers.update({name: value for name, value in ranged.items() if value})
         return self.send("GET", self.url(path(name)), headers=headers, sink=sink)[2]
 
     @_operation("headNamed")

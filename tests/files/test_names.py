@@ -68,6 +68,23 @@ def test_head_by_name_is_the_gets_headers_without_a_body(api: Api) -> None:
     assert head.headers["Content-Type"] == "text/plain; charset=utf-8"
     missing = api.call("HEAD", path("nothing.txt"))
     assert (missing.status, missing.body) == (404, b"")
+    stale = api.call("HEAD", path("head.txt"), headers={"if-match": '"stale"'})
+    assert (stale.status, stale.body) == (412, b"")
+
+
+def test_by_name_a_large_body_is_headed_without_a_redirect_and_ranged(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HEAD by name answers as HEAD by id: the size, never a link; GET by name takes Range."""
+    meta = api.created("big.txt", "0123456789" * 4)
+    ranged = api.get(path("big.txt"), {"range": "bytes=2-5"})
+    assert (ranged.status, ranged.body) == (206, b"2345")
+    assert ranged.headers["Content-Range"] == "bytes 2-5/40"
+    monkeypatch.setenv("MAX_INLINE_BYTES", "16")
+    head = api.call("HEAD", path("big.txt"))
+    assert (head.status, head.body) == (200, b"")
+    assert head.headers["Content-Length"] == "40" and head.headers["ETag"] == meta["etag"]
+    assert "Location" not in head.headers
 
 
 def test_a_missing_name_is_404_on_every_method(api: Api) -> None:

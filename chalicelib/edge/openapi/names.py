@@ -97,15 +97,6 @@ NAMES_ROUTES: tuple[Route, ...] = (
         params=(NAME, IF_NONE_MATCH_READ, IF_MATCH_READ, *DATES),
     ),
     Route(
-        "HEAD",
-        "/names/{name}",
-        "headNamed",
-        "The GET's status and headers by name, without a body.",
-        {status: reply._replace(schema=None) for status, reply in _READ_REPLIES.items()},
-        errors=_READ_ERRORS,
-        params=(NAME, IF_NONE_MATCH_READ, IF_MATCH_READ, *DATES),
-    ),
-    Route(
         "PUT",
         "/names/{name}",
         "putNamed",
@@ -142,7 +133,6 @@ _META = {
 _NEW = {**_META, "version": 1, "record_etag": f'"v1.{_ID}"', "updated_at": _META["created_at"]}
 NAMES_EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "readNamed": ({"200": "milk\neggs\nbread\nbutter\n"}, None),
-    "headNamed": ({}, None),
     "putNamed": ({"200": _META, "201": _NEW}, "milk\neggs\nbread\nbutter\n"),
     "deleteNamed": ({}, None),
 }

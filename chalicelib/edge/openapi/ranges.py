@@ -33,10 +33,11 @@ HEADER_NOTES = {
     "Vary": "Accept-Encoding: a body may be sent gzip-compressed to a client that accepts it.",
 }
 # The GETs of a body that answer Range (chalicelib/edge/ranges.py)
-RANGED = ("readFile", "readVersion", "getLocalBlob")
+RANGED = ("readFile", "readNamed", "readVersion", "getLocalBlob")
 # GET operation -> its HEAD operation
 HEADS = {
     "readFile": "headFile",
+    "readNamed": "headNamed",
     "readMetadata": "headMetadata",
     "readVersion": "headVersion",
     "readVersionMetadata": "headVersionMetadata",

@@ -31,10 +31,19 @@ def read_named(name: str) -> Response:
 
 
 @bp.route("/names/{name}", methods=["HEAD"])
+@http.guarded
 def head_named(name: str) -> Response:
-    """The GET's status and headers (an error's too), without a body."""
-    answer = _read(name)
-    return http.response(b"", answer.status_code, {k: str(v) for k, v in answer.headers.items()})
+    """HEAD /files/{id}'s answer for the file the name holds: GET's headers and preconditions,
+    the body's length, no body read and no redirect (docs/api.md, Ranges and HEAD)."""
+    import chalicelib.edge.ranges as ranges
+    import chalicelib.files.names as names
+    import chalicelib.files.reading as reading
+
+    request = http.current(bp)
+    tenant = http.authenticate(request).tenant
+    meta = names.find(tenant, name)
+    reading.preconditions(reading.BodyAnswer(meta, b""), request.headers)  # GET's 412s
+    return ranges.file_head(meta, request.headers.get("if-none-match"))
 
 
 @bp.route("/names/{name}", methods=["PUT"], content_types=[*http.BODY_TYPES])
