@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from textfiles_client.history import _operation, _Transport
+from textfiles_client.mixin import Transport, operation
 from textfiles_client.types import ChangeList
 
 
 class ChangeOperations:
-    @_operation("listChanges")
+    @operation("listChanges")
     def list_changes(
-        self: _Transport,
+        self: Transport,
         cursor: str | None = None,
         limit: int | None = None,
         wait: int | None = None,
@@ -20,8 +20,8 @@ class ChangeOperations:
         found = self.call("GET", "/changes", cursor=cursor, limit=limit, wait=wait)
         return cast(ChangeList, found)
 
-    @_operation("latestChange")
-    def latest_change(self: _Transport) -> str:
+    @operation("latestChange")
+    def latest_change(self: Transport) -> str:
         """A cursor at the head of the feed: follow from now on, without the past."""
         found: Any = self.call("GET", "/changes/latest")
         return str(found["next_cursor"])

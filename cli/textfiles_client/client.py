@@ -11,29 +11,17 @@ import hashlib
 import json
 import re
 import secrets
-import urllib.parse
-from collections.abc import Callable
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any, cast
 
 from textfiles_client.changes import ChangeOperations
 from textfiles_client.heads import HeadOperations, read_headers
 from textfiles_client.history import HistoryOperations
+from textfiles_client.mixin import operation, q
 from textfiles_client.named import NamedOperations, conditions
 from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
 from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
 
 __all__ = ["TEXT", "ApiError", "Client", "ProgressFn"]
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def operation(operation_id: str) -> Callable[[F], F]:
-    """Mark a method as the client of one operation of the OpenAPI document."""
-
-    def mark(method: F) -> F:
-        method.__operation__ = operation_id  # type: ignore[attr-defined]
-        return method
-
-    return mark
 
 
 def new_key() -> str:
@@ -121,7 +109,7 @@ class Client(HistoryOperations, HeadOperations, NamedOperations, ChangeOperation
             **conditions(if_match, if_none_match, if_modified_since, if_unmodified_since),
             **read_headers(None, range, if_range),
         }
-        url = self.url(f"/files/{_q(file_id)}")
+        url = self.url(f"/files/{q(file_id)}")
         return self.send("GET", url, headers=headers, sink=sink, progress=progress)[2]
 
     @operation("readMetadata")
@@ -130,7 +118,7 @@ class Client(HistoryOperations, HeadOperations, NamedOperations, ChangeOperation
     ) -> File:
         """The metadata; its conditions compare the record_etag (a 304 answers None)."""
         headers = conditions(if_match, if_none_match)
-        return cast(File, self.call("GET", f"/files/{_q(file_id)}/metadata", headers=headers))
+        return cast(File, self.call("GET", f"/files/{q(file_id)}/metadata", headers=headers))
 
     @operation("replaceFile")
     def replace_file(
@@ -144,7 +132,7 @@ class Client(HistoryOperations, HeadOperations, NamedOperations, ChangeOperation
         """A retried PUT whose first try landed meets its own If-Match as stale: when the file
         now holds exactly this body, that 412 is the success it hides."""
         headers = {"If-Match": if_match, "If-None-Match": if_none_match}
-        path = f"/files/{_q(file_id)}"
+        path = f"/files/{q(file_id)}"
         try:
             return cast(File, self.text_call("PUT", path, body, progress, headers))
         except ApiError as exc:
@@ -164,20 +152,20 @@ class Client(HistoryOperations, HeadOperations, NamedOperations, ChangeOperation
     ) -> File:
         """A new file `name` with the same body, copied inside the service's store."""
         headers = {**_keyed(idempotency_key), **({"If-Match": if_match} if if_match else {})}
-        path = f"/files/{_q(file_id)}/copy"
+        path = f"/files/{q(file_id)}/copy"
         return cast(File, self.call("POST", path, None, headers, name=name))
 
     @operation("renameFile")
     def rename_file(self, file_id: str, name: str, if_match: str | None = None) -> File:
         headers = {"If-Match": if_match} if if_match else {}
-        return cast(File, self.call("PATCH", f"/files/{_q(file_id)}", {"name": name}, headers))
+        return cast(File, self.call("PATCH", f"/files/{q(file_id)}", {"name": name}, headers))
 
     @operation("deleteFile")
     def delete_file(self, file_id: str, if_match: str | None = None) -> None:
         """A retried DELETE whose first try landed answers 404: the file is gone either way."""
         headers = {"If-Match": if_match} if if_match else {}
         try:
-            self.send("DELETE", self.url(f"/files/{_q(file_id)}"), headers=headers)
+            self.send("DELETE", self.url(f"/files/{q(file_id)}"), headers=headers)
         except ApiError as exc:
             if not (exc.status == 404 and exc.retried):
                 raise
@@ -193,7 +181,7 @@ class Client(HistoryOperations, HeadOperations, NamedOperations, ChangeOperation
 
     @operation("completeUpload")
     def complete_upload(self, upload_id: str, idempotency_key: str | None = None) -> File:
-        path = f"/files/uploads/{_q(upload_id)}/complete"
+        path = f"/files/uploads/{q(upload_id)}/complete"
         return cast(File, self.call("POST", path, None, _keyed(idempotency_key)))
 
     @operation("startReplaceUpload")
@@ -207,19 +195,19 @@ class Client(HistoryOperations, HeadOperations, NamedOperations, ChangeOperation
         """A link to replace a body of any size (If-Match checked now and on completion);
         an older server lacks the route (`Client.offers` tells)."""
         headers = {**_keyed(idempotency_key), **({"If-Match": if_match} if if_match else {})}
-        path = f"/files/{_q(file_id)}/uploads"
+        path = f"/files/{q(file_id)}/uploads"
         return cast(Upload, self.call("POST", path, None, headers, size=str(size)))
 
     @operation("putLocalBlob")
     def put_local_blob(self, token: str, body: bytes) -> None:
-        self.send("PUT", self.url(f"/blobs/{_q(token)}"), body, {"Content-Type": TEXT}, auth=False)
+        self.send("PUT", self.url(f"/blobs/{q(token)}"), body, {"Content-Type": TEXT}, auth=False)
 
     @operation("getLocalBlob")
     def get_local_blob(
         self, token: str, range: str | None = None, if_range: str | None = None
     ) -> bytes:
         headers = read_headers(None, range, if_range)
-        return self.send("GET", self.url(f"/blobs/{_q(token)}"), headers=headers, auth=False)[2]
+        return self.send("GET", self.url(f"/blobs/{q(token)}"), headers=headers, auth=False)[2]
 
     def upload(self, name: str, body: bytes, progress: ProgressFn | None = None) -> File:
         """A body of any size up to the upload limit: to the presigned link, then completed."""
@@ -254,11 +242,11 @@ class Client(HistoryOperations, HeadOperations, NamedOperations, ChangeOperation
 
     @operation("getTask")
     def get_task(self, task_id: str) -> Task:
-        return cast(Task, self.call("GET", f"/tasks/{_q(task_id)}"))
+        return cast(Task, self.call("GET", f"/tasks/{q(task_id)}"))
 
     @operation("cancelTask")
     def cancel_task(self, task_id: str) -> Task:
-        return cast(Task, self.call("DELETE", f"/tasks/{_q(task_id)}"))
+        return cast(Task, self.call("DELETE", f"/tasks/{q(task_id)}"))
 
     @operation("getUsage")
     def get_usage(self) -> Usage:
@@ -288,11 +276,7 @@ class Client(HistoryOperations, HeadOperations, NamedOperations, ChangeOperation
 
     @operation("staticAsset")
     def static_asset(self, name: str) -> str:
-        return self.send("GET", self.url(f"/static/{_q(name)}"), auth=False)[2].decode()
-
-
-def _q(part: str) -> str:
-    return urllib.parse.quote(part, safe="")
+        return self.send("GET", self.url(f"/static/{q(name)}"), auth=False)[2].decode()
 
 
 def _keyed(idempotency_key: str | None) -> dict[str, str]:

@@ -2,37 +2,8 @@
 
 from __future__ import annotations
 
-import urllib.parse
-from typing import IO, Any, Protocol
-
+from textfiles_client.mixin import Transport, operation, q
 from textfiles_client.named import conditions
-
-
-class _Transport(Protocol):
-    def url(self, path: str, **query: Any) -> str: ...
-
-    def send(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        progress: Any = None,
-        auth: bool = True,
-        sink: IO[bytes] | None = None,
-    ) -> tuple[int, dict[str, str], bytes]: ...
-
-
-def _q(part: str | int) -> str:
-    return urllib.parse.quote(str(part), safe="")
-
-
-def _operation(operation_id: str) -> Any:
-    def mark(method: Any) -> Any:
-        method.__operation__ = operation_id
-        return method
-
-    return mark
 
 
 def read_headers(
@@ -44,16 +15,16 @@ def read_headers(
     return {name: value for name, value in headers.items() if value}
 
 
-def _head(transport: _Transport, path: str, if_none_match: str | None) -> dict[str, str]:
+def _head(transport: Transport, path: str, if_none_match: str | None) -> dict[str, str]:
     return transport.send("HEAD", transport.url(path), headers=read_headers(if_none_match))[1]
 
 
 class HeadOperations:
     """Each answers GET's status and headers without a body (Content-Length: the body's)."""
 
-    @_operation("headFile")
+    @operation("headFile")
     def head_file(
-        self: _Transport,
+        self: Transport,
         file_id: str,
         if_none_match: str | None = None,
         if_match: str | None = None,
@@ -62,25 +33,25 @@ class HeadOperations:
     ) -> dict[str, str]:
         """GET's preconditions apply: 304 on If-None-Match, 412 on a stale If-Match."""
         headers = conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
-        return self.send("HEAD", self.url(f"/files/{_q(file_id)}"), headers=headers)[1]
+        return self.send("HEAD", self.url(f"/files/{q(file_id)}"), headers=headers)[1]
 
-    @_operation("headMetadata")
+    @operation("headMetadata")
     def head_metadata(
-        self: _Transport,
+        self: Transport,
         file_id: str,
         if_none_match: str | None = None,
         if_match: str | None = None,
     ) -> dict[str, str]:
         """The metadata's headers (its ETag is the record's)."""
         headers = conditions(if_match, if_none_match)
-        return self.send("HEAD", self.url(f"/files/{_q(file_id)}/metadata"), headers=headers)[1]
+        return self.send("HEAD", self.url(f"/files/{q(file_id)}/metadata"), headers=headers)[1]
 
-    @_operation("headVersion")
+    @operation("headVersion")
     def head_version(
-        self: _Transport, file_id: str, version: int, if_none_match: str | None = None
+        self: Transport, file_id: str, version: int, if_none_match: str | None = None
     ) -> dict[str, str]:
-        return _head(self, f"/files/{_q(file_id)}/versions/{_q(version)}", if_none_match)
+        return _head(self, f"/files/{q(file_id)}/versions/{q(version)}", if_none_match)
 
-    @_operation("headVersionMetadata")
-    def head_version_metadata(self: _Transport, file_id: str, version: int) -> dict[str, str]:
-        return _head(self, f"/files/{_q(file_id)}/versions/{_q(version)}/metadata", None)
+    @operation("headVersionMetadata")
+    def head_version_metadata(self: Transport, file_id: str, version: int) -> dict[str, str]:
+        return _head(self, f"/files/{q(file_id)}/versions/{q(version)}/metadata", None)

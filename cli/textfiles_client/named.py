@@ -5,41 +5,17 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import IO, Any, Protocol, cast
+from typing import IO, Any, cast
 
+from textfiles_client.mixin import Transport, operation
 from textfiles_client.types import File
 
 TEXT = "text/plain; charset=utf-8"
 
 
-class _Transport(Protocol):
-    def url(self, path: str, **query: Any) -> str: ...
-
-    def send(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        progress: Any = None,
-        auth: bool = True,
-        sink: IO[bytes] | None = None,
-    ) -> tuple[int, dict[str, str], bytes]: ...
-
-
 def path(name: str) -> str:
     """/names/{name}, the name one percent-encoded segment (a space %20, a / %2F)."""
     return "/names/" + urllib.parse.quote(name, safe="")
-
-
-def _operation(operation_id: str) -> Any:
-    """As client.operation (which imports this module): the operation a method calls."""
-
-    def mark(method: Any) -> Any:
-        method.__operation__ = operation_id
-        return method
-
-    return mark
 
 
 def conditions(
@@ -59,9 +35,9 @@ def conditions(
 
 
 class NamedOperations:
-    @_operation("readNamed")
+    @operation("readNamed")
     def read_named(
-        self: _Transport,
+        self: Transport,
         name: str,
         if_none_match: str | None = None,
         if_match: str | None = None,
@@ -78,9 +54,9 @@ class NamedOperations:
         headers.update({name: value for name, value in ranged.items() if value})
         return self.send("GET", self.url(path(name)), headers=headers, sink=sink)[2]
 
-    @_operation("headNamed")
+    @operation("headNamed")
     def head_named(
-        self: _Transport,
+        self: Transport,
         name: str,
         if_none_match: str | None = None,
         if_match: str | None = None,
@@ -91,9 +67,9 @@ class NamedOperations:
         headers = conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
         return self.send("HEAD", self.url(path(name)), headers=headers)[1]
 
-    @_operation("putNamed")
+    @operation("putNamed")
     def put_named(
-        self: _Transport,
+        self: Transport,
         name: str,
         body: bytes,
         if_match: str | None = None,
@@ -105,6 +81,6 @@ class NamedOperations:
         status, _, raw = self.send("PUT", self.url(path(name)), body, headers, progress)
         return cast(File, json.loads(raw)), status == 201
 
-    @_operation("deleteNamed")
-    def delete_named(self: _Transport, name: str, if_match: str | None = None) -> None:
+    @operation("deleteNamed")
+    def delete_named(self: Transport, name: str, if_match: str | None = None) -> None:
         self.send("DELETE", self.url(path(name)), headers=conditions(if_match))
