@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
+from chalicelib import racepoints
 from chalicelib.changes import feed
 from chalicelib.db import OutcomeUnknown, database, in_list
 from chalicelib.db.base import Database, Row
@@ -139,6 +140,7 @@ class FileRepository:
         """Whether the row (if at `version`) and its words went (SQLite's FTS has no cascade)."""
         sql, at = (SQL_DELETE, {}) if version is None else (SQL_DELETE_AT, {"v": version})
         rows = self.db.query(sql, id=file_id, t=tenant_id, **at)
+        racepoints.point("files.delete.removed")  # the file's row held, the tenant's not yet
         if rows:
             self.db.execute(SQL_SEARCH_DELETE, id=file_id)
             self.count(tenant_id, -1, -int(rows[0]["size"]))

@@ -255,9 +255,7 @@ def _rename_row(tenant: Tenant, file_id: str, name: str, seen: FileMeta | None) 
     version = None if seen is None else seen.version
     try:
         with repo.transaction():
-            # The tenant's row first, as every other write takes it: the feed numbers the
-            # change under that lock, and the file's row after it could deadlock a replace.
-            tenants_store.lock(tenant.id)
+            tenants_store.lock(tenant.id)  # first, as every write: else a replace deadlocks it
             _free_expired_name(repo, tenant, name, now)
             meta = repo.rename(tenant.id, file_id, name, now, version)
             if meta is not None:
@@ -279,6 +277,7 @@ def _delete_row(tenant: Tenant, meta: FileMeta) -> FileMeta | None:
     now = clock.now_us()
     try:
         with repo.transaction():
+            tenants_store.lock(tenant.id)  # first, as every write: else a replace deadlocks it
             removed = repo.remove(tenant.id, meta.id, meta.version)
             if removed:
                 track.trashed(meta, now)

@@ -62,11 +62,16 @@ def test_a_write_pays_its_change_record_only_inside_its_transaction(
         assert reply.status in (200, 201, 204), (name, reply.body)
         assert transactions == 1, name  # no transaction of its own
         assert len(feed_statements(sent)) == per_change, (name, feed_statements(sent))
-    _, sent, _ = statements.of(lambda: api.rename(fid, "again.txt"))
-    # A rename locks the tenant's row before the file's (the order every write takes them).
-    lock = [i for i, sql in enumerate(sent) if sql.startswith("UPDATE tenants SET id = id")]
-    renamed = [i for i, sql in enumerate(sent) if sql.startswith("UPDATE files SET name")]
-    assert len(lock) == 1 and len(renamed) == 1 and lock[0] < renamed[0], sent
+    # A rename and a delete lock the tenant's row before the file's (the order every write
+    # takes them).
+    for write, first_on_file in (
+        (lambda: api.rename(fid, "again.txt"), "UPDATE files SET name"),
+        (lambda: api.delete(fid), "DELETE FROM files"),
+    ):
+        _, sent, _ = statements.of(write)
+        lock = [i for i, sql in enumerate(sent) if sql.startswith("UPDATE tenants SET id = id")]
+        on_file = [i for i, sql in enumerate(sent) if sql.startswith(first_on_file)]
+        assert len(lock) == 1 and len(on_file) == 1 and lock[0] < on_file[0], sent
 
 
 def test_a_read_pays_nothing_for_the_feed_and_a_feed_page_is_one_statement(
