@@ -14,10 +14,10 @@ import secrets
 from typing import IO, Any, cast
 
 from textfiles_client.changes import ChangeOperations
-from textfiles_client.heads import HeadOperations, read_headers
+from textfiles_client.heads import HeadOperations
 from textfiles_client.history import HistoryOperations
-from textfiles_client.mixin import operation, q
-from textfiles_client.named import NamedOperations, conditions
+from textfiles_client.mixin import conditions, operation, q, read_headers
+from textfiles_client.named import NamedOperations
 from textfiles_client.transport import TEXT, ApiError, ProgressFn, Transport
 from textfiles_client.types import File, FileList, Health, Task, Upload, Usage
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import IO, Any, cast
 
-from textfiles_client.heads import read_headers
-from textfiles_client.mixin import Transport, operation, q
+from textfiles_client.mixin import Transport, operation, q, read_headers
 from textfiles_client.types import File, TrashList, Version, VersionList
 
 

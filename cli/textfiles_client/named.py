@@ -7,7 +7,7 @@ import json
 import urllib.parse
 from typing import IO, Any, cast
 
-from textfiles_client.mixin import Transport, operation
+from textfiles_client.mixin import Transport, conditions, operation, read_headers
 from textfiles_client.types import File
 
 TEXT = "text/plain; charset=utf-8"
@@ -16,22 +16,6 @@ TEXT = "text/plain; charset=utf-8"
 def path(name: str) -> str:
     """/names/{name}, the name one percent-encoded segment (a space %20, a / %2F)."""
     return "/names/" + urllib.parse.quote(name, safe="")
-
-
-def conditions(
-    if_match: str | None = None,
-    if_none_match: str | None = None,
-    if_modified_since: str | None = None,
-    if_unmodified_since: str | None = None,
-) -> dict[str, str]:
-    """The precondition headers given (HTTP-dates as strings)."""
-    out = {
-        "If-Match": if_match,
-        "If-None-Match": if_none_match,
-        "If-Modified-Since": if_modified_since,
-        "If-Unmodified-Since": if_unmodified_since,
-    }
-    return {k: v for k, v in out.items() if v}
 
 
 class NamedOperations:
@@ -49,9 +33,10 @@ class NamedOperations:
     ) -> bytes:
         """The body (b"" when a 304 answered), or the part `range` names ("bytes=0-99"); a
         redirect to a link is followed (the link's store answers the range)."""
-        headers = conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
-        ranged = {"Range": range, "If-Range": if_range}
-        headers.update({name: value for name, value in ranged.items() if value})
+        headers = {
+            **conditions(if_match, if_none_match, if_modified_since, if_unmodified_since),
+            **read_headers(None, range, if_range),
+        }
         return self.send("GET", self.url(path(name)), headers=headers, sink=sink)[2]
 
     @operation("headNamed")
