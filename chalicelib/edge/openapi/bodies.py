@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.edge.openapi.entries import Param, Reply, Route, Setting
+from chalicelib.edge.openapi.entries import FILE_ID, Param, Reply, Route, Setting
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -15,7 +15,6 @@ from chalicelib.errors import (
     TooLarge,
 )
 
-FILE_ID = Param("file_id", "path", description="The file's id.")
 SIZE = Param(
     "size",
     "query",

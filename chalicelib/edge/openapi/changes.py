@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.edge.openapi.entries import TEXT, Param, Reply, Route, Schema
+from chalicelib.edge.openapi.entries import (
+    EXAMPLE_ID,
+    EXAMPLE_SHA,
+    TEXT,
+    Param,
+    Reply,
+    Route,
+    Schema,
+)
 from chalicelib.errors import BadRequest, Gone
 
 CHANGES_ROUTES: tuple[Route, ...] = (
@@ -81,15 +89,13 @@ CHANGES_SCHEMAS: dict[str, Schema] = {
     },
 }
 
-_ID = "3f2a9c0e5b7d41e8a6c4f1b2d3e4a5b6"
-_SHA = "9d5ed678fe57bcca610140957afab571e8f5d9e4b5c9f0a1b2c3d4e5f6a7b8c9"
 _CHANGE = {
     "seq": 41,
     "type": "updated",
-    "file_id": _ID,
+    "file_id": EXAMPLE_ID,
     "name": "todo.txt",
     "version": 2,
-    "etag": f'"{_SHA}"',
+    "etag": f'"{EXAMPLE_SHA}"',
     "size": 23,
     "at": "2026-11-24T08:00:00.000Z",
 }

@@ -129,3 +129,21 @@ TEXT_BODY = Body(
     " upload). application/octet-stream is taken too, for clients that send bytes as such.",
     binary=("application/octet-stream",),
 )
+
+
+# Shared by the route tables' parameters and examples.
+FILE_ID = Param("file_id", "path", description="The file's id.")
+EXAMPLE_ID = "3f2a9c0e5b7d41e8a6c4f1b2d3e4a5b6"
+EXAMPLE_SHA = "9d5ed678fe57bcca610140957afab571e8f5d9e4b5c9f0a1b2c3d4e5f6a7b8c9"
+EXAMPLE_FILE = {  # a file's metadata at its second version
+    "id": EXAMPLE_ID,
+    "name": "todo.txt",
+    "size": 26,
+    "sha256": EXAMPLE_SHA,
+    "etag": f'"{EXAMPLE_SHA}"',
+    "record_etag": f'"v2.{EXAMPLE_ID}"',
+    "version": 2,
+    "created_at": "2026-11-23T09:00:00Z",
+    "updated_at": "2026-11-23T10:30:00Z",
+    "expires_at": "2026-12-23T10:30:00Z",
+}

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.edge.openapi.entries import TEXT, Param, Reply, Route, Schema
+from chalicelib.edge.openapi.entries import (
+    EXAMPLE_ID,
+    EXAMPLE_SHA,
+    FILE_ID,
+    TEXT,
+    Param,
+    Reply,
+    Route,
+    Schema,
+)
 from chalicelib.edge.openapi.names import IF_MATCH
 from chalicelib.errors import (
     BadRequest,
@@ -16,7 +25,6 @@ from chalicelib.errors import (
     TooLarge,
 )
 
-FILE_ID = Param("file_id", "path", description="The file's id.")
 VERSION = Param(
     "version", "path", {"type": "integer", "minimum": 1}, "A version number of the file."
 )
@@ -166,33 +174,31 @@ HISTORY_SCHEMAS: dict[str, Schema] = {
     "TrashList": _list("Trashed"),
 }
 
-_ID = "3f2a9c0e5b7d41e8a6c4f1b2d3e4a5b6"
-_SHA = "9d5ed678fe57bcca610140957afab571e8f5d9e4b5c9f0a1b2c3d4e5f6a7b8c9"
 _VERSION = {
-    "file_id": _ID,
+    "file_id": EXAMPLE_ID,
     "version": 1,
     "name": "todo.txt",
     "size": 16,
-    "sha256": _SHA,
-    "etag": f'"{_SHA}"',
+    "sha256": EXAMPLE_SHA,
+    "etag": f'"{EXAMPLE_SHA}"',
     "created_at": "2026-11-23T09:00:00Z",
     "superseded_at": "2026-11-23T10:30:00Z",
     "expires_at": "2026-12-23T10:30:00Z",
 }
 _FILE = {
-    "id": _ID,
+    "id": EXAMPLE_ID,
     "name": "todo.txt",
     "size": 16,
-    "sha256": _SHA,
-    "etag": f'"{_SHA}"',
-    "record_etag": f'"v3.{_ID}"',
+    "sha256": EXAMPLE_SHA,
+    "etag": f'"{EXAMPLE_SHA}"',
+    "record_etag": f'"v3.{EXAMPLE_ID}"',
     "version": 3,
     "created_at": "2026-11-23T09:00:00Z",
     "updated_at": "2026-11-24T08:00:00Z",
     "expires_at": "2026-12-24T08:00:00Z",
 }
 _TRASHED = {
-    "id": _ID,
+    "id": EXAMPLE_ID,
     "name": "todo.txt",
     "size": 16,
     "version": 2,

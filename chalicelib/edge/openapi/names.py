@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.edge.openapi.entries import NAME_SCHEMA, TEXT, TEXT_BODY, Param, Reply, Route
+from chalicelib.edge.openapi.entries import (
+    EXAMPLE_FILE,
+    EXAMPLE_ID,
+    EXAMPLE_SHA,
+    NAME_SCHEMA,
+    TEXT,
+    TEXT_BODY,
+    Param,
+    Reply,
+    Route,
+)
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -16,9 +26,7 @@ from chalicelib.errors import (
     TooLarge,
 )
 
-_ID = "3f2a9c0e5b7d41e8a6c4f1b2d3e4a5b6"
-_SHA = "9d5ed678fe57bcca610140957afab571e8f5d9e4b5c9f0a1b2c3d4e5f6a7b8c9"
-_TAGS = {"type": "string", "example": f'"v2.{_ID}"'}
+_TAGS = {"type": "string", "example": f'"v2.{EXAMPLE_ID}"'}
 
 IF_MATCH = Param(
     "If-Match",
@@ -41,7 +49,7 @@ IF_MATCH_READ = Param(
 IF_NONE_MATCH_READ = Param(
     "If-None-Match",
     "header",
-    {"type": "string", "example": f'"{_SHA}"'},
+    {"type": "string", "example": f'"{EXAMPLE_SHA}"'},
     "Body ETags you hold: 304 when the body has one of them.",
 )
 _HTTP_DATE = {"type": "string", "example": "Mon, 23 Nov 2026 10:30:00 GMT"}
@@ -63,7 +71,7 @@ DATES = (
 IF_NONE_MATCH_RECORD = Param(
     "If-None-Match",
     "header",
-    {"type": "string", "example": f'"v2.{_ID}"'},
+    {"type": "string", "example": f'"v2.{EXAMPLE_ID}"'},
     "Record ETags you hold (record_etag): 304 when the record is still one of them.",
 )
 NAME = Param(
@@ -118,21 +126,14 @@ NAMES_ROUTES: tuple[Route, ...] = (
     ),
 )
 
-_META = {
-    "id": _ID,
-    "name": "todo.txt",
-    "size": 26,
-    "sha256": _SHA,
-    "etag": f'"{_SHA}"',
-    "record_etag": f'"v2.{_ID}"',
-    "version": 2,
-    "created_at": "2026-11-23T09:00:00Z",
-    "updated_at": "2026-11-23T10:30:00Z",
-    "expires_at": "2026-12-23T10:30:00Z",
+_NEW = {
+    **EXAMPLE_FILE,
+    "version": 1,
+    "record_etag": f'"v1.{EXAMPLE_ID}"',
+    "updated_at": EXAMPLE_FILE["created_at"],
 }
-_NEW = {**_META, "version": 1, "record_etag": f'"v1.{_ID}"', "updated_at": _META["created_at"]}
 NAMES_EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "readNamed": ({"200": "milk\neggs\nbread\nbutter\n"}, None),
-    "putNamed": ({"200": _META, "201": _NEW}, "milk\neggs\nbread\nbutter\n"),
+    "putNamed": ({"200": EXAMPLE_FILE, "201": _NEW}, "milk\neggs\nbread\nbutter\n"),
     "deleteNamed": ({}, None),
 }

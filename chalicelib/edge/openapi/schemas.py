@@ -7,27 +7,13 @@ from typing import Any
 
 from chalicelib.edge.openapi.bodies import BODIES_LINKS
 from chalicelib.edge.openapi.changes import CHANGES_EXAMPLES, CHANGES_SCHEMAS
-from chalicelib.edge.openapi.entries import NAME_SCHEMA, TEXT, Schema
+from chalicelib.edge.openapi.entries import EXAMPLE_FILE, EXAMPLE_ID, NAME_SCHEMA, TEXT, Schema
 from chalicelib.edge.openapi.history import HISTORY_EXAMPLES, HISTORY_SCHEMAS
 from chalicelib.edge.openapi.names import NAMES_EXAMPLES
 from chalicelib.edge.openapi.ranges import EXAMPLES as HEAD_EXAMPLES
 from chalicelib.edge.openapi.ranges import PARTIAL_EXAMPLE as RANGE_EXAMPLE
 from chalicelib.errors import DomainError
 
-_ID = "3f2a9c0e5b7d41e8a6c4f1b2d3e4a5b6"
-_SHA = "9d5ed678fe57bcca610140957afab571e8f5d9e4b5c9f0a1b2c3d4e5f6a7b8c9"
-_FILE = {
-    "id": _ID,
-    "name": "todo.txt",
-    "size": 26,
-    "sha256": _SHA,
-    "etag": f'"{_SHA}"',
-    "record_etag": f'"v2.{_ID}"',
-    "version": 2,
-    "created_at": "2026-11-23T09:00:00Z",
-    "updated_at": "2026-11-23T10:30:00Z",
-    "expires_at": "2026-12-23T10:30:00Z",
-}
 _TASK = {
     "id": "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e",
     "kind": "export",
@@ -82,17 +68,17 @@ _HTML = '<!doctype html>\n<html lang="en">...'
 # operationId -> (status -> example of that response's body, example of the request body)
 EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     "createFile": (
-        {"201": {**_FILE, "version": 1, "record_etag": f'"v1.{_ID}"'}},
+        {"201": {**EXAMPLE_FILE, "version": 1, "record_etag": f'"v1.{EXAMPLE_ID}"'}},
         "milk\neggs\nbread\n",
     ),
-    "listFiles": ({"200": {"items": [_FILE], "next_cursor": "eyJ1IjoxNzY0NDk..."}}, None),
+    "listFiles": ({"200": {"items": [EXAMPLE_FILE], "next_cursor": "eyJ1IjoxNzY0NDk..."}}, None),
     "readFile": ({"200": "milk\neggs\nbread\nbutter\n", "206": RANGE_EXAMPLE}, None),
-    "replaceFile": ({"200": _FILE}, "milk\neggs\nbread\nbutter\n"),
-    "renameFile": ({"200": {**_FILE, "name": "shopping.txt"}}, {"name": "shopping.txt"}),
+    "replaceFile": ({"200": EXAMPLE_FILE}, "milk\neggs\nbread\nbutter\n"),
+    "renameFile": ({"200": {**EXAMPLE_FILE, "name": "shopping.txt"}}, {"name": "shopping.txt"}),
     "deleteFile": ({}, None),
-    "readMetadata": ({"200": _FILE}, None),
+    "readMetadata": ({"200": EXAMPLE_FILE}, None),
     "startUpload": ({"201": _UPLOAD}, None),
-    "completeUpload": ({"201": {**_FILE, "name": "big.txt", "size": 7340032}}, None),
+    "completeUpload": ({"201": {**EXAMPLE_FILE, "name": "big.txt", "size": 7340032}}, None),
     "putLocalBlob": ({}, "a large body\n"),
     "getLocalBlob": ({"206": RANGE_EXAMPLE}, None),
     "health": (
@@ -117,7 +103,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], Any]] = {
     **CHANGES_EXAMPLES,
     "startReplaceUpload": ({"201": {**_UPLOAD, "size": 20971520, "name": "todo.txt"}}, None),
     "copyFile": (
-        {"201": {**_FILE, "id": _ID[::-1], "name": "todo (copy).txt", "version": 1}},
+        {"201": {**EXAMPLE_FILE, "id": EXAMPLE_ID[::-1], "name": "todo (copy).txt", "version": 1}},
         None,
     ),
     **HEAD_EXAMPLES,
@@ -154,7 +140,7 @@ ERRORS = {
     "Unauthorized": "The API key is not valid.",
     "Forbidden": "The upload link is not valid or has expired.",
     "QuotaExceeded": "Quota exceeded: files (10000 of 10000 used).",
-    "NotFound": f"No file {_ID}.",
+    "NotFound": f"No file {EXAMPLE_ID}.",
     "Conflict": "A file named 'todo.txt' already exists.",
     "PreconditionFailed": "The file changed since you read it (If-Match does not match).",
     "PayloadTooLarge": "The body is larger than 5242880 bytes: use POST /files/uploads.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.edge.openapi.bodies import BODIES_ROUTES
 from chalicelib.edge.openapi.changes import CHANGES_ROUTES
 from chalicelib.edge.openapi.entries import (
+    FILE_ID,
     NAME_SCHEMA,
     TEXT,
     TEXT_BODY,
@@ -46,7 +47,6 @@ NAME = Param(
     "1-255 characters, no '/', no control characters, unique per tenant.",
     required=True,
 )
-FILE_ID = Param("file_id", "path", description="The file's id.")
 TOKEN = Param("token", "path", description="The signed link token.")
 FILE_OK = Reply("The file's metadata.", "FileMetadata", headers=("ETag",))
 FILE_HEADERS = ("Location", "ETag")
