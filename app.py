@@ -80,13 +80,12 @@ def read_file(file_id: str) -> Response:
     request = http.current(app)
     head = request.method == "HEAD"  # the metadata only: no body is read
     caller = http.authenticate(request, reading.prefetch(file_id, body=not head))
-    if_none_match = request.headers.get("if-none-match")
     if head:
         import chalicelib.edge.ranges as ranges
 
         meta = reading.get_meta(caller.tenant, file_id, caller.hits)
-        reading.preconditions(reading.BodyAnswer(meta, b""), request.headers)  # GET's 412s
-        return ranges.file_head(meta, if_none_match)
+        return ranges.file_head(meta, request.headers)
+    if_none_match = request.headers.get("if-none-match")
     answer = reading.conditional(caller.tenant, file_id, if_none_match, caller.hits)
     return http.body_answer(reading.preconditions(answer, request.headers))
 

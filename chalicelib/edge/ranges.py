@@ -13,6 +13,7 @@ never a compressed form, and a 206 is never compressed (docs/api.md#ranges-and-h
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from chalice.app import Request, Response
@@ -120,10 +121,14 @@ def file_validators(meta: FileMeta) -> dict[str, str]:
     }
 
 
-def file_head(meta: FileMeta, if_none_match: str | None) -> Response:
-    """HEAD of a file's body: GET's headers, its length, no body; never a redirect (a link is
-    signed for GET only), and Range is ignored (RFC 9110 defines it for GET)."""
-    return head_answer(meta, meta.size, file_validators(meta), if_none_match)
+def file_head(meta: FileMeta, headers: Mapping[str, str]) -> Response:
+    """HEAD of a file's body: GET's preconditions (412) and headers, its length, no body;
+    never a redirect (a link is signed for GET only), and Range is ignored (RFC 9110 defines
+    it for GET)."""
+    import chalicelib.files.reading as reading
+
+    reading.preconditions(reading.BodyAnswer(meta, b""), headers)
+    return head_answer(meta, meta.size, file_validators(meta), headers.get("if-none-match"))
 
 
 def head_answer(

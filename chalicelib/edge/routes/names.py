@@ -37,13 +37,10 @@ def head_named(name: str) -> Response:
     the body's length, no body read and no redirect (docs/api.md, Ranges and HEAD)."""
     import chalicelib.edge.ranges as ranges
     import chalicelib.files.names as names
-    import chalicelib.files.reading as reading
 
     request = http.current(bp)
     tenant = http.authenticate(request).tenant
-    meta = names.find(tenant, name)
-    reading.preconditions(reading.BodyAnswer(meta, b""), request.headers)  # GET's 412s
-    return ranges.file_head(meta, request.headers.get("if-none-match"))
+    return ranges.file_head(names.find(tenant, name), request.headers)
 
 
 @bp.route("/names/{name}", methods=["PUT"], content_types=[*http.BODY_TYPES])
