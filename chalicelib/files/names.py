@@ -15,7 +15,7 @@ from chalicelib.files import store, writes
 from chalicelib.files.rules import (
     FileMeta,
     create_only,
-    if_match_holds,
+    require_if_match,
     validate_body,
     validate_name,
 )
@@ -65,19 +65,12 @@ def put(
                 continue  # created meanwhile: replace it
         if fresh_only:
             raise writes.exists(f"A file named {name!r}")
-        _require(current, if_match)
+        require_if_match(current, if_match)
         try:
             return writes.replace(tenant, current.id, body, current.record_etag), False
         except (NotFound, PreconditionFailed):
             continue  # deleted, renamed or replaced meanwhile: look again
     raise Conflict(f"The file named {name!r} is being changed by others; retry.")
-
-
-def _require(current: FileMeta, if_match: str | None) -> None:
-    """The client's If-Match, against the file the name holds now; the write itself is then
-    guarded by that file's record ETag, so it lands only on what was checked."""
-    if not if_match_holds(current, if_match):
-        raise PreconditionFailed("The file changed since you read it (If-Match does not match).")
 
 
 def _create(
@@ -98,7 +91,7 @@ def delete(tenant: Tenant, raw: str, if_match: str | None) -> None:
     changes meanwhile), under If-Match checked against it."""
     for _attempt in range(ATTEMPTS):
         current = find(tenant, raw)
-        _require(current, if_match)
+        require_if_match(current, if_match)
         try:
             writes.delete(tenant, current.id, current.record_etag)
             return

@@ -11,7 +11,7 @@ import unicodedata
 from typing import Any, NamedTuple, Protocol
 
 from chalicelib import clock, ids
-from chalicelib.errors import BadRequest, NotPlaintext, TooLarge
+from chalicelib.errors import BadRequest, NotPlaintext, PreconditionFailed, TooLarge
 
 MAX_NAME = 255
 DEFAULT_LIMIT = 50
@@ -193,6 +193,12 @@ def if_match_holds(meta: FileMeta, header: str | None) -> bool:
         return True
     tags = _tags(header, "If-Match")
     return "*" in tags or meta.etag in tags or meta.record_etag in tags
+
+
+def require_if_match(meta: FileMeta, header: str | None) -> None:
+    """A 412 unless the If-Match holds for the file as it is now (`if_match_holds`)."""
+    if not if_match_holds(meta, header):
+        raise PreconditionFailed("The file changed since you read it (If-Match does not match).")
 
 
 def create_only(header: str | None) -> bool:

@@ -23,7 +23,7 @@ from chalicelib.files.reading import get_meta, missing
 from chalicelib.files.rules import FileMeta as FileMeta
 from chalicelib.files.rules import (
     create_only,
-    if_match_holds,
+    require_if_match,
     validate_body,
     validate_name,
 )
@@ -37,10 +37,6 @@ meta_key, body_key = filecache.meta_key, filecache.body_key
 
 def _taken(name: str) -> Conflict:
     return Conflict(f"A file named {name!r} already exists.")
-
-
-def _stale() -> PreconditionFailed:
-    return PreconditionFailed("The file changed since you read it (If-Match does not match).")
 
 
 def exists(what: str) -> PreconditionFailed:
@@ -139,9 +135,6 @@ def _free_expired_name(repo: FileRepository, tenant: Tenant, name: str, now: int
 # --- replace ----------------------------------------------------------------
 
 
-_matches = if_match_holds  # the one rule (chalicelib/files/rules.py)
-
-
 def replace(
     tenant: Tenant,
     file_id: str,
@@ -154,8 +147,7 @@ def replace(
     meta = get_meta(tenant, file_id)
     if fresh_only:
         raise exists(f"The file {file_id}")
-    if not _matches(meta, if_match):
-        raise _stale()
+    require_if_match(meta, if_match)
     described = describe(body)
     with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
 
@@ -181,8 +173,7 @@ def switch_body(
         if _update_row(tenant, meta, new, text):
             return new
         meta = get_meta(tenant, meta.id)
-        if not _matches(meta, if_match):
-            raise _stale()
+        require_if_match(meta, if_match)
     raise Conflict("The file is being changed by others; retry.")
 
 
@@ -212,8 +203,7 @@ def until_written(
     still has `meta.version` (else None); then read again and check again."""
     for _attempt in range(3):
         meta = read()
-        if not _matches(meta, if_match):
-            raise _stale()
+        require_if_match(meta, if_match)
         racepoints.point("files.conditions.checked")
         done = write(meta)
         if done is not None:

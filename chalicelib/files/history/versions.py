@@ -15,7 +15,7 @@ from chalicelib import blobkeys, clock, config, ids, racepoints
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.files.history import store
 from chalicelib.files.history.store import Version
-from chalicelib.files.rules import FileMeta, etag_matches
+from chalicelib.files.rules import FileMeta, etag_matches, require_if_match
 from chalicelib.tenants.apikeys import Tenant
 
 MAX_VERSION = 2**31 - 1
@@ -101,8 +101,7 @@ def restore(tenant: Tenant, file_id: str, raw_number: str, if_match: str | None)
     from chalicelib.files import orphans, reading, writes
 
     current = reading.get_meta(tenant, file_id)
-    if not writes._matches(current, if_match):
-        raise writes._stale()
+    require_if_match(current, if_match)
     old = get(tenant, file_id, raw_number)
     racepoints.point("history.restore.copy")
     with orphans.copied_body(old.blob_key, blobkeys.file_body(tenant.id, file_id)) as copy:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalicelib import blobkeys, clock, ids
 from chalicelib.errors import Conflict
 from chalicelib.files import orphans, reading, rules, store, writes
-from chalicelib.files.rules import FileMeta
+from chalicelib.files.rules import FileMeta, require_if_match
 from chalicelib.files.writes import Described
 from chalicelib.tenants.apikeys import Tenant
 
@@ -14,8 +14,7 @@ from chalicelib.tenants.apikeys import Tenant
 def copy(tenant: Tenant, file_id: str, name: str | None, if_match: str | None) -> FileMeta:
     name = rules.validate_name(name)
     source = reading.get_meta(tenant, file_id)
-    if not writes._matches(source, if_match):
-        raise writes._stale()
+    require_if_match(source, if_match)
     if store.repository().name_taken(tenant.id, name, clock.now_us()):
         raise Conflict(f"A file named {name!r} already exists.")
     new_id = ids.new_id()

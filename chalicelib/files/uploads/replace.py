@@ -14,7 +14,7 @@ from chalicelib.db import OutcomeUnknown, Row
 from chalicelib.errors import BadRequest, Conflict, NotFound, NotPlaintext, TooLarge
 from chalicelib.files import bookkeeping, orphans, reading, store, writes
 from chalicelib.files.history import track
-from chalicelib.files.rules import FileMeta
+from chalicelib.files.rules import FileMeta, require_if_match
 from chalicelib.files.uploads.links import Upload, check_alive, limit, parse_size, reserve
 from chalicelib.files.uploads.streamed import filed
 from chalicelib.files.writes import Described
@@ -37,8 +37,7 @@ def start(tenant: Tenant, file_id: str, raw_size: str | None, if_match: str | No
         most = bookkeeping.MAX_CONDITION
         raise BadRequest(f"If-Match on an upload is at most {most} characters.")
     meta = reading.get_meta(tenant, file_id)
-    if not writes._matches(meta, if_match):
-        raise writes._stale()
+    require_if_match(meta, if_match)
     return reserve(tenant, file_id, meta.name, bookkeeping.replacing(condition), size)
 
 
@@ -66,8 +65,7 @@ def complete(tenant: Tenant, row: Row, condition: str) -> FileMeta:
 
 def _current(tenant: Tenant, file_id: str, condition: str) -> FileMeta:
     meta = reading.get_meta(tenant, file_id)
-    if not writes._matches(meta, condition):
-        raise writes._stale()
+    require_if_match(meta, condition)
     return meta
 
 
