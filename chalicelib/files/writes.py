@@ -62,7 +62,7 @@ def describe(body: bytes) -> Described:
     return Described(len(body), hashlib.sha256(body).hexdigest(), _text(body))
 
 
-def _with_body(meta: FileMeta, body: Described, blob_key: str, now: int) -> FileMeta:
+def with_body(meta: FileMeta, body: Described, blob_key: str, now: int) -> FileMeta:
     """The next version of `meta`, holding `body` (stored under `blob_key`), retained anew."""
     return meta._replace(
         size=body.size,
@@ -110,7 +110,7 @@ def add_row(
     words a copy takes (its body is not read)."""
     now = clock.now_us()
     unwritten = FileMeta(file_id, tenant.id, name, 0, "", 0, "", now, now, now)  # version 0
-    meta = _with_body(unwritten, body, blob_key, now)
+    meta = with_body(unwritten, body, blob_key, now)
     repo = store.repository()
     try:
         with repo.transaction():
@@ -152,7 +152,7 @@ def replace(
     with orphans.new_body(blobkeys.file_body(tenant.id, file_id), body) as blob_key:
 
         def make(current: FileMeta, now: int) -> FileMeta:
-            return _with_body(current, described, blob_key, now)
+            return with_body(current, described, blob_key, now)
 
         new = switch_body(tenant, meta, make, described.text, if_match)
     written(new, body, collect=True)

@@ -109,15 +109,10 @@ def restore(tenant: Tenant, file_id: str, raw_number: str, if_match: str | None)
             raise no_version(file_id, raw_number)
         key = copy.key
 
+        body = writes.Described(old.size, old.sha256, copy.text)
+
         def make(meta: FileMeta, now: int) -> FileMeta:
-            return meta._replace(
-                size=old.size,
-                sha256=old.sha256,
-                version=meta.version + 1,
-                blob_key=key,
-                updated_us=now,
-                expires_us=now + config.retention_days() * clock.DAY_US,
-            )
+            return writes.with_body(meta, body, key, now)
 
         new = writes.switch_body(tenant, current, make, copy.text, if_match)
     writes.written(new, collect=True)

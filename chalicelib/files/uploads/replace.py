@@ -76,7 +76,7 @@ def _switch(
     every newer version met (as writes.switch_body does)."""
     for _attempt in range(3):
         racepoints.point("uploads.replace.switching")
-        new = writes._with_body(meta, body, key, clock.now_us())
+        new = writes.with_body(meta, body, key, clock.now_us())
         try:
             _update(tenant, meta, new, body.text, row)
             return new
